@@ -1,0 +1,161 @@
+"""Configuration from the environment (DESIGN §3); a `.env` file is read if present."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = Path(os.environ.get("CRM_INSTANCE_DIR", BASE_DIR / "instance"))
+
+load_dotenv(BASE_DIR / ".env")
+
+#: DESIGN §6: identity-provider group -> CRM roles.
+DEFAULT_ROLE_MAPPING: dict[str, list[str]] = {
+    "crm-sales": ["Sales"],
+    "crm-marketing": ["Marketing"],
+    "crm-communications": ["Communications"],
+    "crm-receivables": ["Receivables"],
+    "crm-support": ["Support"],
+    "crm-privacy": ["Privacy"],
+    "crm-dpo": ["DPO"],
+    "crm-admins": ["Admin"],
+    "crm-maintainers": ["Maintainer"],
+}
+
+
+def _env(name: str, default: str | None = None) -> str | None:
+    value = os.environ.get(name)
+    return value if value not in (None, "") else default
+
+
+def _on_off(name: str, default: bool) -> bool:
+    value = _env(name)
+    if value is None:
+        return default
+    if value.lower() in ("on", "true", "1", "yes"):
+        return True
+    if value.lower() in ("off", "false", "0", "no"):
+        return False
+    raise ValueError(f"{name} must be 'on' or 'off', not {value!r}")
+
+
+def database_url() -> str:
+    """Return the SQLAlchemy URL: `CRM_DATABASE_URL`, else SQLite under instance/."""
+    url = _env("CRM_DATABASE_URL")
+    if url is None:
+        INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{INSTANCE_DIR / 'crm.db'}"
+    # Plain postgresql:// URLs mean psycopg 3 here, not psycopg2.
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def secret_key(production: bool) -> str:
+    """Return `CRM_SECRET_KEY`; in development generate one once into instance/."""
+    key = _env("CRM_SECRET_KEY")
+    if key:
+        return key
+    if production:
+        raise RuntimeError("CRM_SECRET_KEY must be set in production")
+    INSTANCE_DIR.mkdir(parents=True, exist_ok=True)
+    path = INSTANCE_DIR / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def role_mapping() -> dict[str, list[str]]:
+    raw = _env("CRM_ROLE_MAPPING")
+    if raw is None:
+        return dict(DEFAULT_ROLE_MAPPING)
+    try:
+        mapping = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"CRM_ROLE_MAPPING is not valid JSON: {exc}") from exc
+    if not isinstance(mapping, dict) or not all(
+        isinstance(v, list) and all(isinstance(r, str) for r in v) for v in mapping.values()
+    ):
+        raise ValueError("CRM_ROLE_MAPPING must be a JSON object of group -> list of role names")
+    return mapping
+
+
+class Config:
+    """Settings for a deployment, read once from the environment."""
+
+    def __init__(self) -> None:
+        self.PRODUCTION = _env("CRM_ENV", "development") == "production"
+        self.SQLALCHEMY_DATABASE_URI = database_url()
+        self.SQLALCHEMY_TRACK_MODIFICATIONS = False
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.SECRET_KEY = secret_key(self.PRODUCTION)
+        self.CRM_BASE_URL = _env("CRM_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+
+        self.CRM_OIDC_ISSUER = _env("CRM_OIDC_ISSUER")
+        self.CRM_OIDC_CLIENT_ID = _env("CRM_OIDC_CLIENT_ID")
+        self.CRM_OIDC_CLIENT_SECRET = _env("CRM_OIDC_CLIENT_SECRET")
+        self.CRM_OIDC_GROUPS_CLAIM = _env("CRM_OIDC_GROUPS_CLAIM", "groups")
+        self.CRM_ROLE_MAPPING = role_mapping()
+        self.CRM_LOCAL_LOGIN = _on_off("CRM_LOCAL_LOGIN", default=self.CRM_OIDC_ISSUER is None)
+        self.CRM_DEMO_PASSWORD = _env("CRM_DEMO_PASSWORD", "demo")
+        self.CRM_MAILCHIMP_API_KEY = _env("CRM_MAILCHIMP_API_KEY")
+        self.CRM_MAILCHIMP_AUDIENCE_ID = _env("CRM_MAILCHIMP_AUDIENCE_ID")
+        self.CRM_MAILCHIMP_BASE_URL = _env("CRM_MAILCHIMP_BASE_URL")
+        self.CRM_SMTP_URL = _env("CRM_SMTP_URL")
+        #: Key for the suppression list's keyed hashes; defaults to the session key.
+        self.CRM_SUPPRESSION_KEY = _env("CRM_SUPPRESSION_KEY", self.SECRET_KEY)
+
+        # Flask-AppBuilder. The schema belongs to Alembic and roles to `crm init`:
+        # nothing is created or synced when the app starts.
+        self.APP_NAME = "Yhteystietorekisteri"
+        self.FAB_CREATE_DB = False
+        self.FAB_UPDATE_PERMS = False
+        self.FAB_ADD_SECURITY_API = False
+        self.FAB_API_SWAGGER_UI = False
+        self.FAB_SECURITY_MANAGER_CLASS = "crm.security.manager.CrmSecurityManager"
+        self.FAB_INDEX_VIEW = "crm.views.home.HomeView"
+        self.FAB_BASE_TEMPLATE = "crm/baselayout.html"
+        # No role gets every permission implicitly: role contents come from
+        # crm.security.roles only. FAB's own "admin" role name is kept apart.
+        self.AUTH_ROLE_ADMIN = "FabInternalNoUsers"
+        self.AUTH_ROLE_PUBLIC = "Public"
+        self.AUTH_TYPE = 1  # AUTH_DB; SSO is added on top of it in crm.security
+        self.AUTH_USER_REGISTRATION = False
+        self.AUTH_RATE_LIMITED = True
+        self.AUTH_RATE_LIMIT = "10 per minute"
+        self.RATELIMIT_ENABLED = True
+        self.RATELIMIT_STORAGE_URI = _env("CRM_RATELIMIT_STORAGE_URI", "memory://")
+        self.RATELIMIT_HEADERS_ENABLED = True
+
+        self.WTF_CSRF_ENABLED = True
+        self.WTF_CSRF_TIME_LIMIT = None
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.SESSION_COOKIE_SECURE = self.CRM_BASE_URL.startswith("https://")
+        self.PERMANENT_SESSION_LIFETIME = 8 * 3600
+
+        self.BABEL_DEFAULT_LOCALE = "fi"
+        self.BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "crm" / "translations")
+        self.LANGUAGES = {
+            "fi": {"flag": "fi", "name": "Suomi"},
+            "en": {"flag": "gb", "name": "English"},
+        }
+
+
+class TestConfig(Config):
+    """Settings for the test suite: its own database, no rate limits unless a test asks."""
+
+    def __init__(self, database_url: str) -> None:
+        super().__init__()
+        self.TESTING = True
+        self.SQLALCHEMY_DATABASE_URI = database_url
+        self.RATELIMIT_ENABLED = False
+        self.AUTH_RATE_LIMITED = False
+        self.SECRET_KEY = "test-secret-key"
+        self.CRM_SUPPRESSION_KEY = "test-suppression-key"

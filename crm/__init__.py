@@ -1,0 +1,39 @@
+"""The contact register CRM: `create_app()` builds the Flask-AppBuilder application."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from flask_appbuilder import AppBuilder
+
+from config import Config
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def create_app(config: object | None = None) -> Flask:
+    """Build the application; nothing here touches the database.
+
+    :param config: a `Config` instance; read from the environment when omitted.
+    """
+    app = Flask(__name__)
+    app.config.from_object(config or Config())
+
+    from crm import cli, models  # noqa: F401  (models register their tables)
+    from crm.extensions import db, migrate
+    from crm.security.headers import init_app as init_security_headers
+    from crm.views import register_views
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), compare_type=True)
+    with app.app_context():
+        appbuilder = AppBuilder(update_perms=False)
+        appbuilder.init_app(app, db.session)
+        register_views(appbuilder)
+    init_security_headers(app)
+    from crm.public import bp as public_bp
+
+    app.register_blueprint(public_bp)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,100 @@
+"""Activities with contacts, and callback requests from the public form."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_appbuilder import Model
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm.models.base import AwareDateTime, LabelledEnum, enum_column, lazy_gettext, utcnow
+
+
+class ActivityKind(LabelledEnum):
+    call = "call"
+    meeting = "meeting"
+    email = "email"
+    note = "note"
+    support = "support"
+
+    @classmethod
+    def _labels(cls):
+        return {
+            "call": lazy_gettext("Call"),
+            "meeting": lazy_gettext("Meeting"),
+            "email": lazy_gettext("Email"),
+            "note": lazy_gettext("Note"),
+            "support": lazy_gettext("Support interaction"),
+        }
+
+
+class CallbackStatus(LabelledEnum):
+    new = "new"
+    in_progress = "in_progress"
+    done = "done"
+    no_result = "no_result"
+
+    @classmethod
+    def _labels(cls):
+        return {
+            "new": lazy_gettext("New"),
+            "in_progress": lazy_gettext("In progress"),
+            "done": lazy_gettext("Done"),
+            "no_result": lazy_gettext("Led nowhere"),
+        }
+
+
+class Activity(Model):
+    __tablename__ = "activity"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("contact.id", ondelete="CASCADE"), index=True
+    )
+    organisation_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("organisation.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[ActivityKind] = mapped_column(enum_column(ActivityKind))
+    subject: Mapped[str] = mapped_column(sa.String(200))
+    body: Mapped[str | None] = mapped_column(sa.Text)
+    occurred_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow, index=True)
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("ab_user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+
+    contact = relationship("Contact", back_populates="activities")
+    organisation = relationship("Organisation")
+    author = relationship("User")
+
+    def __repr__(self) -> str:
+        return f"<Activity {self.id} {self.kind}>"
+
+
+class CallbackRequest(Model):
+    """A request to be called back, left on the public form or taken by phone."""
+
+    __tablename__ = "callback_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("contact.id", ondelete="SET NULL"), index=True
+    )
+    name: Mapped[str] = mapped_column(sa.String(200))
+    organisation_name: Mapped[str | None] = mapped_column(sa.String(200))
+    phone: Mapped[str | None] = mapped_column(sa.String(32))
+    email: Mapped[str | None] = mapped_column(sa.String(320))
+    message: Mapped[str | None] = mapped_column(sa.Text)
+    status: Mapped[CallbackStatus] = mapped_column(
+        enum_column(CallbackStatus), default=CallbackStatus.new, index=True
+    )
+    received_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow, index=True)
+    handled_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("ab_user.id", ondelete="SET NULL")
+    )
+    handled_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+
+    contact = relationship("Contact")
+    handled_by = relationship("User")
+
+    def __repr__(self) -> str:
+        return f"<CallbackRequest {self.id}>"

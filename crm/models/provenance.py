@@ -1,0 +1,70 @@
+"""Where contacts came from: the sources of the notice, down to a purchased list."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from flask_appbuilder import Model
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crm.models.base import AwareDateTime, LabelledEnum, enum_column, lazy_gettext, utcnow
+
+
+class SourceKind(LabelledEnum):
+    own_activity = "own_activity"
+    the_person = "the_person"
+    purchased_list = "purchased_list"
+
+    @classmethod
+    def _labels(cls):
+        return {
+            "own_activity": lazy_gettext("Our own activity"),
+            "the_person": lazy_gettext("The person themselves"),
+            "purchased_list": lazy_gettext("Purchased list"),
+        }
+
+
+class Source(Model):
+    """One source of personal data; a purchased list is one row per file received."""
+
+    __tablename__ = "source"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[SourceKind] = mapped_column(enum_column(SourceKind), index=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    supplier: Mapped[str | None] = mapped_column(sa.String(200))
+    received_on: Mapped[date | None] = mapped_column(sa.Date)
+    file_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    row_count: Mapped[int | None] = mapped_column(sa.Integer)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Source {self.id} {self.kind}>"
+
+    def __str__(self) -> str:
+        if self.kind is SourceKind.purchased_list and self.received_on:
+            return f"{self.name} ({self.received_on.isoformat()})"
+        return self.name
+
+
+class Provenance(Model):
+    """A contact seen in a source; for purchased lists, the Art. 14 notice owed."""
+
+    __tablename__ = "provenance"
+    __table_args__ = (sa.UniqueConstraint("contact_id", "source_id", name="uq_provenance"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("contact.id", ondelete="CASCADE"), index=True
+    )
+    source_id: Mapped[int] = mapped_column(sa.ForeignKey("source.id"), index=True)
+    recorded_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    art14_due_on: Mapped[date | None] = mapped_column(sa.Date, index=True)
+    art14_notified_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+
+    contact = relationship("Contact", back_populates="provenance")
+    source = relationship("Source")
+
+    def __repr__(self) -> str:
+        return f"<Provenance {self.id}>"

@@ -1,0 +1,1 @@
+"""Privacy machinery: the sensitive-data guard, anonymiser, access export, notice."""

@@ -1,0 +1,64 @@
+"""The sensitive-data guard (DESIGN §2): the register holds no sensitive data.
+
+Free text is refused when it holds a Finnish personal identity code with a valid
+check character, a payment card number that passes the Luhn check, or a word
+about someone's health.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+
+HETU_CHECK = "0123456789ABCDEFHJKLMNPRSTUVWXY"
+HETU_CENTURY = {"+": 1800, "-": 1900, "Y": 1900, "X": 1900, "W": 1900, "V": 1900, "U": 1900,
+                "A": 2000, "B": 2000, "C": 2000, "D": 2000, "E": 2000, "F": 2000}
+_HETU = re.compile(r"(?<![0-9A-Za-z])(\d{2})(\d{2})(\d{2})([-+A-FU-Y])(\d{3})([0-9A-Y])"
+                   r"(?![0-9A-Za-z])", re.IGNORECASE)
+_CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
+#: Stems of health words, Finnish and English; matched at the start of a word.
+HEALTH_STEMS = (
+    "diagnoo", "diagnos", "sairau", "sairas", "masennu", "syöpä", "syöpä", "diabete",
+    "mielenterv", "lääkity", "sairaal", "hiv", "raskaana", "pregnan", "depressio",
+    "cancer", "illness", "disabilit", "vammai", "medication", "epilep", "dementi",
+)
+_HEALTH = re.compile(r"\b(" + "|".join(map(re.escape, HEALTH_STEMS)) + r")\w*",
+                     re.IGNORECASE)
+
+
+def is_valid_hetu(day: str, month: str, year: str, sign: str, serial: str, check: str) -> bool:
+    """Return whether the parts form a real henkilötunnus (date and check character)."""
+    try:
+        date(HETU_CENTURY[sign.upper()] + int(year), int(month), int(day))
+    except (KeyError, ValueError):
+        return False
+    return HETU_CHECK[int(day + month + year + serial) % 31] == check.upper()
+
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        n = int(ch)
+        if i % 2 == 1:
+            n = n * 2 - 9 if n > 4 else n * 2
+        total += n
+    return total % 10 == 0
+
+
+def find_sensitive(text: str | None) -> str | None:
+    """Return a message naming what sensitive data `text` holds, or None."""
+    if not text:
+        return None
+    for m in _HETU.finditer(text):
+        if is_valid_hetu(*m.groups()):
+            return str(_l("contains a Finnish personal identity code (henkilötunnus); "
+                          "the register must not hold one"))
+    for m in _CARD.finditer(text):
+        digits = re.sub(r"\D", "", m.group())
+        if 13 <= len(digits) <= 19 and digits[0] in "23456" and luhn_ok(digits):
+            return str(_l("contains a payment card number; the register must not hold one"))
+    if _HEALTH.search(text):
+        return str(_l("mentions health information; the register must not hold any"))
+    return None

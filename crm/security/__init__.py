@@ -1,0 +1,1 @@
+"""Roles, permissions, the security manager, sign-in, sessions and the audit trail."""

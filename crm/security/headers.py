@@ -1,0 +1,25 @@
+"""Security headers on every response (DESIGN §11)."""
+
+from __future__ import annotations
+
+from flask import Flask, request
+
+CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+       "script-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'; "
+       "base-uri 'self'; object-src 'none'")
+
+
+def init_app(app: Flask) -> None:
+    @app.after_request
+    def set_headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.is_secure or app.config.get("SESSION_COOKIE_SECURE"):
+            response.headers.setdefault("Strict-Transport-Security",
+                                        "max-age=31536000; includeSubDomains")
+        # Pages of the CRM show personal data: never keep them in a cache.
+        if not request.path.startswith(("/static/", "/appbuilder/")):
+            response.headers["Cache-Control"] = "no-store"
+        return response

@@ -1,0 +1,119 @@
+"""Roles and permissions as data (DESIGN §6), synced into FAB's tables by `crm init`.
+
+Each CRM screen is a resource; its actions are `can_read`, `can_add`, `can_edit`,
+`can_delete` and `can_export`. Groups of fields that only some roles may see or
+change are resources of their own (`CustomerRelationship`, `Invoicing`,
+`MarketingConsent`) with `can_read` and `can_edit`.
+"""
+
+from __future__ import annotations
+
+READ = "can_read"
+ADD = "can_add"
+EDIT = "can_edit"
+DELETE = "can_delete"
+EXPORT = "can_export"
+RUN = "can_run"
+
+#: Letters used in the matrix below, as in DESIGN §6 (R read, W write, X export).
+LETTERS = {"R": (READ,), "A": (ADD,), "E": (EDIT,), "W": (ADD, EDIT), "D": (DELETE,),
+           "X": (EXPORT,), "U": (RUN,)}
+
+# Screens.
+ORGANISATION = "Organisation"
+CONTACT = "Contact"
+IDENTIFIER = "Identifier"
+CONSENT = "Consent"
+PROVENANCE = "Provenance"
+SOURCE = "Source"
+ACTIVITY = "Activity"
+CALLBACK_REQUEST = "CallbackRequest"
+PURCHASED_LIST_IMPORT = "PurchasedListImport"
+MARKETING_AUDIENCE = "MarketingAudience"
+DATA_SUBJECT_REQUEST = "DataSubjectRequest"
+RETENTION_POLICY = "RetentionPolicy"
+JOB_RUN = "JobRun"
+RECIPIENT = "Recipient"
+AUDIT_EVENT = "AuditEvent"
+USER_ADMIN = "UserAdmin"
+# Field groups.
+ORGANISATION_PROFILE = "OrganisationProfile"
+CUSTOMER_RELATIONSHIP = "CustomerRelationship"
+INVOICING = "Invoicing"
+MARKETING_CONSENT = "MarketingConsent"
+
+ROLES = ("Sales", "Marketing", "Communications", "Receivables", "Support", "Privacy",
+         "DPO", "Admin", "Maintainer")
+
+#: resource -> role -> letters. A role missing from a row has nothing on it.
+MATRIX: dict[str, dict[str, str]] = {
+    ORGANISATION: {"Sales": "RW", "Marketing": "R", "Communications": "R",
+                   "Receivables": "RE", "Support": "R", "Privacy": "R", "DPO": "R"},
+    ORGANISATION_PROFILE: {"Sales": "RE", "Marketing": "R", "Communications": "R",
+                           "Receivables": "R", "Support": "R", "Privacy": "R", "DPO": "R"},
+    CONTACT: {"Sales": "RW", "Marketing": "RW", "Communications": "R", "Receivables": "R",
+              "Support": "RW", "Privacy": "RW", "DPO": "R"},
+    IDENTIFIER: {"Sales": "RW", "Marketing": "RW", "Communications": "R", "Receivables": "R",
+                 "Support": "RW", "Privacy": "RWD", "DPO": "R"},
+    PROVENANCE: {"Sales": "R", "Marketing": "R", "Communications": "R", "Receivables": "R",
+                 "Support": "R", "Privacy": "R", "DPO": "R"},
+    CUSTOMER_RELATIONSHIP: {"Sales": "RE", "Marketing": "R", "Receivables": "R",
+                            "Support": "R", "Privacy": "R", "DPO": "R"},
+    INVOICING: {"Receivables": "RE", "Privacy": "R", "DPO": "R"},
+    MARKETING_CONSENT: {"Sales": "R", "Marketing": "RE", "Communications": "R",
+                        "Privacy": "RE", "DPO": "R"},
+    CONSENT: {"Sales": "R", "Marketing": "RW", "Communications": "R", "Privacy": "RW",
+              "DPO": "R"},
+    ACTIVITY: {"Sales": "RW", "Marketing": "R", "Receivables": "R", "Support": "RW",
+               "Privacy": "R", "DPO": "R"},
+    CALLBACK_REQUEST: {"Sales": "RW", "Marketing": "R", "Privacy": "R", "DPO": "R"},
+    SOURCE: {"Marketing": "R", "Privacy": "R", "DPO": "R"},
+    PURCHASED_LIST_IMPORT: {"Marketing": "A", "Privacy": "R", "DPO": "R"},
+    MARKETING_AUDIENCE: {"Marketing": "X", "Communications": "X"},
+    DATA_SUBJECT_REQUEST: {"Privacy": "RWX", "DPO": "R"},
+    RETENTION_POLICY: {"Privacy": "RW", "DPO": "R"},
+    JOB_RUN: {"Privacy": "RU", "DPO": "R", "Admin": "R", "Maintainer": "R"},
+    RECIPIENT: {"Privacy": "RWD", "DPO": "R"},
+    AUDIT_EVENT: {"Privacy": "R", "DPO": "R"},
+    USER_ADMIN: {"Admin": "RE", "DPO": "R"},
+}
+
+#: Flask-AppBuilder's own security screens, by the permissions they check.
+FAB_USER_ADMIN = {
+    READ: [("can_list", "UserDBModelView"), ("can_show", "UserDBModelView"),
+           ("can_list", "RoleModelView"), ("can_show", "RoleModelView")],
+    EDIT: [("can_edit", "UserDBModelView")],
+}
+#: What every signed-in person may do with their own account.
+SELF_SERVICE = [
+    ("can_userinfo", "UserDBModelView"),
+    ("can_this_form_get", "ResetMyPasswordView"),
+    ("can_this_form_post", "ResetMyPasswordView"),
+]
+
+
+def role_permissions(role: str) -> set[tuple[str, str]]:
+    """Return every (permission, resource) pair `role` holds, menus excluded."""
+    granted: set[tuple[str, str]] = set(SELF_SERVICE)
+    for resource, row in MATRIX.items():
+        for letter in row.get(role, ""):
+            for action in LETTERS[letter]:
+                granted.add((action, resource))
+                if resource == USER_ADMIN:
+                    granted.update(FAB_USER_ADMIN.get(action, []))
+    return granted
+
+
+def role_menus(role: str, menu: dict[str, tuple[str, str | None]]) -> set[str]:
+    """Return the menu entries `role` sees.
+
+    :param menu: menu entry name -> (resource it opens, category or None).
+    """
+    granted = role_permissions(role)
+    names: set[str] = set()
+    for name, (resource, category) in menu.items():
+        if any(res == resource for _, res in granted):
+            names.add(name)
+            if category:
+                names.add(category)
+    return names

@@ -1,0 +1,1 @@
+"""Business operations: plain functions that take a session, testable without a request."""

@@ -1,0 +1,61 @@
+"""The audit trail (DESIGN §9.5): who did what to which object, never the values."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import g, has_request_context
+from sqlalchemy import inspect
+
+from crm.extensions import db
+from crm.models import AuditEvent
+
+log = logging.getLogger(__name__)
+
+
+def _actor() -> tuple[int | None, str | None]:
+    user = g.get("user") if has_request_context() else None
+    if user is not None and getattr(user, "is_authenticated", False):
+        return user.id, user.username
+    return None, None
+
+
+def record_event(
+    action: str,
+    obj: object | None = None,
+    *,
+    object_type: str | None = None,
+    object_id: str | int | None = None,
+    fields: list[str] | None = None,
+    detail: str | None = None,
+    actor: tuple[int | None, str | None] | None = None,
+    session=None,
+    commit: bool = True,
+) -> AuditEvent:
+    """Append an audit event.
+
+    :param obj: the model instance acted on; gives the object type and id.
+    :param fields: names of the fields involved (never their values).
+    :param detail: a short non-personal note, e.g. a job name or a reason code.
+    """
+    session = session or db.session
+    if obj is not None:
+        object_type = object_type or type(obj).__name__
+        identity = inspect(obj).identity
+        object_id = object_id if object_id is not None else (
+            identity[0] if identity else None)
+    actor_id, actor_name = actor or _actor()
+    event = AuditEvent(
+        actor_id=actor_id,
+        actor=actor_name,
+        action=action,
+        object_type=object_type,
+        object_id=None if object_id is None else str(object_id),
+        fields=sorted(set(fields)) if fields else None,
+        detail=detail,
+    )
+    session.add(event)
+    if commit:
+        session.commit()
+    log.info("audit %s %s:%s by %s", action, object_type, object_id, actor_id)
+    return event

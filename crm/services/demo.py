@@ -1,0 +1,267 @@
+"""Invented demo data and one demo user per role (DESIGN §3). Never for production.
+
+Every person and organisation here is made up; phone numbers are in the
++358 50 000 range and email addresses end in the reserved `.example` domain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from datetime import UTC, datetime, timedelta
+
+from flask_appbuilder.security.sqla.models import User
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crm.models import (
+    Activity,
+    ActivityKind,
+    CallbackRequest,
+    CallbackStatus,
+    Consent,
+    ConsentMethod,
+    Contact,
+    CustomerStatus,
+    DataSubjectRequest,
+    Identifier,
+    JobRun,
+    JobStatus,
+    Language,
+    LegalBasis,
+    MarketingStatus,
+    Organisation,
+    Provenance,
+    Purpose,
+    Recipient,
+    RecipientRole,
+    RelationshipRole,
+    RequestChannel,
+    RequestStatus,
+    RequestType,
+    Source,
+    SourceKind,
+    TransferSafeguard,
+)
+from crm.privacy.suppression import suppress
+from crm.services.contacts import own_activity_source, the_person_source
+from crm.services.reference import load_reference_data
+from crm.services.requests import due_date
+
+#: username -> (role, first name, last name)
+DEMO_USERS = {
+    "sales": ("Sales", "Sanna", "Myyjä"),
+    "marketing": ("Marketing", "Matti", "Markkinoija"),
+    "comms": ("Communications", "Viivi", "Viestijä"),
+    "ar": ("Receivables", "Reijo", "Reskontra"),
+    "support": ("Support", "Tuula", "Tukija"),
+    "privacy": ("Privacy", "Pekka", "Rekisterinpitäjä"),
+    "dpo": ("DPO", "Tiina", "Tietosuoja"),
+    "admin": ("Admin", "Aki", "Ylläpitäjä"),
+    "maintainer": ("Maintainer", "Huoltaja", "Kolmas Osapuoli"),
+}
+
+FIRST_NAMES = ["Aino", "Eero", "Helmi", "Ilkka", "Jaana", "Kalle", "Laura", "Mikko", "Noora",
+               "Olli", "Paula", "Risto", "Satu", "Timo", "Ulla", "Veikko", "Elina", "Janne",
+               "Kirsi", "Lauri", "Minna", "Pasi", "Riikka", "Sami", "Tanja", "Ville"]
+LAST_NAMES = ["Aaltonen", "Heikkilä", "Honkanen", "Järvinen", "Kallio", "Koskinen", "Laine",
+              "Lehtonen", "Mäkelä", "Niemi", "Ojala", "Peltonen", "Rantanen", "Saarinen",
+              "Salo", "Toivonen", "Vainio", "Virtanen", "Hiltunen", "Kettunen"]
+ORG_WORDS = ["Kuusi", "Lumi", "Revon", "Kallio", "Meri", "Tähti", "Koivu", "Aalto", "Ilves",
+             "Karhu", "Pohjan", "Sini", "Hiisi", "Otava", "Tuuli", "Halla"]
+ORG_TAILS = ["tekniikka Oy", "data Oy", "palvelut Oy", "Solutions Oy", "Systems Ab",
+             "logistiikka Oy", "kunta", "Group Oy"]
+INDUSTRIES = ["Software", "Manufacturing", "Public sector", "Logistics", "Healthcare IT",
+              "Retail", "Energy", "Education"]
+CITIES = [("Helsinki", "00100"), ("Espoo", "02100"), ("Tampere", "33100"),
+          ("Kouvola", "45100"), ("Turku", "20100"), ("Oulu", "90100")]
+TITLES = ["CIO", "IT Manager", "Identity Architect", "Security Officer", "Purchasing Manager",
+          "CFO", "System Specialist", "Service Desk Lead"]
+
+DEMO_LIST_HASH = hashlib.sha256(b"demo purchased list 2026-03").hexdigest()
+
+
+def business_id(body: int) -> str:
+    """Return a valid Y-tunnus for a 7-digit body, skipping bodies with no check digit."""
+    digits = f"{body:07d}"
+    remainder = sum(int(d) * w for d, w in zip(digits, (7, 9, 10, 5, 8, 4, 2),
+                                                strict=True)) % 11
+    if remainder == 1:
+        return business_id(body + 1)
+    return f"{digits}-{0 if remainder == 0 else 11 - remainder}"
+
+
+def _slug(text: str) -> str:
+    table = str.maketrans("äöåÄÖÅ ", "aoaAOA-")
+    return "".join(ch for ch in text.translate(table).lower() if ch.isalnum() or ch == "-")
+
+
+def load_demo_users(session: Session, sm, password: str) -> int:
+    """Create or refresh one demo user per role; return how many were created."""
+    created = 0
+    for username, (role_name, first, last) in DEMO_USERS.items():
+        role = sm.find_role(role_name)
+        if role is None:
+            raise RuntimeError(f"role {role_name} is missing: run `crm init` first")
+        user = sm.find_user(username=username)
+        if user is None:
+            sm.add_user(username, first, last, f"{username}@crm-demo.example", [role],
+                        password=password)
+            created += 1
+        else:
+            user.roles = [role]
+            user.active = True
+            sm.reset_password(user.id, password)
+    return created
+
+
+def load_demo(session: Session, sm, password: str) -> str:
+    """Load the demo users and, unless already present, the demo register."""
+    load_reference_data(session)
+    created_users = load_demo_users(session, sm, password)
+    if session.scalar(select(Source.id).where(Source.file_hash == DEMO_LIST_HASH)):
+        return f"demo data already loaded; {created_users} demo users created"
+    counts = _load_register(session, random.Random(20261124))
+    return (f"demo data loaded: {counts['organisations']} organisations, "
+            f"{counts['contacts']} contacts ({counts['expired']} past retention); "
+            f"{created_users} demo users created")
+
+
+def _load_register(session: Session, rnd: random.Random) -> dict[str, int]:
+    now = datetime.now(UTC)
+    today = now.date()
+    own = own_activity_source(session)
+    person = the_person_source(session)
+    bought = Source(kind=SourceKind.purchased_list, name="Tietohallinnon päättäjät 2026",
+                    supplier="Esimerkkirekisteri Oy", received_on=today - timedelta(days=20),
+                    file_hash=DEMO_LIST_HASH, row_count=60)
+    session.add(bought)
+    purposes = {p.code: p for p in session.scalars(select(Purpose))}
+    author_ids = list(session.scalars(select(User.id)))
+    statuses = ([CustomerStatus.customer] * 14 + [CustomerStatus.prospect] * 14
+                + [CustomerStatus.partner] * 4 + [CustomerStatus.former_customer] * 8)
+    organisations = []
+    used_names = set()
+    for i, status in enumerate(statuses):
+        name = f"{rnd.choice(ORG_WORDS)}{rnd.choice(ORG_TAILS)}"
+        while name in used_names:
+            name = f"{rnd.choice(ORG_WORDS)}{rnd.choice(ORG_TAILS)}"
+        used_names.add(name)
+        city, postal = rnd.choice(CITIES)
+        org = Organisation(
+            name=name, business_id=business_id(2900000 + i * 37), customer_status=status,
+            industry=rnd.choice(INDUSTRIES), website=f"https://{_slug(name)}.example",
+            visiting_street=f"Esimerkkikatu {i + 1}", visiting_postal_code=postal,
+            visiting_city=city,
+        )
+        if status in (CustomerStatus.customer, CustomerStatus.former_customer):
+            org.relationship_start = today - timedelta(days=rnd.randint(800, 4000))
+            org.invoicing_street = f"PL {100 + i}" if i % 3 else None
+            org.invoicing_postal_code = postal if i % 3 else None
+            org.invoicing_city = city if i % 3 else None
+            org.e_invoice_address = f"0037{2900000 + i * 37:08d}" if i % 2 else None
+            org.billing_email = f"laskut@{_slug(name)}.example"
+            org.payment_terms_days = 14
+        if status is CustomerStatus.former_customer:
+            # Half of the former customers ended over five years ago: past retention.
+            years = 6 if len([o for o in organisations
+                              if o.customer_status is status]) % 2 == 0 else 2
+            org.relationship_end = today - timedelta(days=365 * years)
+        session.add(org)
+        organisations.append(org)
+    session.flush()
+
+    counts = {"organisations": len(organisations), "contacts": 0, "expired": 0}
+    serial = 0
+    for org in organisations:
+        for _ in range(rnd.randint(5, 10)):
+            serial += 1
+            first, last = rnd.choice(FIRST_NAMES), rnd.choice(LAST_NAMES)
+            domain = f"{_slug(org.name)}.example"
+            source = (bought if serial % 5 == 0 else person if serial % 7 == 0 else own)
+            contact = Contact(
+                first_name=first, last_name=last, title=rnd.choice(TITLES), organisation=org,
+                email=f"{_slug(first)}.{_slug(last)}{serial}@{domain}",
+                phone=f"+35850000{serial:04d}",
+                language=rnd.choice([Language.fi] * 6 + [Language.sv, Language.en]),
+                legal_basis=(LegalBasis.contract if org.customer_status is
+                             CustomerStatus.customer else LegalBasis.position),
+                source=source,
+                marketing_status=rnd.choice(list(MarketingStatus)),
+                relationship_role=rnd.choice(list(RelationshipRole)),
+                last_activity_at=now - timedelta(days=rnd.randint(1, 300)),
+            )
+            contact.purposes = [purposes["customer_relationship"], purposes["new_business"]]
+            if org.customer_status is CustomerStatus.prospect and serial % 4 == 0:
+                # Prospects silent for over two years: past retention.
+                contact.last_activity_at = now - timedelta(days=rnd.randint(760, 1100))
+                counts["expired"] += 1
+            elif org.relationship_end and org.relationship_end < today - timedelta(days=1826):
+                counts["expired"] += 1
+            if serial % 9 == 0:
+                contact.legal_hold = contact.last_activity_at < now - timedelta(days=730)
+            session.add(contact)
+            session.add(Provenance(contact=contact, source=source,
+                                   recorded_at=now - timedelta(days=rnd.randint(1, 900)),
+                                   art14_due_on=(bought.received_on + timedelta(days=30)
+                                                 if source is bought else None)))
+            if serial % 3 == 0:
+                session.add(Identifier(contact=contact, system="Customer portal",
+                                       identifier=f"user{serial:05d}"))
+            if contact.marketing_status is MarketingStatus.subscribed:
+                contact.purposes.append(purposes["direct_marketing"])
+                session.add(Consent(contact=contact, purpose=purposes["direct_marketing"],
+                                    text_version="2026-01", given_how=ConsentMethod.form,
+                                    given_at=now - timedelta(days=rnd.randint(10, 600)),
+                                    evidence="Newsletter sign-up form"))
+            for _ in range(rnd.randint(0, 3)):
+                kind = rnd.choice(list(ActivityKind))
+                session.add(Activity(
+                    contact=contact, organisation=org, kind=kind,
+                    subject=rnd.choice(["Esittely", "Tarjous", "Tukipyyntö", "Kuulumiset",
+                                        "Sopimuksen uusinta", "Demo"]),
+                    body="Keskusteltiin identiteetinhallinnan tarpeista.",
+                    occurred_at=contact.last_activity_at,
+                    author_id=rnd.choice(author_ids) if author_ids else None))
+            counts["contacts"] += 1
+
+    for i in range(12):
+        first, last = rnd.choice(FIRST_NAMES), rnd.choice(LAST_NAMES)
+        old = i < 4
+        session.add(CallbackRequest(
+            name=f"{first} {last}", organisation_name=f"{rnd.choice(ORG_WORDS)}talo Oy",
+            phone=f"+35850001{i:04d}", email=f"{_slug(first)}{i}@callback.example",
+            message="Haluaisin nähdä demon.",
+            status=CallbackStatus.no_result if old else rnd.choice(
+                [CallbackStatus.new, CallbackStatus.new, CallbackStatus.in_progress]),
+            received_at=now - timedelta(days=240 + i if old else rnd.randint(0, 20)),
+        ))
+
+    session.add(Recipient(
+        name="Kyselypalvelu Example Inc.", role=RecipientRole.processor, country="US",
+        purpose="Customer satisfaction surveys (not in use since 2021)",
+        transfer_safeguard=TransferSafeguard.privacy_shield, active=False,
+        safeguard_notes="Left over from the old notice: needs a valid safeguard or removal.",
+    ))
+    first_contacts = session.scalars(select(Contact).order_by(Contact.id).limit(3)).all()
+    for offset, (kind, status) in enumerate([
+        (RequestType.access, RequestStatus.in_progress),
+        (RequestType.rectification, RequestStatus.received),
+        (RequestType.erasure, RequestStatus.verifying),
+    ]):
+        received = today - timedelta(days=10 + offset * 15)
+        contact = first_contacts[offset] if offset < len(first_contacts) else None
+        session.add(DataSubjectRequest(
+            type=kind, contact=contact, requester_name=str(contact) if contact else "Demo",
+            requester_email=contact.email if contact else None,
+            channel=RequestChannel.email, received_on=received, due_on=due_date(received),
+            status=status,
+        ))
+    session.add(JobRun(job="retention", started_at=now - timedelta(days=1),
+                       finished_at=now - timedelta(days=1) + timedelta(seconds=4),
+                       status=JobStatus.succeeded, dry_run=True,
+                       counts={"would_anonymise": counts["expired"]}))
+    suppress(session, "email", "poistettu.henkilo@erased.example", "erasure")
+    suppress(session, "phone", "+358500009999", "opt_out")
+    session.flush()
+    return counts

@@ -1,0 +1,125 @@
+"""What each role needs first: the panels of the home page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from crm.models import (
+    Activity,
+    ActivityKind,
+    AuditEvent,
+    CallbackRequest,
+    CallbackStatus,
+    Contact,
+    CustomerStatus,
+    DataSubjectRequest,
+    JobRun,
+    MarketingStatus,
+    Organisation,
+    RequestStatus,
+)
+from crm.security import roles
+
+
+@dataclass
+class Row:
+    text: str
+    href: str | None = None
+    note: str | None = None
+
+
+@dataclass
+class Panel:
+    key: str
+    title: str
+    rows: list[Row] = field(default_factory=list)
+    count: int | None = None
+    link: str | None = None
+
+
+def home_panels(session: Session, can: Callable[[str, str], bool],
+                url: Callable[[str, object], str], today: date) -> list[Panel]:
+    """Return the panels the signed-in user's permissions allow, most urgent first.
+
+    :param can: (permission, resource) -> bool for the signed-in user.
+    :param url: (view endpoint, pk or None) -> URL.
+    """
+    panels: list[Panel] = []
+    if can(roles.READ, roles.DATA_SUBJECT_REQUEST):
+        open_ = (DataSubjectRequest.status.not_in([RequestStatus.completed,
+                                                   RequestStatus.rejected]))
+        due = func.coalesce(DataSubjectRequest.extended_due_on, DataSubjectRequest.due_on)
+        requests = session.execute(
+            select(DataSubjectRequest.id, DataSubjectRequest.type, due)
+            .where(open_).order_by(due).limit(8)).all()
+        panels.append(Panel(
+            "requests", _("Open data subject requests"),
+            [Row(f"#{i} {t.label}", url("DataSubjectRequestView.show", i),
+                 (_("OVERDUE") + " " if d < today else "") + d.isoformat())
+             for i, t, d in requests],
+            session.scalar(select(func.count()).where(open_)),
+            url("DataSubjectRequestView.list", None)))
+    if can(roles.READ, roles.CALLBACK_REQUEST):
+        new = CallbackRequest.status == CallbackStatus.new
+        rows = session.execute(select(CallbackRequest.id, CallbackRequest.name,
+                                      CallbackRequest.received_at)
+                               .where(new).order_by(CallbackRequest.received_at.desc())
+                               .limit(8)).all()
+        panels.append(Panel(
+            "callbacks", _("New callback requests"),
+            [Row(name, url("CallbackRequestView.show", i), at.date().isoformat())
+             for i, name, at in rows],
+            session.scalar(select(func.count()).where(new)),
+            url("CallbackRequestView.list", None)))
+    if can(roles.READ, roles.ACTIVITY):
+        kind_filter = (Activity.kind == ActivityKind.support
+                       if can(roles.ADD, roles.ACTIVITY) and not can(roles.ADD, roles.ORGANISATION)
+                       else Activity.kind.is_not(None))
+        rows = session.execute(select(Activity.id, Activity.subject, Activity.occurred_at)
+                               .where(kind_filter)
+                               .order_by(Activity.occurred_at.desc()).limit(8)).all()
+        panels.append(Panel("activities", _("Latest activities"),
+                            [Row(s, url("ActivityView.show", i), at.date().isoformat())
+                             for i, s, at in rows], None, url("ActivityView.list", None)))
+    if can(roles.READ, roles.MARKETING_CONSENT):
+        counts = dict(session.execute(
+            select(Contact.marketing_status, func.count())
+            .where(Contact.anonymised_at.is_(None))
+            .group_by(Contact.marketing_status)).all())
+        panels.append(Panel("audience", _("Marketing audience"),
+                            [Row(s.label, None, str(counts.get(s, 0))) for s in MarketingStatus],
+                            counts.get(MarketingStatus.subscribed, 0)))
+    if can(roles.EDIT, roles.INVOICING):
+        missing = ((Organisation.customer_status == CustomerStatus.customer)
+                   & Organisation.e_invoice_address.is_(None)
+                   & Organisation.invoicing_street.is_(None))
+        rows = session.execute(select(Organisation.id, Organisation.name).where(missing)
+                               .order_by(Organisation.name).limit(8)).all()
+        panels.append(Panel("invoicing", _("Customers without invoicing details"),
+                            [Row(n, url("OrganisationView.show", i)) for i, n in rows],
+                            session.scalar(select(func.count()).where(missing))))
+    if can(roles.READ, roles.JOB_RUN):
+        rows = session.execute(select(JobRun.id, JobRun.job, JobRun.status, JobRun.started_at)
+                               .order_by(JobRun.started_at.desc()).limit(6)).all()
+        panels.append(Panel("jobs", _("Latest job runs"),
+                            [Row(f"{job}: {status.label}", url("JobRunView.show", i),
+                                 at.isoformat(timespec="minutes"))
+                             for i, job, status, at in rows], None,
+                            url("JobRunView.list", None)))
+    if can(roles.READ, roles.AUDIT_EVENT):
+        rows = session.execute(select(AuditEvent.id, AuditEvent.action, AuditEvent.actor,
+                                      AuditEvent.object_type, AuditEvent.at)
+                               .order_by(AuditEvent.id.desc()).limit(6)).all()
+        panels.append(Panel("audit", _("Latest audit events"),
+                            [Row(f"{actor or '—'}: {action} {otype or ''}",
+                                 url("AuditEventView.show", i),
+                                 at.isoformat(timespec="minutes"))
+                             for i, action, actor, otype, at in rows], None,
+                            url("AuditEventView.list", None)))
+    return panels

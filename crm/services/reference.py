@@ -1,0 +1,71 @@
+"""Reference data every deployment starts with: purposes, sources, retention, recipients.
+
+Loaded by `crm init`, idempotently; rows that exist are left as the privacy
+officer has edited them.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from crm.models import (
+    ClockStart,
+    Purpose,
+    Recipient,
+    RecipientRole,
+    RecordKind,
+    RetentionAction,
+    RetentionPolicy,
+    TransferSafeguard,
+)
+from crm.services.contacts import own_activity_source, the_person_source
+
+PURPOSES = [
+    ("customer_relationship", "Asiakassuhteen hoito", "Keeping the customer relationship"),
+    ("new_business", "Uusien asiakas- ja yhteistyösuhteiden luominen",
+     "Creating new customer and partner relationships"),
+    ("direct_marketing", "Suoramarkkinointi ja muut osoitteelliset lähetykset",
+     "Direct marketing and other addressed mailings"),
+    ("customer_support", "Asiakastuki", "Customer support"),
+    ("invoicing", "Laskutus", "Invoicing"),
+]
+
+#: DESIGN §8 defaults: (code, name, records, clock, days, action).
+RETENTION = [
+    ("prospects", "Prospects with no activity for 24 months", RecordKind.prospect_contact,
+     ClockStart.last_activity, 730, RetentionAction.anonymise),
+    ("former_customers", "Former customers 5 years after the relationship ended",
+     RecordKind.former_customer_contact, ClockStart.relationship_end, 1826,
+     RetentionAction.anonymise),
+    ("callbacks", "Callback requests that led nowhere, after 6 months",
+     RecordKind.callback_request, ClockStart.received, 183, RetentionAction.delete),
+    ("audit_events", "Audit events after 3 years", RecordKind.audit_event, ClockStart.created,
+     1096, RetentionAction.delete),
+    ("job_runs", "Job runs after 1 year", RecordKind.job_run, ClockStart.created, 365,
+     RetentionAction.delete),
+]
+
+
+def load_reference_data(session: Session) -> None:
+    """Insert the reference rows that are missing."""
+    own_activity_source(session)
+    the_person_source(session)
+    existing = set(session.scalars(select(Purpose.code)))
+    for code, fi, en in PURPOSES:
+        if code not in existing:
+            session.add(Purpose(code=code, name_fi=fi, name_en=en))
+    existing = set(session.scalars(select(RetentionPolicy.code)))
+    for code, name, kind, clock, days, action in RETENTION:
+        if code not in existing:
+            session.add(RetentionPolicy(code=code, name=name, record_kind=kind,
+                                        clock_start=clock, period_days=days, action=action))
+    if session.scalar(select(Recipient).where(Recipient.name == "Mailchimp")) is None:
+        session.add(Recipient(
+            name="Mailchimp", role=RecipientRole.processor, country="US",
+            purpose="Direct marketing and newsletters by email",
+            transfer_safeguard=TransferSafeguard.dpf,
+            safeguard_notes="Intuit Mailchimp is certified under the EU–US Data Privacy "
+                            "Framework; the notice's Privacy Shield reference is obsolete.",
+        ))
+    session.flush()

@@ -1,0 +1,115 @@
+"""Validation and normalisation of the register's values, with WTForms validators."""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+from email_validator import EmailNotValidError, validate_email
+from flask_babel import lazy_gettext as _l
+from wtforms.validators import ValidationError
+
+from crm.privacy.guard import find_sensitive
+
+_BUSINESS_ID = re.compile(r"^(\d{6,7})-(\d)$")
+_BUSINESS_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2)
+
+
+class InvalidValue(ValueError):
+    """A value that cannot be stored; the message says why, for the field it names."""
+
+
+def normalise_business_id(value: str) -> str:
+    """Return a Finnish business id (Y-tunnus) as NNNNNNN-C, checking its check digit."""
+    match = _BUSINESS_ID.match(value.strip())
+    if not match:
+        raise InvalidValue(_l("Business ID must look like 1234567-8"))
+    body = match.group(1).zfill(7)
+    remainder = sum(int(d) * w for d, w in zip(body, _BUSINESS_ID_WEIGHTS, strict=True)) % 11
+    if remainder == 1:
+        raise InvalidValue(_l("This is not a valid business ID"))
+    check = 0 if remainder == 0 else 11 - remainder
+    if check != int(match.group(2)):
+        raise InvalidValue(_l("The business ID's check digit is wrong"))
+    return f"{body}-{check}"
+
+
+def normalise_phone(value: str, region: str = "FI") -> str:
+    """Return a phone number in E.164 form; numbers without +country are read as Finnish."""
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidValue(_l("This is not a phone number")) from exc
+    if not phonenumbers.is_valid_number(number):
+        raise InvalidValue(_l("This is not a valid phone number"))
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def normalise_email(value: str) -> str:
+    """Return an email address normalised (domain lower-cased); no DNS look-up."""
+    try:
+        result = validate_email(value.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise InvalidValue(_l("This is not a valid email address")) from exc
+    return result.normalized
+
+
+def normalise_postal_code(value: str, country: str = "FI") -> str:
+    value = value.strip().upper()
+    if country.upper() == "FI":
+        if not re.fullmatch(r"\d{5}", value):
+            raise InvalidValue(_l("A Finnish postal code has five digits"))
+    elif not re.fullmatch(r"[A-Z0-9][A-Z0-9 -]{1,9}", value):
+        raise InvalidValue(_l("This is not a valid postal code"))
+    return value
+
+
+def check_free_text(value: str | None) -> None:
+    """Refuse free text holding sensitive data (DESIGN §2)."""
+    problem = find_sensitive(value)
+    if problem:
+        raise InvalidValue(problem)
+
+
+class Normalised:
+    """A WTForms validator that normalises the field's data with `func`, or refuses it."""
+
+    def __init__(self, func, **kwargs) -> None:
+        self.func = func
+        self.kwargs = kwargs
+
+    def __call__(self, form, field) -> None:
+        if field.data in (None, ""):
+            field.data = None
+            return
+        try:
+            field.data = self.func(field.data, **self.kwargs)
+        except InvalidValue as exc:
+            raise ValidationError(str(exc)) from exc
+
+
+class NoSensitiveData:
+    """A WTForms validator refusing henkilötunnus, card numbers and health words."""
+
+    def __call__(self, form, field) -> None:
+        if isinstance(field.data, str):
+            try:
+                check_free_text(field.data)
+            except InvalidValue as exc:
+                raise ValidationError(str(exc)) from exc
+
+
+def business_id():
+    return Normalised(normalise_business_id)
+
+
+def phone():
+    return Normalised(normalise_phone)
+
+
+def email():
+    return Normalised(normalise_email)
+
+
+def postal_code():
+    return Normalised(normalise_postal_code)

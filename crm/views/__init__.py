@@ -1,0 +1,58 @@
+"""Register the CRM's screens and menu with Flask-AppBuilder."""
+
+from __future__ import annotations
+
+from flask_appbuilder import AppBuilder
+from flask_babel import lazy_gettext as _l
+
+from crm.views.privacy import (
+    AuditEventView,
+    DataSubjectRequestView,
+    JobRunView,
+    RecipientView,
+    RetentionPolicyView,
+    SourceView,
+)
+from crm.views.register import (
+    ActivityView,
+    CallbackRequestView,
+    ConsentView,
+    ContactView,
+    IdentifierView,
+    OrganisationView,
+    ProvenanceView,
+)
+
+REGISTER = "Register"
+MARKETING = "Marketing"
+PRIVACY = "Privacy"
+
+
+def register_views(appbuilder: AppBuilder) -> None:
+    """Add every CRM view; menu entries appear only to roles holding the view's resource."""
+    add = appbuilder.add_view
+    add(ContactView, "Contacts", label=_l("Contacts"), icon="fa-address-book",
+        category=REGISTER, category_label=_l("Register"), category_icon="fa-book")
+    add(OrganisationView, "Organisations", label=_l("Organisations"), icon="fa-building",
+        category=REGISTER)
+    add(CallbackRequestView, "Callback requests", label=_l("Callback requests"),
+        icon="fa-phone", category=REGISTER)
+    add(ActivityView, "Activities", label=_l("Activities"), icon="fa-comments",
+        category=REGISTER)
+    add(ConsentView, "Consents", label=_l("Consents"), icon="fa-check-square-o",
+        category=MARKETING, category_label=_l("Marketing"), category_icon="fa-bullhorn")
+    add(SourceView, "Sources", label=_l("Sources and purchased lists"), icon="fa-download",
+        category=MARKETING)
+    add(DataSubjectRequestView, "Requests", label=_l("Data subject requests"),
+        icon="fa-user-secret", category=PRIVACY, category_label=_l("Privacy"),
+        category_icon="fa-shield")
+    add(RecipientView, "Recipients", label=_l("Recipients and processors"), icon="fa-share",
+        category=PRIVACY)
+    add(RetentionPolicyView, "Retention", label=_l("Retention policies"), icon="fa-clock-o",
+        category=PRIVACY)
+    add(JobRunView, "Job runs", label=_l("Job runs"), icon="fa-cogs", category=PRIVACY)
+    add(AuditEventView, "Audit trail", label=_l("Audit trail"), icon="fa-list",
+        category=PRIVACY)
+    # Reached from a contact's page only.
+    appbuilder.add_view_no_menu(IdentifierView)
+    appbuilder.add_view_no_menu(ProvenanceView)

@@ -1,0 +1,277 @@
+"""The CRM's model view: permissions by resource, field groups enforced on the server."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import current_app, flash, g, has_request_context
+from flask_appbuilder import ModelView
+from flask_appbuilder.forms import GeneralModelConverter
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm.exc import StaleDataError
+from wtforms import HiddenField, SelectField
+from wtforms.validators import Optional as OptionalValidator
+
+from crm.models.base import LabelledEnum
+from crm.security import roles
+from crm.services.audit import record_event
+from crm.services.validation import NoSensitiveData
+
+#: FAB view methods -> the CRM action they need (prefixed with "can_" by FAB).
+METHOD_PERMISSIONS = {
+    "list": "read",
+    "show": "read",
+    "download": "read",
+    "add": "add",
+    "edit": "edit",
+    "delete": "delete",
+    "action": "read",
+    "action_post": "read",
+}
+
+
+def can(permission: str, resource: str) -> bool:
+    """Return whether the signed-in user holds `permission` on `resource`."""
+    return current_app.appbuilder.sm.can(permission, resource)
+
+
+class _PerRequestColumns:
+    """A column list that is cut per request to the fields the user may read or edit.
+
+    FAB reads `self.list_columns` & co. in many places; making them descriptors
+    filters every one of those places, so a hidden field can neither be shown,
+    sorted, searched nor submitted.
+    """
+
+    def __init__(self, mode: str) -> None:
+        self.mode = mode
+
+    def __set_name__(self, owner, name):
+        self.name = name
+        self.store = f"_all_{name}"
+
+    def __get__(self, view, owner=None):
+        if view is None:
+            return self
+        columns = view.__dict__.get(self.store, getattr(owner, self.store, None))
+        if columns is None or not has_request_context() or not g.get("user"):
+            return columns
+        allowed = view.readable_columns if self.mode == "read" else view.writable_columns
+        return [c for c in columns if allowed(c)]
+
+    def __set__(self, view, value):
+        view.__dict__[self.store] = value
+
+
+class _PerRequestForm:
+    """A WTForms class built for the fields the signed-in user may write."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    def __set_name__(self, owner, name):
+        self.store = f"_full_{name}"
+
+    def __get__(self, view, owner=None):
+        if view is None:
+            return self
+        full = view.__dict__.get(self.store)
+        if full is None or not has_request_context() or not g.get("user"):
+            return full
+        columns = tuple(view.add_columns if self.kind == "add" else view.edit_columns)
+        if self.kind == "edit" and view._versioned():
+            columns += ("version",)
+        cache = view.__dict__.setdefault("_form_cache", {})
+        key = (self.kind, columns)
+        if key not in cache:
+            extra = view.add_form_extra_fields if self.kind == "add" else view.edit_form_extra_fields
+            query_rel = (view.add_form_query_rel_fields if self.kind == "add"
+                         else view.edit_form_query_rel_fields)
+            cache[key] = GeneralModelConverter(view.datamodel).create_form(
+                view.label_columns,
+                list(columns),
+                view.description_columns,
+                view.validators_columns,
+                {k: v for k, v in extra.items() if k in columns or k == "version"},
+                query_rel,
+            )
+        return cache[key]
+
+    def __set__(self, view, value):
+        view.__dict__[self.store] = value
+
+
+def enum_field(enum_cls: type[LabelledEnum], label, required: bool = True) -> SelectField:
+    """Return a select of `enum_cls` members showing their translated labels."""
+    choices = [(m.value, m.label) for m in enum_cls]
+    if not required:
+        choices = [("", "—")] + choices
+    return SelectField(
+        label,
+        choices=lambda: [(v, str(lbl)) for v, lbl in choices],
+        coerce=lambda v: enum_cls(v) if v not in (None, "") else None,
+        validators=[] if required else [OptionalValidator()],
+    )
+
+
+class _PermittedRelatedViews:
+    """Related views (tabs on a record's page) shown only when their resource is readable."""
+
+    def __get__(self, view, owner=None):
+        if view is None:
+            return self
+        views = view.__dict__.setdefault("_all_related_views", [])
+        if not has_request_context() or not g.get("user"):
+            return views
+        return [v for v in views if can(roles.READ, getattr(v, "resource", ""))]
+
+    def __set__(self, view, value):
+        view.__dict__["_all_related_views"] = value
+
+
+class CrmModelView(ModelView):
+    """A model view whose permissions and field groups come from `crm.security.roles`.
+
+    :cvar resource: the resource whose permissions guard the view.
+    :cvar field_groups: field-group resource -> columns in that group. Columns in
+        no group follow the view's own resource.
+    """
+
+    resource: str = ""
+    field_groups: dict[str, list[str]] = {}
+    method_permission_name = METHOD_PERMISSIONS
+    base_permissions = ["can_read", "can_add", "can_edit", "can_delete"]
+    audit_views = False
+
+    list_columns = _PerRequestColumns("read")
+    show_columns = _PerRequestColumns("read")
+    order_columns = _PerRequestColumns("read")
+    search_columns = _PerRequestColumns("read")
+    add_columns = _PerRequestColumns("write")
+    edit_columns = _PerRequestColumns("write")
+    add_form = _PerRequestForm("add")
+    edit_form = _PerRequestForm("edit")
+    _related_views = _PermittedRelatedViews()
+
+    def __init__(self, **kwargs):
+        self.class_permission_name = self.resource
+        self._group_of = {col: grp for grp, cols in self.field_groups.items() for col in cols}
+        self._enum_columns()
+        self._guard_free_text()
+        super().__init__(**kwargs)
+
+    def render_template(self, template, **kwargs):
+        if "related_views" in kwargs:
+            kwargs["related_views"] = self._related_views
+        return super().render_template(template, **kwargs)
+
+    def _guard_free_text(self) -> None:
+        """Put the sensitive-data guard on every free-text column of the model."""
+        self.validators_columns = {k: list(v) for k, v in (self.validators_columns or {}).items()}
+        for column in self.datamodel.obj.__table__.columns:
+            if isinstance(column.type, sa.String) and not hasattr(column.type, "enum_class"):
+                self.validators_columns.setdefault(column.key, []).append(NoSensitiveData())
+
+    # -- field-level rules ------------------------------------------------
+
+    def readable_columns(self, column: str) -> bool:
+        group = self._group_of.get(column.split(".")[0])
+        return group is None or can(roles.READ, group)
+
+    def writable_columns(self, column: str) -> bool:
+        group = self._group_of.get(column)
+        if group is None:
+            return can(roles.EDIT, self.resource) or can(roles.ADD, self.resource)
+        return can(roles.EDIT, group)
+
+    def _get_list_widget(self, filters, **kwargs):
+        # A filter on a hidden field would reveal its values by elimination.
+        kept = [(f, v) for f, v in zip(filters.filters, filters.values, strict=True)
+                if self.readable_columns(f.column_name)]
+        filters.filters = [f for f, _ in kept]
+        filters.values = [v for _, v in kept]
+        return super()._get_list_widget(filters=filters, **kwargs)
+
+    def _get_show_widget(self, pk, item, widgets=None, actions=None, show_fieldsets=None):
+        fieldsets = show_fieldsets or self._visible_fieldsets(self.show_fieldsets)
+        return super()._get_show_widget(pk, item, widgets=widgets, actions=actions,
+                                        show_fieldsets=fieldsets)
+
+    def _visible_fieldsets(self, fieldsets):
+        if not fieldsets:
+            return fieldsets
+        visible = []
+        for title, spec in fieldsets:
+            fields = [f for f in spec["fields"] if self.readable_columns(f)]
+            if fields:
+                visible.append((title, {**spec, "fields": fields}))
+        return visible
+
+    # -- enums shown by their labels ----------------------------------------
+
+    def _enum_columns(self) -> None:
+        """Give every enum column a translated select and a translated display."""
+        self.add_form_extra_fields = dict(self.add_form_extra_fields or {})
+        self.edit_form_extra_fields = dict(self.edit_form_extra_fields or {})
+        self.formatters_columns = dict(self.formatters_columns or {})
+        labels = self.label_columns or {}
+        for column in self.datamodel.obj.__table__.columns:
+            enum_cls = getattr(column.type, "enum_class", None)
+            if enum_cls is None or not issubclass(enum_cls, LabelledEnum):
+                continue
+            label = labels.get(column.key, column.key)
+            for extra in (self.add_form_extra_fields, self.edit_form_extra_fields):
+                extra.setdefault(column.key, enum_field(enum_cls, label, not column.nullable))
+            self.formatters_columns.setdefault(
+                column.key, lambda v: v.label if isinstance(v, LabelledEnum) else (v or "")
+            )
+
+    # -- optimistic locking and the audit trail ----------------------------
+
+    def _versioned(self) -> bool:
+        return "version" in self.datamodel.obj.__table__.columns
+
+    def _init_forms(self):
+        if self._versioned():
+            self.edit_form_extra_fields["version"] = HiddenField("version")
+        super()._init_forms()
+
+    def prefill_form(self, form, pk):
+        if self._versioned() and hasattr(form, "version"):
+            form.version.data = self.datamodel.get(pk).version
+
+    def pre_update(self, item):
+        form_version = getattr(self, "_submitted_version", None)
+        if self._versioned() and form_version is not None and str(item.version) != form_version:
+            raise StaleDataError(str(_l(
+                "Someone else changed this record while you were editing it. "
+                "Your changes were not saved: reload the record and make them again."
+            )))
+
+    def process_form(self, form, is_created):
+        if not is_created and hasattr(form, "version"):
+            self._submitted_version = form.version.data
+            del form.version  # never written to the model: the ORM owns the counter
+        super().process_form(form, is_created)
+
+    def post_add(self, item):
+        record_event("create", item, fields=list(self.add_columns))
+
+    def post_update(self, item):
+        record_event("update", item, fields=list(self.edit_columns))
+
+    def post_delete(self, item):
+        record_event("delete", item)
+
+    def _show(self, pk):
+        widgets = super()._show(pk)
+        if self.audit_views:
+            record_event("view", self.datamodel.get(pk), commit=True)
+        return widgets
+
+    def _edit(self, pk):
+        try:
+            return super()._edit(pk)
+        except StaleDataError as exc:
+            self.datamodel.session.rollback()
+            flash(str(exc), "danger")
+            return None

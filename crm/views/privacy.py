@@ -1,0 +1,128 @@
+"""Screens of the privacy officer and the DPO: requests, recipients, retention, audit."""
+
+from __future__ import annotations
+
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import lazy_gettext as _l
+
+from crm.models import (
+    AuditEvent,
+    DataSubjectRequest,
+    JobRun,
+    Recipient,
+    RetentionPolicy,
+    Source,
+)
+from crm.security import roles
+from crm.services import validation as v
+from crm.views.base import CrmModelView
+
+LABELS = {
+    "name": _l("Name"), "role": _l("Role"), "country": _l("Country"), "purpose": _l("Purpose"),
+    "transfer_safeguard": _l("Transfer safeguard"), "safeguard_notes": _l("Safeguard notes"),
+    "active": _l("Active"), "type": _l("Type"), "contact": _l("Contact"),
+    "requester_name": _l("Requester"), "requester_email": _l("Requester's email"),
+    "requester_phone": _l("Requester's phone"), "channel": _l("Received by"),
+    "received_on": _l("Received"), "identity_verified_how": _l("Identity verified how"),
+    "identity_verified_by": _l("Identity verified by"), "due_on": _l("Due"),
+    "extended_due_on": _l("Extended to"), "extension_reason": _l("Reason for extension"),
+    "extension_notified_on": _l("Requester told of extension"), "status": _l("Status"),
+    "outcome": _l("Outcome"), "delivered_at": _l("Delivered"), "code": _l("Code"),
+    "record_kind": _l("Records"), "clock_start": _l("Clock starts at"),
+    "period_days": _l("Period (days)"), "action": _l("Action"), "enabled": _l("Enabled"),
+    "description": _l("Description"), "job": _l("Job"), "started_at": _l("Started"),
+    "finished_at": _l("Finished"), "dry_run": _l("Dry run"), "counts": _l("Counts"),
+    "error": _l("Error"), "at": _l("When"), "actor": _l("Who"), "object_type": _l("Object"),
+    "object_id": _l("Object id"), "fields": _l("Fields"), "detail": _l("Detail"),
+    "kind": _l("Kind"), "supplier": _l("Supplier"), "file_hash": _l("File SHA-256"),
+    "row_count": _l("Rows"), "created_at": _l("Created"),
+}
+
+
+class RecipientView(CrmModelView):
+    resource = roles.RECIPIENT
+    datamodel = SQLAInterface(Recipient)
+    list_title = show_title = _l("Recipients and processors")
+    add_title = edit_title = _l("Recipient or processor")
+    label_columns = LABELS
+    list_columns = ["name", "role", "country", "transfer_safeguard", "active"]
+    show_columns = ["name", "role", "country", "purpose", "transfer_safeguard",
+                    "safeguard_notes", "active"]
+    add_columns = edit_columns = show_columns
+    search_columns = ["name", "country", "transfer_safeguard", "active"]
+
+
+class DataSubjectRequestView(CrmModelView):
+    resource = roles.DATA_SUBJECT_REQUEST
+    datamodel = SQLAInterface(DataSubjectRequest)
+    list_title = _l("Data subject requests")
+    show_title = add_title = edit_title = _l("Data subject request")
+    label_columns = LABELS
+    list_columns = ["received_on", "type", "requester_name", "status", "due_on",
+                    "extended_due_on"]
+    show_columns = ["type", "requester_name", "requester_email", "requester_phone", "channel",
+                    "received_on", "contact", "identity_verified_how", "identity_verified_by",
+                    "due_on", "extended_due_on", "extension_reason", "extension_notified_on",
+                    "status", "outcome", "delivered_at"]
+    add_columns = ["type", "requester_name", "requester_email", "requester_phone", "channel",
+                   "received_on"]
+    edit_columns = ["contact", "identity_verified_how", "extended_due_on", "extension_reason",
+                    "extension_notified_on", "status", "outcome"]
+    search_columns = ["type", "status", "received_on", "due_on"]
+    base_order = ("due_on", "asc")
+    validators_columns = {"requester_email": [v.email()], "requester_phone": [v.phone()]}
+
+    def pre_add(self, item):
+        from crm.services.requests import due_date
+
+        item.due_on = due_date(item.received_on)
+
+
+class RetentionPolicyView(CrmModelView):
+    resource = roles.RETENTION_POLICY
+    datamodel = SQLAInterface(RetentionPolicy)
+    list_title = show_title = _l("Retention policies")
+    add_title = edit_title = _l("Retention policy")
+    label_columns = LABELS
+    list_columns = ["name", "record_kind", "clock_start", "period_days", "action", "enabled"]
+    show_columns = ["code", "name", "record_kind", "clock_start", "period_days", "action",
+                    "enabled", "description"]
+    add_columns = show_columns
+    edit_columns = ["name", "period_days", "action", "enabled", "description"]
+
+
+class JobRunView(CrmModelView):
+    resource = roles.JOB_RUN
+    datamodel = SQLAInterface(JobRun)
+    base_permissions = ["can_read"]
+    list_title = show_title = _l("Job runs")
+    label_columns = LABELS
+    list_columns = ["job", "started_at", "finished_at", "status", "dry_run"]
+    show_columns = ["job", "started_at", "finished_at", "status", "dry_run", "counts", "error"]
+    search_columns = ["job", "status", "started_at"]
+    base_order = ("started_at", "desc")
+
+
+class AuditEventView(CrmModelView):
+    resource = roles.AUDIT_EVENT
+    datamodel = SQLAInterface(AuditEvent)
+    base_permissions = ["can_read"]
+    list_title = show_title = _l("Audit trail")
+    label_columns = LABELS
+    list_columns = ["at", "actor", "action", "object_type", "object_id", "fields"]
+    show_columns = ["at", "actor", "action", "object_type", "object_id", "fields", "detail"]
+    search_columns = ["at", "actor", "action", "object_type", "object_id"]
+    base_order = ("at", "desc")
+
+
+class SourceView(CrmModelView):
+    resource = roles.SOURCE
+    datamodel = SQLAInterface(Source)
+    base_permissions = ["can_read"]
+    list_title = show_title = _l("Sources and purchased lists")
+    label_columns = LABELS
+    list_columns = ["name", "kind", "supplier", "received_on", "row_count"]
+    show_columns = ["name", "kind", "supplier", "received_on", "file_hash", "row_count",
+                    "created_at"]
+    search_columns = ["name", "kind", "supplier", "received_on"]
+    base_order = ("created_at", "desc")

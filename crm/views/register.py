@@ -1,0 +1,263 @@
+"""Screens of the register: organisations, contacts and what hangs on them."""
+
+from __future__ import annotations
+
+from flask import g
+from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import lazy_gettext as _l
+
+from crm.models import (
+    Activity,
+    CallbackRequest,
+    Consent,
+    Contact,
+    Identifier,
+    Organisation,
+    Provenance,
+)
+from crm.security import roles
+from crm.services import validation as v
+from crm.services.contacts import own_activity_source, touch_contact
+from crm.views.base import CrmModelView
+from crm.views.search import ContactSearchMixin, FilterIsNull, OrganisationSearchMixin
+
+LABELS = {
+    "name": _l("Name"),
+    "business_id": _l("Business ID"),
+    "industry": _l("Industry"),
+    "website": _l("Website"),
+    "visiting_street": _l("Visiting address"),
+    "visiting_postal_code": _l("Postal code"),
+    "visiting_city": _l("City"),
+    "customer_status": _l("Customer status"),
+    "relationship_start": _l("Relationship started"),
+    "relationship_end": _l("Relationship ended"),
+    "relationship_notes": _l("Relationship notes"),
+    "invoicing_street": _l("Invoicing address"),
+    "invoicing_postal_code": _l("Invoicing postal code"),
+    "invoicing_city": _l("Invoicing city"),
+    "e_invoice_address": _l("E-invoice address"),
+    "e_invoice_operator": _l("E-invoice operator"),
+    "billing_email": _l("Billing email"),
+    "payment_terms_days": _l("Payment terms (days)"),
+    "legal_hold": _l("Legal hold"),
+    "first_name": _l("First name"),
+    "last_name": _l("Last name"),
+    "title": _l("Title"),
+    "organisation": _l("Organisation"),
+    "email": _l("Email"),
+    "alt_email": _l("Other email"),
+    "phone": _l("Phone"),
+    "mobile": _l("Mobile"),
+    "street_address": _l("Street address"),
+    "postal_code": _l("Postal code"),
+    "city": _l("City"),
+    "country": _l("Country"),
+    "language": _l("Language"),
+    "notes": _l("Notes"),
+    "legal_basis": _l("Legal basis"),
+    "purposes": _l("Purposes"),
+    "source": _l("Source"),
+    "marketing_status": _l("Marketing"),
+    "relationship_role": _l("Role in the customer relationship"),
+    "last_activity_at": _l("Last activity"),
+    "created_at": _l("Created"),
+    "updated_at": _l("Updated"),
+    "contact": _l("Contact"),
+    "system": _l("System"),
+    "identifier": _l("Identifier"),
+    "purpose": _l("Purpose"),
+    "text_version": _l("Consent text version"),
+    "given_at": _l("Given"),
+    "given_how": _l("Given how"),
+    "evidence": _l("Evidence"),
+    "withdrawn_at": _l("Withdrawn"),
+    "recorded_at": _l("Recorded"),
+    "art14_due_on": _l("Art. 14 notice due"),
+    "art14_notified_at": _l("Art. 14 notice sent"),
+    "kind": _l("Kind"),
+    "subject": _l("Subject"),
+    "body": _l("Details"),
+    "occurred_at": _l("Date"),
+    "author": _l("Author"),
+    "organisation_name": _l("Organisation"),
+    "message": _l("Message"),
+    "status": _l("Status"),
+    "received_at": _l("Received"),
+    "handled_by": _l("Handled by"),
+    "handled_at": _l("Handled"),
+}
+
+
+class IdentifierView(CrmModelView):
+    resource = roles.IDENTIFIER
+    datamodel = SQLAInterface(Identifier)
+    list_title = show_title = _l("Identifiers")
+    add_title = edit_title = _l("Identifier")
+    label_columns = LABELS
+    list_columns = ["contact", "system", "identifier"]
+    show_columns = ["contact", "system", "identifier", "created_at"]
+    add_columns = edit_columns = ["contact", "system", "identifier"]
+    search_columns = ["system", "identifier"]
+
+
+class ConsentView(CrmModelView):
+    resource = roles.CONSENT
+    datamodel = SQLAInterface(Consent)
+    list_title = show_title = _l("Consents")
+    add_title = edit_title = _l("Consent")
+    label_columns = LABELS
+    list_columns = ["contact", "purpose", "given_at", "given_how", "withdrawn_at"]
+    show_columns = ["contact", "purpose", "text_version", "given_at", "given_how",
+                    "evidence", "withdrawn_at"]
+    add_columns = ["contact", "purpose", "text_version", "given_at", "given_how", "evidence"]
+    # A consent record is evidence: only its withdrawal is ever changed.
+    edit_columns = ["withdrawn_at"]
+    base_order = ("given_at", "desc")
+
+
+class ProvenanceView(CrmModelView):
+    resource = roles.PROVENANCE
+    datamodel = SQLAInterface(Provenance)
+    base_permissions = ["can_read"]
+    list_title = show_title = _l("Provenance")
+    label_columns = LABELS
+    list_columns = ["contact", "source", "recorded_at", "art14_due_on", "art14_notified_at"]
+    show_columns = list_columns
+    search_columns = ["source", "art14_due_on"]
+
+
+class ActivityView(CrmModelView):
+    resource = roles.ACTIVITY
+    datamodel = SQLAInterface(Activity)
+    list_title = show_title = _l("Activities")
+    add_title = edit_title = _l("Activity")
+    label_columns = LABELS
+    list_columns = ["occurred_at", "kind", "subject", "contact", "organisation", "author"]
+    show_columns = ["occurred_at", "kind", "subject", "body", "contact", "organisation",
+                    "author"]
+    add_columns = edit_columns = ["contact", "organisation", "kind", "subject", "body",
+                                  "occurred_at"]
+    search_columns = ["kind", "subject", "occurred_at"]
+    base_order = ("occurred_at", "desc")
+
+    def pre_add(self, item):
+        item.author_id = g.user.id
+        touch_contact(item)
+
+    def pre_update(self, item):
+        super().pre_update(item)
+        touch_contact(item)
+
+
+class CallbackRequestView(CrmModelView):
+    resource = roles.CALLBACK_REQUEST
+    datamodel = SQLAInterface(CallbackRequest)
+    list_title = show_title = _l("Callback requests")
+    add_title = edit_title = _l("Callback request")
+    label_columns = LABELS
+    list_columns = ["received_at", "name", "organisation_name", "status", "handled_by"]
+    show_columns = ["received_at", "name", "organisation_name", "phone", "email", "message",
+                    "status", "contact", "handled_by", "handled_at"]
+    add_columns = ["name", "organisation_name", "phone", "email", "message", "contact"]
+    edit_columns = ["status", "contact", "message"]
+    search_columns = ["name", "organisation_name", "status", "received_at"]
+    base_order = ("received_at", "desc")
+    validators_columns = {"phone": [v.phone()], "email": [v.email()]}
+
+    def pre_update(self, item):
+        super().pre_update(item)
+        if item.handled_by_id is None:
+            item.handled_by_id = g.user.id
+
+
+CONTACT_FIELDSETS = [
+    (_l("Person"), {"fields": ["first_name", "last_name", "title", "organisation", "language"]}),
+    (_l("Contact details"), {"fields": ["email", "alt_email", "phone", "mobile",
+                                        "street_address", "postal_code", "city", "country"]}),
+    (_l("Basis of processing"), {"fields": ["legal_basis", "purposes", "marketing_status"]}),
+    (_l("Customer relationship"), {"fields": ["relationship_role", "relationship_notes"]}),
+    (_l("Notes"), {"fields": ["notes"]}),
+]
+
+
+class ContactView(ContactSearchMixin, CrmModelView):
+    resource = roles.CONTACT
+    datamodel = SQLAInterface(Contact)
+    audit_views = True
+    list_title = _l("Contacts")
+    show_title = _l("Contact")
+    add_title = _l("Add contact")
+    edit_title = _l("Edit contact")
+    label_columns = LABELS
+    field_groups = {
+        roles.CUSTOMER_RELATIONSHIP: ["relationship_role", "relationship_notes"],
+        roles.MARKETING_CONSENT: ["marketing_status"],
+        roles.RETENTION_POLICY: ["legal_hold"],
+    }
+    list_columns = ["first_name", "last_name", "organisation", "email", "phone",
+                    "marketing_status", "last_activity_at"]
+    show_fieldsets = CONTACT_FIELDSETS + [
+        (_l("Register"), {"fields": ["source", "legal_hold", "last_activity_at", "created_at",
+                                     "updated_at"]}),
+    ]
+    add_columns = [f for _, spec in CONTACT_FIELDSETS for f in spec["fields"]]
+    edit_columns = add_columns + ["legal_hold"]
+    order_columns = ["first_name", "last_name", "email", "last_activity_at"]
+    search_columns = ["first_name", "last_name", "email", "phone", "marketing_status",
+                      "legal_basis", "language"]
+    base_order = ("last_name", "asc")
+    base_filters = [["anonymised_at", FilterIsNull, None]]
+    validators_columns = {
+        "email": [v.email()], "alt_email": [v.email()],
+        "phone": [v.phone()], "mobile": [v.phone()],
+        "postal_code": [v.postal_code()],
+    }
+    related_views = [IdentifierView, ConsentView, ProvenanceView, ActivityView]
+
+    def pre_add(self, item):
+        item.source = own_activity_source(self.datamodel.session)
+
+
+ORGANISATION_FIELDSETS = [
+    (_l("Organisation"), {"fields": ["name", "business_id", "industry", "website",
+                                     "visiting_street", "visiting_postal_code",
+                                     "visiting_city"]}),
+    (_l("Customer relationship"), {"fields": ["customer_status", "relationship_start",
+                                              "relationship_end", "relationship_notes"]}),
+    (_l("Invoicing"), {"fields": ["invoicing_street", "invoicing_postal_code", "invoicing_city",
+                                  "e_invoice_address", "e_invoice_operator", "billing_email",
+                                  "payment_terms_days"]}),
+]
+
+
+class OrganisationView(OrganisationSearchMixin, CrmModelView):
+    resource = roles.ORGANISATION
+    datamodel = SQLAInterface(Organisation)
+    list_title = _l("Organisations")
+    show_title = _l("Organisation")
+    add_title = _l("Add organisation")
+    edit_title = _l("Edit organisation")
+    label_columns = LABELS
+    field_groups = {
+        roles.ORGANISATION_PROFILE: ORGANISATION_FIELDSETS[0][1]["fields"],
+        roles.CUSTOMER_RELATIONSHIP: ORGANISATION_FIELDSETS[1][1]["fields"],
+        roles.INVOICING: ORGANISATION_FIELDSETS[2][1]["fields"],
+        roles.RETENTION_POLICY: ["legal_hold"],
+    }
+    list_columns = ["name", "business_id", "visiting_city", "customer_status"]
+    show_fieldsets = ORGANISATION_FIELDSETS + [
+        (_l("Register"), {"fields": ["legal_hold", "created_at", "updated_at"]}),
+    ]
+    add_columns = [f for _, spec in ORGANISATION_FIELDSETS for f in spec["fields"]]
+    edit_columns = add_columns + ["legal_hold"]
+    order_columns = ["name", "business_id", "visiting_city", "customer_status"]
+    search_columns = ["name", "business_id", "industry", "visiting_city", "customer_status"]
+    base_order = ("name", "asc")
+    validators_columns = {
+        "business_id": [v.business_id()],
+        "visiting_postal_code": [v.postal_code()],
+        "invoicing_postal_code": [v.postal_code()],
+        "billing_email": [v.email()],
+    }
+    related_views = [ContactView, ActivityView]

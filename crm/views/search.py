@@ -1,0 +1,105 @@
+"""The one search box a salesperson reaches for: name, email, phone or organisation."""
+
+from __future__ import annotations
+
+import phonenumbers
+from flask import request
+from flask_appbuilder.models.filters import BaseFilter
+from sqlalchemy import or_
+
+from crm.models import Contact, Organisation
+
+
+class FilterIsNull(BaseFilter):
+    name = "is empty"
+
+    def apply(self, query, value):
+        return query.filter(getattr(self.model, self.column_name).is_(None))
+
+
+def _as_phone(text: str) -> str | None:
+    try:
+        number = phonenumbers.parse(text, "FI")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _prefix(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+class ContactQuickSearch(BaseFilter):
+    """Match contacts by name, email, phone or organisation name, whichever the text is."""
+
+    name = "matches"
+
+    def apply(self, query, value):
+        text = " ".join(value.split())
+        if not text:
+            return query
+        if "@" in text:
+            return query.filter(or_(Contact.email.ilike(_prefix(text), escape="\\"),
+                                    Contact.alt_email.ilike(_prefix(text), escape="\\")))
+        phone = _as_phone(text) if any(ch.isdigit() for ch in text) else None
+        if phone:
+            return query.filter(or_(Contact.phone == phone, Contact.mobile == phone))
+        words = text.split(" ")
+        conditions = [Contact.last_name.ilike(_prefix(text), escape="\\"),
+                      Contact.first_name.ilike(_prefix(text), escape="\\"),
+                      Contact.organisation.has(
+                          Organisation.name.ilike(_prefix(text), escape="\\"))]
+        if len(words) == 2:
+            first, last = words
+            conditions.append(
+                Contact.first_name.ilike(_prefix(first), escape="\\")
+                & Contact.last_name.ilike(_prefix(last), escape="\\"))
+            conditions.append(
+                Contact.last_name.ilike(_prefix(first), escape="\\")
+                & Contact.first_name.ilike(_prefix(last), escape="\\"))
+        return query.filter(or_(*conditions))
+
+
+class OrganisationQuickSearch(BaseFilter):
+    name = "matches"
+
+    def apply(self, query, value):
+        text = " ".join(value.split())
+        if not text:
+            return query
+        return query.filter(or_(Organisation.name.ilike(_prefix(text), escape="\\"),
+                                Organisation.business_id == text))
+
+
+class _QuickSearchMixin:
+    """Add the `?q=` search box to a list view."""
+
+    quick_search_filter: type[BaseFilter]
+    list_template = "crm/list.html"
+
+    def _get_list_widget(self, filters, **kwargs):
+        text = request.args.get("q", "").strip()[:200]
+        if not text:
+            return super()._get_list_widget(filters=filters, **kwargs)
+        # Applied as a base filter so the visible filters and paging links stay as they are.
+        base = self._base_filters
+        self._base_filters = base.copy()
+        self._base_filters._add_filter(self.quick_search_filter("id", self.datamodel), text)
+        try:
+            return super()._get_list_widget(filters=filters, **kwargs)
+        finally:
+            self._base_filters = base
+
+    def render_template(self, template, **kwargs):
+        kwargs.setdefault("quick_search", request.args.get("q", ""))
+        return super().render_template(template, **kwargs)
+
+
+class ContactSearchMixin(_QuickSearchMixin):
+    quick_search_filter = ContactQuickSearch
+
+
+class OrganisationSearchMixin(_QuickSearchMixin):
+    quick_search_filter = OrganisationQuickSearch
