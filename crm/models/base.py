@@ -14,11 +14,8 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class LabelledEnum(str, enum.Enum):
+class LabelledEnum(enum.StrEnum):
     """An enum stored by its value, shown to people by a translated label."""
-
-    def __str__(self) -> str:
-        return self.value
 
     @property
     def label(self) -> str:

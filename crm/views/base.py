@@ -83,9 +83,9 @@ class _PerRequestForm:
         cache = view.__dict__.setdefault("_form_cache", {})
         key = (self.kind, columns)
         if key not in cache:
-            extra = view.add_form_extra_fields if self.kind == "add" else view.edit_form_extra_fields
-            query_rel = (view.add_form_query_rel_fields if self.kind == "add"
-                         else view.edit_form_query_rel_fields)
+            add = self.kind == "add"
+            extra = view.add_form_extra_fields if add else view.edit_form_extra_fields
+            query_rel = view.add_form_query_rel_fields if add else view.edit_form_query_rel_fields
             cache[key] = GeneralModelConverter(view.datamodel).create_form(
                 view.label_columns,
                 list(columns),

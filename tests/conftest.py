@@ -1,0 +1,139 @@
+"""Test fixtures: one app per run, on SQLite or on PostgreSQL (`CRM_TEST_DATABASE_URL`).
+
+The schema is built by the Alembic migrations, as in production; roles are synced
+and one user per role is made, as `crm init` and `crm demo` do. After each test
+the register's tables are emptied again, so tests do not see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+
+from config import TestConfig
+from crm import MIGRATIONS_DIR, create_app
+from crm.extensions import db
+from crm.security.sync import sync_roles
+from crm.services.demo import DEMO_USERS, load_demo_users
+from crm.services.reference import load_reference_data
+
+PASSWORD = "test-password-1"
+OUTPUT_DIR = Path(os.environ.get("CRM_TEST_OUTPUT", Path(__file__).parent.parent / "test-output"))
+#: FAB's own tables, kept between tests (users and roles are made once per run).
+KEEP_TABLES = {"alembic_version"}
+
+
+def database_url(tmp_path_factory) -> str:
+    url = os.environ.get("CRM_TEST_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    if url.startswith(("postgresql://", "postgres://")):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def reset_postgres(url: str) -> None:
+    """Empty the test database's public schema so migrations start from nothing."""
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def db_url(tmp_path_factory) -> str:
+    url = database_url(tmp_path_factory)
+    if url.startswith("postgresql"):
+        reset_postgres(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def app(db_url):
+    app = create_app(TestConfig(db_url))
+    with app.app_context():
+        upgrade(directory=str(MIGRATIONS_DIR))
+        sync_roles(app.appbuilder)
+        load_reference_data(db.session)
+        load_demo_users(db.session, app.appbuilder.sm, PASSWORD)
+        db.session.commit()
+    return app
+
+
+@pytest.fixture(scope="session")
+def is_postgres(db_url) -> bool:
+    return db_url.startswith("postgresql")
+
+
+@pytest.fixture(autouse=True)
+def _clean_register(request, app):
+    """Run each test in an app context and empty the register afterwards."""
+    with app.app_context():
+        yield
+        db.session.rollback()
+        _empty_register()
+        load_reference_data(db.session)
+        _reset_demo_users(app)
+        db.session.commit()
+        db.session.remove()
+
+
+def _empty_register() -> None:
+    from flask_appbuilder import Model
+
+    tables = [t for t in reversed(Model.metadata.sorted_tables)
+              if not t.name.startswith("ab_") and t.name not in KEEP_TABLES]
+    for table in tables:
+        db.session.execute(table.delete())
+
+
+def _reset_demo_users(app) -> None:
+    from flask_appbuilder.security.sqla.models import User
+
+    extra = db.session.scalars(sa.select(User).where(User.username.not_in(list(DEMO_USERS))))
+    for user in extra:
+        db.session.delete(user)
+
+
+@pytest.fixture
+def session(app):
+    return db.session
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def csrf_token(client, path: str) -> str:
+    """Return the CSRF token of the form on `path`."""
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)"', html)
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+def login(client, username: str, password: str = PASSWORD):
+    """Sign `client` in through the login form, CSRF token and all."""
+    token = csrf_token(client, "/login/")
+    response = client.post("/login/", data={"username": username, "password": password,
+                                            "csrf_token": token})
+    assert response.status_code == 302, f"login as {username} failed"
+    return client
+
+
+@pytest.fixture
+def login_as(app):
+    """Return a function giving a fresh test client signed in as the named demo user."""
+
+    def make(username: str):
+        return login(app.test_client(), username)
+
+    return make
