@@ -151,6 +151,8 @@ class Config:
 class TestConfig(Config):
     """Settings for the test suite: its own database, no rate limits unless a test asks."""
 
+    __test__ = False  # not a pytest test class
+
     def __init__(self, database_url: str) -> None:
         super().__init__()
         self.TESTING = True

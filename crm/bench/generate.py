@@ -1,0 +1,82 @@
+"""Generate many invented contacts fast: COPY on PostgreSQL, batched inserts on SQLite."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from crm.models import Contact, Organisation
+from crm.services.contacts import own_activity_source
+from crm.services.demo import FIRST_NAMES, LAST_NAMES, business_id
+
+CONTACT_COLUMNS = ("first_name", "last_name", "title", "organisation_id", "email", "phone",
+                   "country", "language", "legal_basis", "source_id", "marketing_status",
+                   "last_activity_at", "legal_hold", "created_at", "updated_at", "version")
+ORG_COLUMNS = ("name", "business_id", "customer_status", "visiting_city", "legal_hold",
+               "created_at", "updated_at", "version")
+STATUSES = ("customer", "prospect", "partner", "former_customer")
+
+
+def _org_rows(count: int, start: int, now: datetime) -> Iterator[tuple]:
+    for i in range(start, start + count):
+        yield (f"Bench Org {i:07d} Oy", business_id(3000000 + i * 7 % 6000000),
+               STATUSES[i % 4], "Kouvola", False, now, now, 1)
+
+
+def _contact_rows(count: int, start: int, org_ids: list[int], source_id: int,
+                  rnd: random.Random, now: datetime) -> Iterator[tuple]:
+    for i in range(start, start + count):
+        first, last = rnd.choice(FIRST_NAMES), rnd.choice(LAST_NAMES)
+        # Around 60 % of the contacts have been silent for over two years.
+        days = rnd.randint(760, 2000) if rnd.random() < 0.6 else rnd.randint(1, 700)
+        yield (first, f"{last}{i}", "IT Manager", org_ids[i % len(org_ids)],
+               f"bench{i}@bench{i % 997}.example", f"+35850{i:07d}", "FI", "fi", "position",
+               source_id, ("subscribed", "unsubscribed", "never")[i % 3],
+               now - timedelta(days=days), False, now, now, 1)
+
+
+def existing_contacts(session: Session) -> int:
+    return session.scalar(sa.select(sa.func.count(Contact.id)))
+
+
+def generate(session: Session, contacts: int, seed: int = 1) -> None:
+    """Add `contacts` generated contacts in organisations of 20 people each."""
+    rnd = random.Random(seed)
+    now = datetime.now(UTC)
+    source_id = own_activity_source(session).id
+    start = session.scalar(sa.select(sa.func.coalesce(sa.func.max(Organisation.id), 0)))
+    org_count = max(1, contacts // 20)
+    _insert(session, Organisation.__table__, ORG_COLUMNS, _org_rows(org_count, start + 1, now))
+    org_ids = list(session.scalars(sa.select(Organisation.id).where(Organisation.id > start)))
+    first = session.scalar(sa.select(sa.func.coalesce(sa.func.max(Contact.id), 0))) + 1
+    _insert(session, Contact.__table__, CONTACT_COLUMNS,
+            _contact_rows(contacts, first, org_ids, source_id, rnd, now))
+    session.commit()
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("ANALYZE organisation"))
+        session.execute(sa.text("ANALYZE contact"))
+        session.commit()
+
+
+def _insert(session: Session, table: sa.Table, columns: tuple[str, ...],
+            rows: Iterator[tuple]) -> None:
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        raw = connection.connection.driver_connection
+        with raw.cursor() as cursor, cursor.copy(
+                f"COPY {table.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    batch: list[dict] = []
+    for row in rows:
+        batch.append(dict(zip(columns, row, strict=True)))
+        if len(batch) == 5000:
+            connection.execute(table.insert(), batch)
+            batch.clear()
+    if batch:
+        connection.execute(table.insert(), batch)

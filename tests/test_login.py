@@ -1,0 +1,49 @@
+"""Local username+password login: it works, it refuses wrong passwords, it is rate-limited."""
+
+from __future__ import annotations
+
+import pytest
+
+from config import TestConfig
+from crm import create_app
+from tests.conftest import PASSWORD, csrf_token
+
+
+def _post_login(client, username, password):
+    token = csrf_token(client, "/login/")
+    return client.post("/login/", data={"username": username, "password": password,
+                                        "csrf_token": token})
+
+
+def test_right_password_signs_in(client):
+    response = _post_login(client, "sales", PASSWORD)
+    assert response.status_code == 302
+    assert client.get("/contactview/list/").status_code == 200
+
+
+def test_wrong_password_is_refused(client):
+    response = _post_login(client, "sales", "not-the-password")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert client.get("/contactview/list/").status_code != 200
+
+
+def test_login_without_csrf_token_is_refused(client):
+    client.post("/login/", data={"username": "sales", "password": PASSWORD})
+    assert client.get("/contactview/list/").status_code != 200
+
+
+@pytest.fixture
+def limited_app(db_url):
+    config = TestConfig(db_url)
+    config.RATELIMIT_ENABLED = True
+    config.AUTH_RATE_LIMITED = True
+    config.AUTH_RATE_LIMIT = "5 per minute"
+    return create_app(config)
+
+
+def test_login_is_rate_limited(limited_app):
+    client = limited_app.test_client()
+    statuses = [_post_login(client, "sales", "wrong").status_code for _ in range(5)]
+    assert 429 not in statuses
+    # The sixth attempt within the minute is refused, even with the right password.
+    assert _post_login(client, "sales", PASSWORD).status_code == 429
