@@ -138,7 +138,10 @@ class Config:
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = self.CRM_BASE_URL.startswith("https://")
-        self.PERMANENT_SESSION_LIFETIME = 8 * 3600
+        self.SESSION_COOKIE_NAME = "crm_session"
+        self.CRM_SESSION_IDLE_SECONDS = int(_env("CRM_SESSION_IDLE_MINUTES", "30")) * 60
+        self.CRM_SESSION_ABSOLUTE_SECONDS = int(_env("CRM_SESSION_ABSOLUTE_HOURS", "8")) * 3600
+        self.PERMANENT_SESSION_LIFETIME = self.CRM_SESSION_ABSOLUTE_SECONDS
 
         self.BABEL_DEFAULT_LOCALE = "fi"
         self.BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "crm" / "translations")

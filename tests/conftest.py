@@ -7,12 +7,15 @@ the register's tables are emptied again, so tests do not see each other's rows.
 
 from __future__ import annotations
 
+import contextvars
 import os
 import re
 from pathlib import Path
 
+import flask.globals
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 
 from config import TestConfig
@@ -54,9 +57,26 @@ def db_url(tmp_path_factory) -> str:
     return url
 
 
+class IsolatedClient(FlaskClient):
+    """A test client whose every request gets its own app context, as in production.
+
+    Tests run inside an app context (for their own database work); Flask would
+    reuse it for the client's requests, sharing `g` (the signed-in user, the
+    permission cache) and the ORM session between requests and with the test.
+    """
+
+    def open(self, *args, **kwargs):
+        def run():
+            flask.globals._cv_app.set(None)
+            return super(IsolatedClient, self).open(*args, **kwargs)
+
+        return contextvars.copy_context().run(run)
+
+
 @pytest.fixture(scope="session")
 def app(db_url):
     app = create_app(TestConfig(db_url))
+    app.test_client_class = IsolatedClient
     with app.app_context():
         upgrade(directory=str(MIGRATIONS_DIR))
         sync_roles(app.appbuilder)
@@ -137,3 +157,76 @@ def login_as(app):
         return login(app.test_client(), username)
 
     return make
+
+
+# ---------------------------------------------------------------------------
+# Browser tests: a live server and Chromium driven by Playwright.
+#
+# `live_server` serves the session's app over HTTP from a background thread.
+# Requests there get their own Flask-SQLAlchemy session (one per app context),
+# so a test must commit what it sets up before the browser acts, and read the
+# database with fresh queries (`session.expire_all()`) after the browser acted.
+# ---------------------------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic"]
+BROWSER_OUTPUT_DIR = OUTPUT_DIR / "browser"
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    """Serve `app` on a free 127.0.0.1 port; yield its base URL, e.g. http://127.0.0.1:41234."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)  # port 0: the OS picks a free one
+    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium, headless, through Playwright (its own browser download is not used)."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: browser tests need Debian's Chromium "
+                    "(apt-get install chromium)", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    playwright = sync_playwright().start()
+    try:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                             args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+    finally:
+        playwright.stop()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    """A fresh browser tab (own cookies) whose relative URLs go to the live server."""
+    context = browser.new_context(base_url=live_server, viewport={"width": 1280, "height": 1000})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def screenshot_dir() -> Path:
+    """The folder for browser tests' screenshots: <test output>/browser/."""
+    BROWSER_OUTPUT_DIR.mkdir(parents=True, exist_ok=True)
+    return BROWSER_OUTPUT_DIR

@@ -32,6 +32,7 @@ from crm.models.privacy import (
 )
 from crm.models.provenance import Provenance, Source, SourceKind
 from crm.models.recipient import Recipient, RecipientRole, TransferSafeguard
+from crm.models.session import UserSession
 
 __all__ = [
     "Activity", "ActivityKind", "AuditEvent", "CallbackRequest", "CallbackStatus",
@@ -40,5 +41,5 @@ __all__ = [
     "MarketingStatus", "Organisation", "Provenance", "Purpose", "Recipient",
     "RecipientRole", "RecordKind", "RelationshipRole", "RequestChannel", "RequestStatus",
     "RequestType", "RetentionAction", "RetentionPolicy", "Source", "SourceKind",
-    "SuppressionEntry", "TransferSafeguard", "User", "contact_purpose",
+    "SuppressionEntry", "TransferSafeguard", "User", "UserSession", "contact_purpose",
 ]
