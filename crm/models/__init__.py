@@ -15,6 +15,7 @@ from crm.models.contact import (
     RelationshipRole,
     contact_purpose,
 )
+from crm.models.identity import OidcIdentity
 from crm.models.organisation import CustomerStatus, Organisation
 from crm.models.privacy import (
     AuditEvent,
@@ -38,7 +39,7 @@ __all__ = [
     "Activity", "ActivityKind", "AuditEvent", "CallbackRequest", "CallbackStatus",
     "ClockStart", "Consent", "ConsentMethod", "Contact", "CustomerStatus",
     "DataSubjectRequest", "Identifier", "JobRun", "JobStatus", "Language", "LegalBasis",
-    "MarketingStatus", "Organisation", "Provenance", "Purpose", "Recipient",
+    "MarketingStatus", "OidcIdentity", "Organisation", "Provenance", "Purpose", "Recipient",
     "RecipientRole", "RecordKind", "RelationshipRole", "RequestChannel", "RequestStatus",
     "RequestType", "RetentionAction", "RetentionPolicy", "Source", "SourceKind",
     "SuppressionEntry", "TransferSafeguard", "User", "UserSession", "contact_purpose",
