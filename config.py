@@ -108,6 +108,16 @@ class Config:
         self.CRM_MAILCHIMP_AUDIENCE_ID = _env("CRM_MAILCHIMP_AUDIENCE_ID")
         self.CRM_MAILCHIMP_BASE_URL = _env("CRM_MAILCHIMP_BASE_URL")
         self.CRM_SMTP_URL = _env("CRM_SMTP_URL")
+        # The controller as the privacy notice names it (DESIGN §2, §9.6).
+        self.CRM_CONTROLLER_NAME = _env("CRM_CONTROLLER_NAME", "Esimerkki Oy")
+        self.CRM_CONTROLLER_ADDRESS = _env("CRM_CONTROLLER_ADDRESS",
+                                           "Esimerkkikatu 1, 00100 Helsinki")
+        self.CRM_CONTROLLER_PHONE = _env("CRM_CONTROLLER_PHONE")
+        self.CRM_CONTROLLER_EMAIL = _env("CRM_CONTROLLER_EMAIL", "tietosuoja@example.com")
+        self.CRM_REGISTER_NAME = _env("CRM_REGISTER_NAME", "Yhteystietorekisteri")
+        self.CRM_REGISTER_CONTACT = _env(
+            "CRM_REGISTER_CONTACT", "Markkinointikoordinaattori, tietosuoja@example.com")
+        self.CRM_DPO_CONTACT = _env("CRM_DPO_CONTACT", "Tietosuojavastaava, dpo@example.com")
         #: Key for the suppression list's keyed hashes; defaults to the session key.
         self.CRM_SUPPRESSION_KEY = _env("CRM_SUPPRESSION_KEY", self.SECRET_KEY)
 

@@ -1,13 +1,34 @@
-"""Public pages outside the admin UI: `/health` (and later `/contact`, `/privacy`)."""
+"""Public pages outside the admin UI: `/health`, `/privacy` (and `/contact`)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify, render_template, request
+
+from crm.extensions import db
+from crm.privacy.notice import LANGUAGES, build_notice
+from crm.public.notice_text import LABELS, TEXT
 
 bp = Blueprint("public", __name__)
+
+
+def page_language() -> str:
+    """Return `?lang=` when it is fi, en or sv; else the browser's best match; else Finnish."""
+    asked = request.args.get("lang")
+    if asked in LANGUAGES:
+        return asked
+    return request.accept_languages.best_match(LANGUAGES) or "fi"
 
 
 @bp.get("/health")
 def health():
     """Liveness: the process answers. No data, no database."""
     return jsonify(status="ok")
+
+
+@bp.get("/privacy")
+def privacy():
+    """The privacy notice, generated from the live configuration and registers."""
+    lang = page_language()
+    notice = build_notice(db.session, current_app.config)
+    return render_template("public/privacy.html", notice=notice, lang=lang, t=TEXT[lang],
+                           labels=LABELS[lang], controller_name=notice.controller["name"])
