@@ -62,9 +62,9 @@ class Activity(Model):
     author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("ab_user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
 
-    contact = relationship("Contact", back_populates="activities")
-    organisation = relationship("Organisation")
-    author = relationship("User")
+    contact = relationship("Contact", back_populates="activities", lazy="joined")
+    organisation = relationship("Organisation", lazy="joined")
+    author = relationship("User", lazy="joined")
 
     def __repr__(self) -> str:
         return f"<Activity {self.id} {self.kind}>"
@@ -93,8 +93,8 @@ class CallbackRequest(Model):
     )
     handled_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
 
-    contact = relationship("Contact")
-    handled_by = relationship("User")
+    contact = relationship("Contact", lazy="joined")
+    handled_by = relationship("User", lazy="joined")
 
     def __repr__(self) -> str:
         return f"<CallbackRequest {self.id}>"

@@ -153,7 +153,8 @@ class Contact(Model):
     updated_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(sa.Integer, default=1)
 
-    organisation = relationship("Organisation", back_populates="contacts")
+    # Many-to-one links shown in lists are loaded in the same query, never one per row.
+    organisation = relationship("Organisation", back_populates="contacts", lazy="joined")
     source = relationship("Source")
     purposes = relationship("Purpose", secondary=contact_purpose)
     identifiers = relationship("Identifier", back_populates="contact",
@@ -188,7 +189,7 @@ class Identifier(Model):
     identifier: Mapped[str] = mapped_column(sa.String(200))
     created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
 
-    contact = relationship("Contact", back_populates="identifiers")
+    contact = relationship("Contact", back_populates="identifiers", lazy="joined")
 
     def __repr__(self) -> str:
         return f"<Identifier {self.id}>"
@@ -213,8 +214,8 @@ class Consent(Model):
     evidence: Mapped[str | None] = mapped_column(sa.Text)
     withdrawn_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
 
-    contact = relationship("Contact", back_populates="consents")
-    purpose = relationship("Purpose")
+    contact = relationship("Contact", back_populates="consents", lazy="joined")
+    purpose = relationship("Purpose", lazy="joined")
 
     def __repr__(self) -> str:
         return f"<Consent {self.id}>"

@@ -63,8 +63,8 @@ class Provenance(Model):
     art14_due_on: Mapped[date | None] = mapped_column(sa.Date, index=True)
     art14_notified_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
 
-    contact = relationship("Contact", back_populates="provenance")
-    source = relationship("Source")
+    contact = relationship("Contact", back_populates="provenance", lazy="joined")
+    source = relationship("Source", lazy="joined")
 
     def __repr__(self) -> str:
         return f"<Provenance {self.id}>"
