@@ -20,7 +20,8 @@ class UserSession(Model):
     user_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("ab_user.id", ondelete="CASCADE"), index=True
     )
-    data: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    #: The session dict in Flask's tagged JSON (keeps tuples, dates, markup).
+    data: Mapped[str] = mapped_column(sa.Text, default="{}")
     created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(AwareDateTime, index=True)

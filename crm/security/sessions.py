@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import Flask, Request, Response
+from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import SessionInterface, SessionMixin
 from flask_login import user_logged_in, user_logged_out
 from werkzeug.datastructures import CallbackDict
@@ -24,6 +25,16 @@ from crm.models.base import utcnow
 TABLE = UserSession.__table__
 #: Write `last_seen_at` at most this often: idle timeouts are counted in minutes.
 TOUCH_EVERY = timedelta(seconds=60)
+#: Flask's own session serializer: keeps tuples, bytes, dates and lazy (Markup) strings.
+SERIALIZER = TaggedJSONSerializer()
+
+
+def _dump(session: dict) -> str:
+    return SERIALIZER.dumps(dict(session))
+
+
+def _load(text: str | None) -> dict:
+    return SERIALIZER.loads(text) if text else {}
 
 
 def _hash(key: str) -> str:
@@ -70,7 +81,7 @@ class ServerSessionInterface(SessionInterface):
         if row["expires_at"] <= now or row["last_seen_at"] + idle <= now:
             self._delete(key)
             return ServerSession()
-        return ServerSession(dict(row["data"] or {}), key=key, row=dict(row))
+        return ServerSession(_load(row["data"]), key=key, row=dict(row))
 
     def save_session(self, app: Flask, session: ServerSession, response: Response) -> None:
         name = self.get_cookie_name(app)
@@ -107,7 +118,7 @@ class ServerSessionInterface(SessionInterface):
 
     def _row_values(self, session: ServerSession, now: datetime) -> dict:
         user_id = session.get("_user_id")
-        values = {"data": dict(session), "last_seen_at": now,
+        values = {"data": _dump(session), "last_seen_at": now,
                   "user_id": int(user_id) if user_id is not None else None}
         if session.oidc is not None:
             values.update(oidc_issuer=session.oidc.get("iss"), oidc_sub=session.oidc.get("sub"),
