@@ -197,8 +197,9 @@ def live_server(app):
 def browser():
     """Debian's Chromium, headless, through Playwright (its own browser download is not used)."""
     if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: browser tests need Debian's Chromium "
-                    "(apt-get install chromium)", pytrace=False)
+        pytest.fail(f"{CHROMIUM} is missing: browser tests need Debian's Chromium; "
+                    "./scripts/test.sh installs it (or: apt-get install chromium)",
+                    pytrace=False)
     from playwright.sync_api import sync_playwright
 
     playwright = sync_playwright().start()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import phonenumbers
-from flask import request
+from flask import g, has_app_context, request
 from flask_appbuilder.models.filters import BaseFilter
 from sqlalchemy import or_
 
@@ -79,18 +79,35 @@ class _QuickSearchMixin:
     quick_search_filter: type[BaseFilter]
     list_template = "crm/list.html"
 
+    # The search is applied as a base filter, so the visible filters and paging links
+    # stay as they are. The view object is shared by every request and thread, so the
+    # search text lives in `g` (this request only) and `_base_filters` adds it on read;
+    # the view's own base filters are never changed.
+
+    @property
+    def _base_filters(self):
+        base = self.__dict__.get("_crm_base_filters")
+        text = g.get("crm_quick_search", {}).get(id(self)) if has_app_context() else None
+        if base is None or not text:
+            return base
+        joined = base.copy()
+        joined._add_filter(self.quick_search_filter("id", self.datamodel), text)
+        return joined
+
+    @_base_filters.setter
+    def _base_filters(self, value):
+        self.__dict__["_crm_base_filters"] = value
+
     def _get_list_widget(self, filters, **kwargs):
         text = request.args.get("q", "").strip()[:200]
         if not text:
             return super()._get_list_widget(filters=filters, **kwargs)
-        # Applied as a base filter so the visible filters and paging links stay as they are.
-        base = self._base_filters
-        self._base_filters = base.copy()
-        self._base_filters._add_filter(self.quick_search_filter("id", self.datamodel), text)
+        searches = g.setdefault("crm_quick_search", {})
+        searches[id(self)] = text
         try:
             return super()._get_list_widget(filters=filters, **kwargs)
         finally:
-            self._base_filters = base
+            searches.pop(id(self), None)
 
     def render_template(self, template, **kwargs):
         kwargs.setdefault("quick_search", request.args.get("q", ""))

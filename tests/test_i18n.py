@@ -1,0 +1,214 @@
+"""The UI speaks Finnish by default and English on request; every string is translated.
+
+The Finnish catalog (crm/translations/fi) holds the CRM's own strings and those of
+Flask-AppBuilder's screens: Flask-Babel has one "messages" domain, FAB ships no
+Finnish, and our translation directory is read after FAB's. The catalog tests fail
+when a string is added without a Finnish translation: run scripts/translations.sh.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from io import StringIO
+from pathlib import Path
+
+import flask_appbuilder
+import pytest
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+
+from tests.conftest import csrf_token
+from tests.factories import make_contact
+
+ROOT = Path(__file__).resolve().parent.parent
+TRANSLATIONS = ROOT / "crm" / "translations"
+CRM_POT = TRANSLATIONS / "messages.pot"
+FAB_POT = TRANSLATIONS / "fab.pot"
+FI_PO = TRANSLATIONS / "fi" / "LC_MESSAGES" / "messages.po"
+KEYWORDS = {**DEFAULT_KEYWORDS, "lazy_gettext": None, "_l": None}
+FAB_KEYWORDS = {**KEYWORDS, "lazy_formatter_gettext": None}
+#: printf-style placeholders, named or not (`%%` is a literal percent sign).
+PLACEHOLDER = re.compile(r"%(?:\([^)]+\))?[-#0 +]*\d*(?:\.\d+)?[sdifrxXeEgGc%]")
+
+CONTACT_LIST = "/contactview/list/"
+CONTACT_ADD = "/contactview/add"
+
+
+def _catalog(path: Path):
+    with path.open("rb") as f:
+        return read_po(f)
+
+
+def _msgids(path: Path) -> list[str]:
+    return [m.id for m in _catalog(path) if m.id]
+
+
+def _page(client, path: str) -> str:
+    response = client.get(path)
+    assert response.status_code == 200, f"GET {path} answered {response.status_code}"
+    return response.get_data(as_text=True)
+
+
+def _switch(client, locale: str) -> None:
+    response = client.get(f"/lang/{locale}")
+    assert response.status_code == 302
+
+
+def _add_contact_form(client, **values) -> str:
+    data = {"csrf_token": csrf_token(client, CONTACT_ADD), "first_name": "Ilona",
+            "last_name": "Esimerkki", "country": "FI", "language": "fi",
+            "legal_basis": "position", "marketing_status": "never"}
+    data.update(values)
+    response = client.post(CONTACT_ADD, data=data)
+    assert response.status_code == 200, "the invalid form should be shown again"
+    return response.get_data(as_text=True)
+
+
+# -- the screens ------------------------------------------------------------
+
+
+def test_contact_list_is_finnish_by_default(session, login_as):
+    make_contact(session, first_name="Ilona", last_name="Esimerkki")
+    session.commit()
+    page = _page(login_as("sales"), CONTACT_LIST)
+    # The CRM's own labels: the list title, the menu category and a column.
+    assert "Yhteyshenkilöt" in page
+    assert "Rekisteri" in page
+    assert "Sukunimi" in page
+    # Flask-AppBuilder's own strings.
+    for finnish in ("Lisää suodatin", "Tietueita", "Näytä tietue", "Muokkaa tietuetta",
+                    "Lisää uusi tietue", "Kirjaudu ulos", "Profiili", '"Alkaa"'):
+        assert finnish in page, finnish
+    assert re.search(r'<button type="submit" class="btn btn-primary">\s*Hae\s*</button>', page)
+    for english in ("Add Filter", "Record Count", "Last name", "Logout", ">Contacts<",
+                    "Starts with"):
+        assert english not in page, english
+
+
+def test_contact_list_is_english_after_switching(session, login_as):
+    make_contact(session, first_name="Ilona", last_name="Esimerkki")
+    session.commit()
+    client = login_as("sales")
+    _switch(client, "en")
+    page = _page(client, CONTACT_LIST)
+    for english in ("Contacts", "Register", "Last name", "Add Filter", "Record Count",
+                    "Show record", "Logout", '"Starts with"'):
+        assert english in page, english
+    assert re.search(r'<button type="submit" class="btn btn-primary">\s*Search\s*</button>', page)
+    for finnish in ("Yhteyshenkilöt", "Sukunimi", "Lisää suodatin", "Kirjaudu ulos"):
+        assert finnish not in page, finnish
+    # And back.
+    _switch(client, "fi")
+    assert "Yhteyshenkilöt" in _page(client, CONTACT_LIST)
+
+
+def test_home_page_is_finnish(login_as):
+    page = _page(login_as("sales"), "/")
+    assert "Tervetuloa, Sanna" in page
+    assert "Uudet soittopyynnöt" in page
+    assert "Tietosuojaseloste" in page
+
+
+def test_login_page_is_finnish_then_english(client):
+    page = _page(client, "/login/")
+    for finnish in ("Kirjaudu sisään", "Käyttäjätunnus", "Salasana"):
+        assert finnish in page, finnish
+    assert "Username" not in page
+    _switch(client, "en")
+    page = _page(client, "/login/")
+    for english in ("Sign In", "Username", "Password"):
+        assert english in page, english
+    assert "Käyttäjätunnus" not in page
+
+
+def test_failed_login_message_is_finnish(client):
+    token = csrf_token(client, "/login/")
+    response = client.post("/login/", data={"username": "sales", "password": "wrong",
+                                             "csrf_token": token}, follow_redirects=True)
+    assert "Kirjautuminen epäonnistui. Yritä uudelleen." in response.get_data(as_text=True)
+
+
+def test_validation_messages_are_finnish_by_default(login_as):
+    client = login_as("sales")
+    page = _add_contact_form(client, first_name="", phone="12")
+    assert "Tämä ei ole kelvollinen puhelinnumero" in page
+    # "This field is required." comes from WTForms' own Finnish catalog via Flask-WTF.
+    assert "Pakollinen." in page
+    assert "This field is required." not in page
+    assert "Lisää yhteyshenkilö" in page
+
+
+def test_validation_messages_are_english_after_switching(login_as):
+    client = login_as("sales")
+    _switch(client, "en")
+    page = _add_contact_form(client, first_name="", phone="12")
+    assert "This is not a valid phone number" in page
+    assert "This field is required." in page
+    assert "Pakollinen." not in page
+
+
+# -- the catalogs -------------------------------------------------------------
+
+
+def test_every_string_has_a_finnish_translation():
+    fi = _catalog(FI_PO)
+    problems = []
+    for template in (CRM_POT, FAB_POT):
+        for msgid in _msgids(template):
+            message = fi.get(msgid)
+            if message is None or not message.string:
+                problems.append(f"untranslated: {msgid!r}")
+            elif message.fuzzy:
+                problems.append(f"fuzzy: {msgid!r}")
+    assert not problems, "run scripts/translations.sh and translate:\n" + "\n".join(problems)
+
+
+def test_no_finnish_entry_is_fuzzy_or_obsolete():
+    fi = _catalog(FI_PO)
+    assert not [m.id for m in fi if m.id and m.fuzzy]
+    assert not list(fi.obsolete), "obsolete entries: was messages.pot updated without fab.pot?"
+
+
+def test_finnish_translations_keep_their_placeholders():
+    wrong = [m.id for m in _catalog(FI_PO) if m.id and m.string
+             and sorted(PLACEHOLDER.findall(m.id)) != sorted(PLACEHOLDER.findall(m.string))]
+    assert not wrong
+
+
+@pytest.mark.parametrize("locale", ["fi", "en"])
+def test_compiled_catalogs_match_their_sources(locale):
+    """The committed .mo files are compiled from the current .po files."""
+    po_path = TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po"
+    mo_path = po_path.with_suffix(".mo")
+    assert mo_path.exists(), f"run `scripts/translations.sh compile` ({mo_path} is missing)"
+    expected = {m.id: m.string for m in _catalog(po_path) if m.id and m.string and not m.fuzzy}
+    with mo_path.open("rb") as f:
+        compiled = {m.id: m.string for m in read_mo(f) if m.id}
+    assert compiled == expected, "run `scripts/translations.sh compile`"
+
+
+def _extract(dirname: Path, mapping: str, keywords) -> set[str]:
+    method_map, options_map = parse_mapping_cfg(StringIO(mapping))
+    return {msgid if isinstance(msgid, str) else msgid[0]
+            for _file, _line, msgid, _comments, _context
+            in extract_from_dir(str(dirname), method_map, options_map, keywords=keywords)}
+
+
+def test_crm_template_is_up_to_date_with_the_source():
+    """A string added to crm/ but not extracted yet fails here (and so is never missed)."""
+    found = _extract(ROOT, (ROOT / "babel.cfg").read_text(), KEYWORDS)
+    assert "Contacts" in found
+    missing = sorted(found - set(_msgids(CRM_POT)))
+    assert not missing, "run scripts/translations.sh and translate: " + repr(missing)
+
+
+def test_fab_template_is_up_to_date_with_the_installed_flask_appbuilder():
+    fab_dir = Path(os.path.dirname(flask_appbuilder.__file__))
+    mapping = "[python: **.py]\n[jinja2: templates/**.html]\nextensions = jinja2.ext.i18n\n"
+    found = _extract(fab_dir, mapping, FAB_KEYWORDS)
+    assert "Add Filter" in found
+    missing = sorted(found - set(_msgids(FAB_POT)))
+    assert not missing, "Flask-AppBuilder changed: run scripts/translations.sh: " + repr(missing)
