@@ -86,6 +86,47 @@ def role_mapping() -> dict[str, list[str]]:
     return mapping
 
 
+def oidc_issuer(production: bool) -> str | None:
+    """Return `CRM_OIDC_ISSUER`; in production only an https issuer (never a dev provider)."""
+    issuer = _env("CRM_OIDC_ISSUER")
+    if issuer and production and not issuer.startswith("https://"):
+        raise ValueError("CRM_OIDC_ISSUER must be an https:// URL in production")
+    return issuer
+
+
+def session_store() -> str:
+    store = _env("CRM_SESSION_STORE", "database")
+    if store != "database":
+        raise ValueError(f"CRM_SESSION_STORE must be 'database', not {store!r}")
+    return store
+
+
+def _positive_int(name: str, default: int) -> int:
+    raw = _env(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be a whole number, not {raw!r}") from None
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1")
+    return value
+
+
+def job_schedules() -> dict[str, str]:
+    """Return `CRM_JOB_SCHEDULES`: job name -> crontab or "off" (empty: the defaults)."""
+    raw = _env("CRM_JOB_SCHEDULES")
+    if raw is None:
+        return {}
+    try:
+        schedules = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"CRM_JOB_SCHEDULES is not valid JSON: {exc}") from exc
+    if not isinstance(schedules, dict) or not all(
+            isinstance(v, str) for v in schedules.values()):
+        raise ValueError("CRM_JOB_SCHEDULES must be a JSON object of job name -> crontab")
+    return schedules
+
+
 class Config:
     """Settings for a deployment, read once from the environment."""
 
@@ -97,10 +138,18 @@ class Config:
         self.SECRET_KEY = secret_key(self.PRODUCTION)
         self.CRM_BASE_URL = _env("CRM_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
 
-        self.CRM_OIDC_ISSUER = _env("CRM_OIDC_ISSUER")
+        self.CRM_OIDC_ISSUER = oidc_issuer(self.PRODUCTION)
         self.CRM_OIDC_CLIENT_ID = _env("CRM_OIDC_CLIENT_ID")
         self.CRM_OIDC_CLIENT_SECRET = _env("CRM_OIDC_CLIENT_SECRET")
         self.CRM_OIDC_GROUPS_CLAIM = _env("CRM_OIDC_GROUPS_CLAIM", "groups")
+        #: The name on the login page's "sign in with" button.
+        self.CRM_OIDC_DISPLAY_NAME = _env("CRM_OIDC_DISPLAY_NAME", "Company SSO")
+        self.CRM_OIDC_SCOPES = _env("CRM_OIDC_SCOPES", "openid profile email")
+        #: client_secret_basic or client_secret_post, as registered at the provider.
+        self.CRM_OIDC_TOKEN_AUTH_METHOD = _env("CRM_OIDC_TOKEN_AUTH_METHOD",
+                                               "client_secret_basic")
+        #: Fetch the provider's keys again on an unknown `kid` at most this often.
+        self.CRM_OIDC_JWKS_REFETCH_SECONDS = int(_env("CRM_OIDC_JWKS_REFETCH_SECONDS", "10"))
         self.CRM_ROLE_MAPPING = role_mapping()
         self.CRM_LOCAL_LOGIN = _on_off("CRM_LOCAL_LOGIN", default=self.CRM_OIDC_ISSUER is None)
         self.CRM_DEMO_PASSWORD = _env("CRM_DEMO_PASSWORD", "demo")
@@ -120,6 +169,28 @@ class Config:
         self.CRM_DPO_CONTACT = _env("CRM_DPO_CONTACT", "Tietosuojavastaava, dpo@example.com")
         #: Key for the suppression list's keyed hashes; defaults to the session key.
         self.CRM_SUPPRESSION_KEY = _env("CRM_SUPPRESSION_KEY", self.SECRET_KEY)
+
+        # Scheduled jobs and retention (DESIGN §8).
+        #: Time zone of the job schedules (cron expressions).
+        self.CRM_TIMEZONE = _env("CRM_TIMEZONE", "Europe/Helsinki")
+        #: JSON object: job name -> crontab ("30 2 * * *") or "off"; overrides the defaults.
+        self.CRM_JOB_SCHEDULES = job_schedules()
+        #: `crm serve` starts the scheduler beside gunicorn unless this is off.
+        self.CRM_SCHEDULER = _on_off("CRM_SCHEDULER", default=True)
+        #: Contacts per retention batch: one transaction, one short lock, each.
+        self.CRM_RETENTION_BATCH_SIZE = _positive_int("CRM_RETENTION_BATCH_SIZE", 5000)
+        #: Seconds to wait between batches, to leave the database to users on a busy day.
+        self.CRM_RETENTION_BATCH_PAUSE = float(_env("CRM_RETENTION_BATCH_PAUSE", "0"))
+        #: A job lock whose holder has not shown signs of life for this long is free (SQLite).
+        self.CRM_JOB_LOCK_STALE_SECONDS = _positive_int("CRM_JOB_LOCK_STALE_SECONDS", 900)
+        #: Remind of data subject requests due within this many days (and of overdue ones).
+        self.CRM_REQUEST_REMINDER_DAYS = _positive_int("CRM_REQUEST_REMINDER_DAYS", 7)
+        #: Flag Art. 14 notices falling due within this many days (and overdue ones).
+        self.CRM_ART14_REMINDER_DAYS = _positive_int("CRM_ART14_REMINDER_DAYS", 7)
+        #: A consent not renewed within this many days lapses.
+        self.CRM_CONSENT_VALID_DAYS = _positive_int("CRM_CONSENT_VALID_DAYS", 730)
+        #: Sender of notification mail (CRM_SMTP_URL).
+        self.CRM_MAIL_FROM = _env("CRM_MAIL_FROM", "crm-noreply@localhost")
 
         # Flask-AppBuilder. The schema belongs to Alembic and roles to `crm init`:
         # nothing is created or synced when the app starts.
@@ -149,6 +220,9 @@ class Config:
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.SESSION_COOKIE_SECURE = self.CRM_BASE_URL.startswith("https://")
         self.SESSION_COOKIE_NAME = "crm_session"
+        #: Where sessions live. The database is the shared store: every web process of
+        #: a deployment reads the same `user_session` table.
+        self.CRM_SESSION_STORE = session_store()
         self.CRM_SESSION_IDLE_SECONDS = int(_env("CRM_SESSION_IDLE_MINUTES", "30")) * 60
         self.CRM_SESSION_ABSOLUTE_SECONDS = int(_env("CRM_SESSION_ABSOLUTE_HOURS", "8")) * 3600
         self.PERMANENT_SESSION_LIFETIME = self.CRM_SESSION_ABSOLUTE_SECONDS
@@ -174,3 +248,8 @@ class TestConfig(Config):
         self.AUTH_RATE_LIMITED = False
         self.SECRET_KEY = "test-secret-key"
         self.CRM_SUPPRESSION_KEY = "test-suppression-key"
+        # Test users' passwords need no protection: keep hashing cheap.
+        self.FAB_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+        # SSO only where a test sets it up (tests/oidc), whatever the developer's .env says.
+        self.CRM_OIDC_ISSUER = None
+        self.CRM_LOCAL_LOGIN = True

@@ -22,12 +22,14 @@ def create_app(config: object | None = None) -> Flask:
 
     from crm import cli, models  # noqa: F401  (models register their tables)
     from crm.extensions import db, migrate
-    from crm.security import sessions
+    from crm.security import backchannel, oidc, sessions
     from crm.security.headers import init_app as init_security_headers
     from crm.views import register_views
 
     db.init_app(app)
     sessions.init_app(app)
+    oidc.init_app(app)
+    backchannel.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), compare_type=True)
     with app.app_context():
         appbuilder = AppBuilder(update_perms=False)

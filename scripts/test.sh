@@ -10,11 +10,19 @@ PYTHON=${PYTHON:-python3}
 .venv/bin/python -m pip install --quiet -e ".[test]"
 
 # A real browser for the UI tests: Debian's Chromium (Playwright's download is not used).
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
 if [ ! -x /usr/bin/chromium ]; then
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
+
+# A real OpenID provider for the SSO tests: oidc-provider from npm, pinned with its
+# lockfile in tests/oidc (Node.js 20.19 or later).
+if ! command -v npm >/dev/null; then
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq nodejs npm >/dev/null
+fi
+npm ci --prefix tests/oidc --no-audit --no-fund --loglevel=error
 
 if [ -z "${CRM_TEST_DATABASE_URL:-}" ] && .venv/bin/python - <<'PY'
 import socket, sys

@@ -16,24 +16,35 @@ from crm.services.demo import FIRST_NAMES, LAST_NAMES, business_id
 CONTACT_COLUMNS = ("first_name", "last_name", "title", "organisation_id", "email", "phone",
                    "country", "language", "legal_basis", "source_id", "marketing_status",
                    "last_activity_at", "legal_hold", "created_at", "updated_at", "version")
-ORG_COLUMNS = ("name", "business_id", "customer_status", "visiting_city", "legal_hold",
-               "created_at", "updated_at", "version")
+ORG_COLUMNS = ("name", "business_id", "customer_status", "visiting_city", "relationship_end",
+               "legal_hold", "created_at", "updated_at", "version")
 STATUSES = ("customer", "prospect", "partner", "former_customer")
+#: Share of contacts past retention (DESIGN §10: "600k expired" of 1M).
+EXPIRED_SHARE = 0.6
 
 
 def _org_rows(count: int, start: int, now: datetime) -> Iterator[tuple]:
     for i in range(start, start + count):
+        status = STATUSES[i % 4]
+        ended = None
+        if status == "former_customer":
+            # Half of the former customers ended over five years ago (past retention).
+            ended = (now - timedelta(days=2200 if i % 8 == 3 else 700)).date()
         yield (f"Bench Org {i:07d} Oy", business_id(3000000 + i * 7 % 6000000),
-               STATUSES[i % 4], "Kouvola", False, now, now, 1)
+               status, "Kouvola", ended, False, now, now, 1)
 
 
-def _contact_rows(count: int, start: int, org_ids: list[int], source_id: int,
-                  rnd: random.Random, now: datetime) -> Iterator[tuple]:
+def _contact_rows(count: int, start: int, org_ids: list[int], expiring_org_ids: list[int],
+                  source_id: int, rnd: random.Random, now: datetime) -> Iterator[tuple]:
     for i in range(start, start + count):
         first, last = rnd.choice(FIRST_NAMES), rnd.choice(LAST_NAMES)
-        # Around 60 % of the contacts have been silent for over two years.
-        days = rnd.randint(760, 2000) if rnd.random() < 0.6 else rnd.randint(1, 700)
-        yield (first, f"{last}{i}", "IT Manager", org_ids[i % len(org_ids)],
+        # Around 60 % of the contacts have been silent for over two years, in prospects
+        # or in former customers whose relationship ended over five years ago: expired.
+        if rnd.random() < EXPIRED_SHARE:
+            days, org_id = rnd.randint(760, 2000), expiring_org_ids[i % len(expiring_org_ids)]
+        else:
+            days, org_id = rnd.randint(1, 700), org_ids[i % len(org_ids)]
+        yield (first, f"{last}{i}", "IT Manager", org_id,
                f"bench{i}@bench{i % 997}.example", f"+35850{i:07d}", "FI", "fi", "position",
                source_id, ("subscribed", "unsubscribed", "never")[i % 3],
                now - timedelta(days=days), False, now, now, 1)
@@ -51,10 +62,18 @@ def generate(session: Session, contacts: int, seed: int = 1) -> None:
     start = session.scalar(sa.select(sa.func.coalesce(sa.func.max(Organisation.id), 0)))
     org_count = max(1, contacts // 20)
     _insert(session, Organisation.__table__, ORG_COLUMNS, _org_rows(org_count, start + 1, now))
-    org_ids = list(session.scalars(sa.select(Organisation.id).where(Organisation.id > start)))
+    orgs = session.execute(sa.select(Organisation.id, Organisation.customer_status,
+                                     Organisation.relationship_end)
+                           .where(Organisation.id > start).order_by(Organisation.id)).all()
+    long_ago = (now - timedelta(days=1826)).date()
+    # Active people are in any organisation but a long-gone customer (whose people expire).
+    org_ids = [org_id for org_id, _, ended in orgs if ended is None or ended >= long_ago]
+    expiring = [org_id for org_id, status, ended in orgs
+                if status == "prospect" or (ended is not None and ended < long_ago)]
     first = session.scalar(sa.select(sa.func.coalesce(sa.func.max(Contact.id), 0))) + 1
     _insert(session, Contact.__table__, CONTACT_COLUMNS,
-            _contact_rows(contacts, first, org_ids, source_id, rnd, now))
+            _contact_rows(contacts, first, org_ids or expiring, expiring or org_ids, source_id,
+                          rnd, now))
     session.commit()
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.text("ANALYZE organisation"))

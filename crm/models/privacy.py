@@ -180,11 +180,72 @@ class JobRun(Model):
     finished_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
     status: Mapped[JobStatus] = mapped_column(enum_column(JobStatus), default=JobStatus.running)
     dry_run: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    #: What started the run: "schedule", "command" (the CLI) or "screen" (the UI).
+    trigger: Mapped[str | None] = mapped_column(sa.String(20))
+    #: Counts only (rows changed per kind of record); never personal data.
     counts: Mapped[dict | None] = mapped_column(sa.JSON)
+    #: The error's kind and code, never its message: database errors quote row values.
     error: Mapped[str | None] = mapped_column(sa.Text)
 
     def __repr__(self) -> str:
         return f"<JobRun {self.id} {self.job}>"
+
+
+class JobLock(Model):
+    """Which process runs a job now, on SQLite (PostgreSQL uses advisory locks instead).
+
+    A process claims the row in one atomic UPDATE and keeps `heartbeat_at` fresh while
+    it runs; a row whose owner died (SIGKILL) is reclaimed once its heartbeat is stale.
+    """
+
+    __tablename__ = "job_lock"
+
+    job: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    #: host:pid:nonce of the holder; NULL when free.
+    owner: Mapped[str | None] = mapped_column(sa.String(200))
+    acquired_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    heartbeat_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+
+    def __repr__(self) -> str:
+        return f"<JobLock {self.job}>"
+
+
+class NotificationKind(LabelledEnum):
+    request_due = "request_due"
+    request_overdue = "request_overdue"
+    art14_owed = "art14_owed"
+
+    @classmethod
+    def _labels(cls):
+        return {
+            "request_due": lazy_gettext("Request due soon"),
+            "request_overdue": lazy_gettext("Request overdue"),
+            "art14_owed": lazy_gettext("Art. 14 notices owed"),
+        }
+
+
+class Notification(Model):
+    """Something a role must act on, raised by a scheduled job; ids and dates, no values."""
+
+    __tablename__ = "notification"
+    __table_args__ = (sa.UniqueConstraint("kind", "object_type", "object_id",
+                                          name="uq_notification_object"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[NotificationKind] = mapped_column(enum_column(NotificationKind))
+    #: The CRM role that must act (e.g. "Privacy").
+    audience: Mapped[str] = mapped_column(sa.String(64))
+    object_type: Mapped[str] = mapped_column(sa.String(64))
+    object_id: Mapped[str] = mapped_column(sa.String(64))
+    due_on: Mapped[date | None] = mapped_column(sa.Date)
+    #: How many records it covers (e.g. contacts of one purchased list owed a notice).
+    count: Mapped[int | None] = mapped_column(sa.Integer)
+    created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
+    emailed_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(AwareDateTime, index=True)
+
+    def __repr__(self) -> str:
+        return f"<Notification {self.id} {self.kind}>"
 
 
 class AuditEvent(Model):
@@ -223,3 +284,16 @@ class SuppressionEntry(Model):
 
     def __repr__(self) -> str:
         return f"<SuppressionEntry {self.id} {self.kind}>"
+
+
+def _organisation_billing_email_index() -> sa.Index:
+    # The anonymiser looks for a person's emails among organisations' billing emails.
+    from crm.models.organisation import Organisation
+
+    billing_email = Organisation.__table__.c.billing_email
+    return sa.Index("ix_organisation_billing_email_lower", sa.func.lower(billing_email),
+                    postgresql_where=billing_email.is_not(None),
+                    sqlite_where=billing_email.is_not(None))
+
+
+ix_organisation_billing_email_lower = _organisation_billing_email_index()

@@ -8,6 +8,7 @@ about someone's health.
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
@@ -18,14 +19,17 @@ HETU_CENTURY = {"+": 1800, "-": 1900, "Y": 1900, "X": 1900, "W": 1900, "V": 1900
 _HETU = re.compile(r"(?<![0-9A-Za-z])(\d{2})(\d{2})(\d{2})([-+A-FU-Y])(\d{3})([0-9A-Y])"
                    r"(?![0-9A-Za-z])", re.IGNORECASE)
 _CARD = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
-#: Stems of health words, Finnish and English; matched at the start of a word.
+#: Stems of health words, Finnish and English, as regular expressions matched at the
+#: start of a word. Some stems carry a look-ahead so that ordinary words sharing their
+#: first letters pass: "hivenen" (a little) is not HIV, "diagnostiikka"/"diagnostics"
+#: (of a system) is not a diagnosis.
 HEALTH_STEMS = (
-    "diagnoo", "diagnos", "sairau", "sairas", "masennu", "syöpä", "syöpä", "diabete",
-    "mielenterv", "lääkity", "sairaal", "hiv", "raskaana", "pregnan", "depressio",
-    "cancer", "illness", "disabilit", "vammai", "medication", "epilep", "dementi",
+    "diagnoo", r"diagnos(?!ti)", "sairau", "sairas", "masennu", "syöpä", "syövä", "diabete",
+    "mielenterv", "lääkity", "sairaal", r"hiv(?![^\W\d_])", "raskaana", "pregnan",
+    "depressio", "cancer", "illness", "disabilit", "vammai", "medication", "epilep",
+    "dementi",
 )
-_HEALTH = re.compile(r"\b(" + "|".join(map(re.escape, HEALTH_STEMS)) + r")\w*",
-                     re.IGNORECASE)
+_HEALTH = re.compile(r"\b(?:" + "|".join(HEALTH_STEMS) + r")\w*", re.IGNORECASE)
 
 
 def is_valid_hetu(day: str, month: str, year: str, sign: str, serial: str, check: str) -> bool:
@@ -33,6 +37,8 @@ def is_valid_hetu(day: str, month: str, year: str, sign: str, serial: str, check
     try:
         date(HETU_CENTURY[sign.upper()] + int(year), int(month), int(day))
     except (KeyError, ValueError):
+        return False
+    if int(serial) < 2:  # individual numbers start at 002
         return False
     return HETU_CHECK[int(day + month + year + serial) % 31] == check.upper()
 
@@ -51,6 +57,8 @@ def find_sensitive(text: str | None) -> str | None:
     """Return a message naming what sensitive data `text` holds, or None."""
     if not text:
         return None
+    # Text pasted from some systems arrives decomposed ("a" + combining diaeresis).
+    text = unicodedata.normalize("NFC", text)
     for m in _HETU.finditer(text):
         if is_valid_hetu(*m.groups()):
             return str(_l("contains a Finnish personal identity code (henkilötunnus); "

@@ -14,6 +14,8 @@ from flask_appbuilder.security.sqla.models import (
 )
 from flask_login import current_user
 
+from crm.security.login import CrmAuthDBView, CrmSecurityApi
+
 
 class CrmSecurityManager(SecurityManager):
     """FAB's manager, with every check answered from one query per request.
@@ -22,6 +24,10 @@ class CrmSecurityManager(SecurityManager):
     dozen of them. Here the signed-in user's whole permission set is loaded once
     and kept on `g` for the rest of the request.
     """
+
+    # Sign-in through the identity provider, local login switchable (crm.security.login).
+    authdbview = CrmAuthDBView
+    security_api = CrmSecurityApi
 
     def permissions_of(self, user_id: int) -> frozenset[tuple[str, str]]:
         """Return the (permission, resource) pairs of all roles of `user_id`."""

@@ -47,8 +47,9 @@ ROLES = ("Sales", "Marketing", "Communications", "Receivables", "Support", "Priv
 
 #: resource -> role -> letters. A role missing from a row has nothing on it.
 MATRIX: dict[str, dict[str, str]] = {
+    # Privacy edits an organisation's legal hold only (all its other fields are in groups).
     ORGANISATION: {"Sales": "RW", "Marketing": "R", "Communications": "R",
-                   "Receivables": "RE", "Support": "R", "Privacy": "R", "DPO": "R"},
+                   "Receivables": "RE", "Support": "R", "Privacy": "RE", "DPO": "R"},
     ORGANISATION_PROFILE: {"Sales": "RE", "Marketing": "R", "Communications": "R",
                            "Receivables": "R", "Support": "R", "Privacy": "R", "DPO": "R"},
     CONTACT: {"Sales": "RW", "Marketing": "RW", "Communications": "R", "Receivables": "R",
@@ -75,13 +76,14 @@ MATRIX: dict[str, dict[str, str]] = {
     JOB_RUN: {"Privacy": "RU", "DPO": "R", "Admin": "R", "Maintainer": "R"},
     RECIPIENT: {"Privacy": "RWD", "DPO": "R"},
     AUDIT_EVENT: {"Privacy": "R", "DPO": "R"},
-    USER_ADMIN: {"Admin": "RE", "DPO": "R"},
+    USER_ADMIN: {"Admin": "RW", "DPO": "R"},
 }
 
 #: Flask-AppBuilder's own security screens, by the permissions they check.
 FAB_USER_ADMIN = {
     READ: [("can_list", "UserDBModelView"), ("can_show", "UserDBModelView"),
            ("can_list", "RoleModelView"), ("can_show", "RoleModelView")],
+    ADD: [("can_add", "UserDBModelView")],
     EDIT: [("can_edit", "UserDBModelView")],
 }
 #: What every signed-in person may do with their own account.

@@ -167,6 +167,8 @@ def _load_register(session: Session, rnd: random.Random) -> dict[str, int]:
             years = 6 if len([o for o in organisations
                               if o.customer_status is status]) % 2 == 0 else 2
             org.relationship_end = today - timedelta(days=365 * years)
+            # A relationship starts before it ends.
+            org.relationship_start = org.relationship_end - timedelta(days=rnd.randint(400, 3000))
         session.add(org)
         organisations.append(org)
     session.flush()
@@ -192,6 +194,10 @@ def _load_register(session: Session, rnd: random.Random) -> dict[str, int]:
                 last_activity_at=now - timedelta(days=rnd.randint(1, 300)),
             )
             contact.purposes = [purposes["customer_relationship"], purposes["new_business"]]
+            if org.relationship_end is not None:
+                # Former customers' people were last heard of while the relationship lasted.
+                ended = datetime.combine(org.relationship_end, datetime.min.time(), tzinfo=UTC)
+                contact.last_activity_at = ended - timedelta(days=rnd.randint(1, 300))
             if org.customer_status is CustomerStatus.prospect and serial % 4 == 0:
                 # Prospects silent for over two years: past retention.
                 contact.last_activity_at = now - timedelta(days=rnd.randint(760, 1100))

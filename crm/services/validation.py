@@ -79,13 +79,31 @@ class Normalised:
         self.kwargs = kwargs
 
     def __call__(self, form, field) -> None:
-        if field.data in (None, ""):
+        self.normalise(field, **self.kwargs)
+
+    def normalise(self, field, **kwargs) -> None:
+        # Blank input (also only spaces) means "no value", not a wrong value.
+        if field.data is None or (isinstance(field.data, str) and not field.data.strip()):
             field.data = None
             return
         try:
-            field.data = self.func(field.data, **self.kwargs)
+            field.data = self.func(field.data, **kwargs)
         except InvalidValue as exc:
             raise ValidationError(str(exc)) from exc
+
+
+class PostalCode(Normalised):
+    """Normalise a postal code by the country in the form's `country` field (else Finland)."""
+
+    def __init__(self, country_field: str = "country") -> None:
+        super().__init__(normalise_postal_code)
+        self.country_field = country_field
+
+    def __call__(self, form, field) -> None:
+        country = getattr(form, self.country_field, None)
+        code = country.data if country is not None else None
+        code = code.strip() if isinstance(code, str) else ""
+        self.normalise(field, country=code or "FI")
 
 
 class NoSensitiveData:
@@ -111,5 +129,5 @@ def email():
     return Normalised(normalise_email)
 
 
-def postal_code():
-    return Normalised(normalise_postal_code)
+def postal_code(country_field: str = "country"):
+    return PostalCode(country_field)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_appbuilder import AppBuilder
 from flask_babel import lazy_gettext as _l
 
+from crm.views.jobs import JobsView
 from crm.views.privacy import (
     AuditEventView,
     DataSubjectRequestView,
@@ -51,6 +52,11 @@ def register_views(appbuilder: AppBuilder) -> None:
     add(RetentionPolicyView, "Retention", label=_l("Retention policies"), icon="fa-clock-o",
         category=PRIVACY)
     add(JobRunView, "Job runs", label=_l("Job runs"), icon="fa-cogs", category=PRIVACY)
+    jobs = add(JobsView, "Jobs", label=_l("Scheduled jobs"), icon="fa-play-circle",
+               category=PRIVACY)
+    appbuilder.add_link("Retention forecast", href="JobsView.forecast",
+                        label=_l("Retention forecast"), icon="fa-calendar",
+                        category=PRIVACY, baseview=jobs)
     add(AuditEventView, "Audit trail", label=_l("Audit trail"), icon="fa-list",
         category=PRIVACY)
     # Reached from a contact's page only.

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 import sqlalchemy as sa
-from flask import current_app, flash, g, has_request_context
+from flask import current_app, flash, g, has_request_context, request
 from flask_appbuilder import ModelView
+from flask_appbuilder.fieldwidgets import DateTimePickerWidget
 from flask_appbuilder.forms import GeneralModelConverter
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 from sqlalchemy.orm.exc import StaleDataError
-from wtforms import HiddenField, SelectField
+from wtforms import BooleanField, DateTimeField, HiddenField, SelectField
+from wtforms.validators import InputRequired
 from wtforms.validators import Optional as OptionalValidator
+from wtforms.widgets import html_params
 
-from crm.models.base import LabelledEnum
+from crm.models.base import AwareDateTime, LabelledEnum, utcnow
 from crm.security import roles
 from crm.services.audit import record_event
 from crm.services.validation import NoSensitiveData
@@ -20,7 +26,8 @@ from crm.services.validation import NoSensitiveData
 METHOD_PERMISSIONS = {
     "list": "read",
     "show": "read",
-    "download": "read",
+    # FAB's file download serves any file of UPLOAD_FOLDER; the CRM keeps no files.
+    "download": "download",
     "add": "add",
     "edit": "edit",
     "delete": "delete",
@@ -100,17 +107,58 @@ class _PerRequestForm:
         view.__dict__[self.store] = value
 
 
-def enum_field(enum_cls: type[LabelledEnum], label, required: bool = True) -> SelectField:
+def enum_field(enum_cls: type[LabelledEnum], label, required: bool = True,
+               default: LabelledEnum | None = None) -> SelectField:
     """Return a select of `enum_cls` members showing their translated labels."""
-    choices = [(m.value, m.label) for m in enum_cls]
-    if not required:
-        choices = [("", "—")] + choices
+
+    def choices():
+        # Built per form: the labels follow the language of the request.
+        options = [(m.value, m.label) for m in enum_cls]
+        return options if required else [("", "—"), *options]
+
     return SelectField(
         label,
-        choices=lambda: [(v, str(lbl)) for v, lbl in choices],
+        choices=choices,
         coerce=lambda v: enum_cls(v) if v not in (None, "") else None,
+        default=default,
         validators=[] if required else [OptionalValidator()],
     )
+
+
+class _DateTimePicker(DateTimePickerWidget):
+    """FAB's picker, showing the value in the format the field reads back."""
+
+    def __call__(self, field, **kwargs):
+        kwargs.setdefault("id", field.id)
+        kwargs.setdefault("name", field.name)
+        return Markup(self.data_template % {
+            "text": html_params(type="text", value=field._value(), **kwargs)})
+
+
+class UtcDateTimeField(DateTimeField):
+    """A date and time typed as UTC and kept timezone-aware, like `AwareDateTime` columns.
+
+    FAB's own field shows an aware value with its offset and microseconds, which it
+    cannot read back, and gives naive values that cannot be compared with stored ones.
+    """
+
+    widget = _DateTimePicker()
+
+    def _value(self):
+        if self.raw_data:
+            return " ".join(self.raw_data)
+        return self.data.astimezone(UTC).strftime(self.format[0]) if self.data else ""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None and self.data.tzinfo is None:
+            self.data = self.data.replace(tzinfo=UTC)
+
+
+def _column_default(column: sa.Column):
+    """Return a column's Python-side default value, if it is a plain value."""
+    default = column.default
+    return default.arg if default is not None and default.is_scalar else None
 
 
 class _PermittedRelatedViews:
@@ -152,12 +200,28 @@ class CrmModelView(ModelView):
     edit_form = _PerRequestForm("edit")
     _related_views = _PermittedRelatedViews()
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # A screen's own `list_columns = [...]` would hide the descriptors above (the
+        # class attribute is found first) and with them every field-level rule: keep
+        # the list as the full one the descriptor cuts per request.
+        for name, value in list(cls.__dict__.items()):
+            if isinstance(getattr(CrmModelView, name, None), _PerRequestColumns):
+                setattr(cls, f"_all_{name}", value)
+                delattr(cls, name)
+
     def __init__(self, **kwargs):
         self.class_permission_name = self.resource
         self._group_of = {col: grp for grp, cols in self.field_groups.items() for col in cols}
         self._enum_columns()
+        self._datetime_columns()
         self._guard_free_text()
         super().__init__(**kwargs)
+
+    def is_get_mutation_allowed(self) -> bool:
+        # No state change on GET (DESIGN §11): FAB allows a GET delete unless CSRFProtect
+        # is installed.
+        return request.method != "GET"
 
     def render_template(self, template, **kwargs):
         if "related_views" in kwargs:
@@ -189,6 +253,9 @@ class CrmModelView(ModelView):
                 if self.readable_columns(f.column_name)]
         filters.filters = [f for f, _ in kept]
         filters.values = [v for _, v in kept]
+        # So would sorting by it; FAB sorts by any attribute named in the URL.
+        if kwargs.get("order_column") not in (None, "", *self.order_columns):
+            kwargs["order_column"] = kwargs["order_direction"] = ""
         return super()._get_list_widget(filters=filters, **kwargs)
 
     def _get_show_widget(self, pk, item, widgets=None, actions=None, show_fieldsets=None):
@@ -213,17 +280,43 @@ class CrmModelView(ModelView):
         self.add_form_extra_fields = dict(self.add_form_extra_fields or {})
         self.edit_form_extra_fields = dict(self.edit_form_extra_fields or {})
         self.formatters_columns = dict(self.formatters_columns or {})
+        # FAB's own enum field for the search form looks members up by value and fails
+        # where a name differs from its value (ConsentMethod.import_): use ours there too.
+        self.search_form_extra_fields = dict(self.search_form_extra_fields or {})
         labels = self.label_columns or {}
         for column in self.datamodel.obj.__table__.columns:
+            if isinstance(column.type, sa.Boolean):
+                # FAB marks NOT NULL columns required, which for a checkbox means "ticked".
+                label = labels.get(column.key, column.key)
+                for extra in (self.add_form_extra_fields, self.edit_form_extra_fields):
+                    extra.setdefault(column.key, BooleanField(label, default=False))
+                continue
             enum_cls = getattr(column.type, "enum_class", None)
             if enum_cls is None or not issubclass(enum_cls, LabelledEnum):
                 continue
             label = labels.get(column.key, column.key)
             for extra in (self.add_form_extra_fields, self.edit_form_extra_fields):
-                extra.setdefault(column.key, enum_field(enum_cls, label, not column.nullable))
+                extra.setdefault(column.key, enum_field(enum_cls, label, not column.nullable,
+                                                        _column_default(column)))
+            self.search_form_extra_fields.setdefault(column.key,
+                                                     enum_field(enum_cls, label, False))
             self.formatters_columns.setdefault(
-                column.key, lambda v: v.label if isinstance(v, LabelledEnum) else (v or "")
+                column.key, lambda v, e=enum_cls: e(v).label if v else ""
             )
+
+    def _datetime_columns(self) -> None:
+        """Give every timezone-aware timestamp column a field that reads back what it shows."""
+        labels = self.label_columns or {}
+        for column in self.datamodel.obj.__table__.columns:
+            if not isinstance(column.type, AwareDateTime):
+                continue
+            required = not column.nullable
+            field = UtcDateTimeField(
+                labels.get(column.key, column.key),
+                validators=[InputRequired() if required else OptionalValidator()],
+                default=utcnow if required and column.default is not None else None)
+            for extra in (self.add_form_extra_fields, self.edit_form_extra_fields):
+                extra.setdefault(column.key, field)
 
     # -- optimistic locking and the audit trail ----------------------------
 
@@ -240,7 +333,7 @@ class CrmModelView(ModelView):
             form.version.data = self.datamodel.get(pk).version
 
     def pre_update(self, item):
-        form_version = getattr(self, "_submitted_version", None)
+        form_version = g.pop("_crm_submitted_version", None)
         if self._versioned() and form_version is not None and str(item.version) != form_version:
             raise StaleDataError(str(_l(
                 "Someone else changed this record while you were editing it. "
@@ -249,7 +342,7 @@ class CrmModelView(ModelView):
 
     def process_form(self, form, is_created):
         if not is_created and hasattr(form, "version"):
-            self._submitted_version = form.version.data
+            g._crm_submitted_version = form.version.data
             del form.version  # never written to the model: the ORM owns the counter
         super().process_form(form, is_created)
 
@@ -269,8 +362,11 @@ class CrmModelView(ModelView):
         return widgets
 
     def _edit(self, pk):
+        # No flush while the form is copied onto the record: the version check in
+        # pre_update must see the version the record had, not one bumped mid-copy.
         try:
-            return super()._edit(pk)
+            with self.datamodel.session.no_autoflush:
+                return super()._edit(pk)
         except StaleDataError as exc:
             self.datamodel.session.rollback()
             flash(str(exc), "danger")

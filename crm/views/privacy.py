@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
+from wtforms.validators import NumberRange
 
 from crm.models import (
     AuditEvent,
@@ -35,7 +37,7 @@ LABELS = {
     "error": _l("Error"), "at": _l("When"), "actor": _l("Who"), "object_type": _l("Object"),
     "object_id": _l("Object id"), "fields": _l("Fields"), "detail": _l("Detail"),
     "kind": _l("Kind"), "supplier": _l("Supplier"), "file_hash": _l("File SHA-256"),
-    "row_count": _l("Rows"), "created_at": _l("Created"),
+    "row_count": _l("Rows"), "created_at": _l("Created"), "trigger": _l("Started by"),
 }
 
 
@@ -79,6 +81,8 @@ class DataSubjectRequestView(CrmModelView):
 
 
 class RetentionPolicyView(CrmModelView):
+    """Retention policies as data (DESIGN §8): the privacy officer edits periods and actions."""
+
     resource = roles.RETENTION_POLICY
     datamodel = SQLAInterface(RetentionPolicy)
     list_title = show_title = _l("Retention policies")
@@ -89,18 +93,42 @@ class RetentionPolicyView(CrmModelView):
                     "enabled", "description"]
     add_columns = show_columns
     edit_columns = ["name", "period_days", "action", "enabled", "description"]
+    description_columns = {
+        "period_days": _l("How long after the clock starts the records are kept."),
+        "enabled": _l("Only enabled policies are applied by the retention job."),
+    }
+    validators_columns = {"period_days": [NumberRange(min=1, max=36600)]}
+
+    def pre_add(self, item):
+        from crm.services.retention import supported
+
+        if not supported(item):
+            raise ValueError(str(_l("This clock does not apply to these records.")))
+
+
+def _counts(counts: dict | None) -> Markup:
+    if not counts:
+        return Markup("—")
+    return Markup("<br>").join(Markup("{}: {}").format(k, v) for k, v in counts.items())
 
 
 class JobRunView(CrmModelView):
+    """History of the scheduled jobs: counts and errors, never personal data.
+
+    Runs are started from the jobs screen (crm.views.jobs), not created here.
+    """
+
     resource = roles.JOB_RUN
     datamodel = SQLAInterface(JobRun)
     base_permissions = ["can_read"]
     list_title = show_title = _l("Job runs")
     label_columns = LABELS
-    list_columns = ["job", "started_at", "finished_at", "status", "dry_run"]
-    show_columns = ["job", "started_at", "finished_at", "status", "dry_run", "counts", "error"]
-    search_columns = ["job", "status", "started_at"]
+    list_columns = ["job", "started_at", "finished_at", "status", "dry_run", "trigger"]
+    show_columns = ["job", "started_at", "finished_at", "status", "dry_run", "trigger",
+                    "counts", "error"]
+    search_columns = ["job", "status", "started_at", "dry_run"]
     base_order = ("started_at", "desc")
+    formatters_columns = {"counts": _counts}
 
 
 class AuditEventView(CrmModelView):

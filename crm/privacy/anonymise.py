@@ -1,0 +1,410 @@
+"""Anonymisation: a person gone from every table, aggregate figures kept (DESIGN §8, §9.3).
+
+`anonymise_contacts` anonymises a batch of people with a handful of set-based
+statements inside the caller's transaction, so a batch is done completely or not at
+all. What happens, table by table:
+
+- contact: names become a placeholder; title, emails, phones, address, notes and
+  relationship details are emptied; marketing status becomes "unsubscribed";
+  `anonymised_at` is set and `version` moves on (an edit form opened before fails
+  instead of writing the person back). Organisation, source, language, legal basis
+  and dates stay: the counts per organisation, per source and per month.
+- identifier, consent, contact_purpose: deleted (identifiers and evidence of consent
+  are about the person and nothing else).
+- provenance: kept, it holds only ids and dates (per-source counts remain); an
+  Art. 14 notice not yet sent is no longer owed to nobody.
+- activity: subject and body emptied; kind, date, author, organisation stay.
+- callback_request: linked to them, or left with one of their emails or phones:
+  name, organisation name, email, phone and message emptied; status and dates stay.
+- data_subject_request: linked to them (or, once closed, from one of their emails or
+  phones): requester details and free text emptied; type, status, dates and who
+  verified stay, the record that the request was handled.
+- organisation: a billing email that is one of their addresses is removed.
+- user_session: search terms and pages naming them (FAB keeps a page history of
+  full URLs in the session) are dropped from the stored sessions.
+- suppression_entry: a keyed hash of each email and phone, so that a later import
+  cannot bring the person back.
+- audit_event and job_run hold ids, field names and counts, never values: untouched.
+
+Nothing here logs or returns a personal value.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import unquote_plus
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from crm.models import (
+    Activity,
+    CallbackRequest,
+    Consent,
+    Contact,
+    DataSubjectRequest,
+    Identifier,
+    Organisation,
+    Provenance,
+    RequestStatus,
+    SuppressionEntry,
+    UserSession,
+    contact_purpose,
+)
+from crm.models.base import AwareDateTime, utcnow
+from crm.privacy.suppression import suppression_hash
+from crm.security.sessions import SERIALIZER
+
+CONTACT = Contact.__table__
+
+#: What an anonymised contact's columns become; columns not named keep their values.
+ANONYMOUS_CONTACT: dict[str, Any] = {
+    "first_name": "",
+    "last_name": "Anonymised",
+    "title": None,
+    "email": None,
+    "alt_email": None,
+    "phone": None,
+    "mobile": None,
+    "street_address": None,
+    "postal_code": None,
+    "city": None,
+    "notes": None,
+    "relationship_role": None,
+    "relationship_notes": None,
+    "marketing_status": "unsubscribed",
+}
+
+_CLOSED = [RequestStatus.completed.value, RequestStatus.rejected.value]
+_EMAILS = ("email", "alt_email")
+_PHONES = ("phone", "mobile")
+
+
+def anonymise_contact(session: Session, contact_id: int, reason: str, *,
+                      expected_version: int | None = None) -> bool:
+    """Anonymise one person now, in the caller's transaction (erasure, §9.3).
+
+    :param reason: why, for the suppression list: "erasure", "retention", ...
+    :param expected_version: the contact's version the caller saw; a different one
+        raises `StaleContact` (someone changed the record meanwhile).
+    :return: False when the contact was anonymised already.
+    """
+    session.flush()
+    row = session.execute(sa.select(CONTACT.c.version, CONTACT.c.anonymised_at)
+                          .where(CONTACT.c.id == contact_id).with_for_update()).first()
+    if row is None:
+        raise LookupError(f"no contact {contact_id}")
+    if row.anonymised_at is not None:
+        return False
+    if expected_version is not None and row.version != expected_version:
+        raise StaleContact(contact_id)
+    anonymise_contacts(session, [contact_id], reason=reason)
+    # The statements above bypass the ORM: objects it holds must be read again.
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, _TOUCHED_MODELS):
+            session.expire(obj)
+    return True
+
+
+class StaleContact(Exception):
+    """The contact changed after the caller read it."""
+
+
+COUNTS = ("contacts", "suppressed", "identifiers", "consents", "purposes", "activities",
+          "provenance", "callback_requests", "requests", "organisations", "sessions", "skipped")
+
+
+def anonymise_contacts(session: Session, ids: Sequence[int], *, reason: str,
+                       now: datetime | None = None, delete: bool = False,
+                       key: str | None = None, versions: Mapping[int, int] | None = None,
+                       condition: sa.ColumnElement[bool] | None = None) -> dict[str, int]:
+    """Anonymise (or delete) the given contacts everywhere, in the caller's transaction.
+
+    Contacts anonymised already are left alone. On PostgreSQL every row is locked
+    first (FOR UPDATE SKIP LOCKED): a contact another transaction holds is skipped.
+
+    :param reason: stored with the suppression entries ("retention", "erasure").
+    :param delete: remove the contact rows too (a policy whose action is delete).
+    :param key: the suppression key; the app's `CRM_SUPPRESSION_KEY` by default.
+    :param versions: id -> the version the caller saw; a contact whose version has
+        moved on since (a user's edit: optimistic locking) is skipped.
+    :param condition: what each contact must still meet (e.g. "still expired").
+    :return: counts of rows changed per kind, and of contacts skipped; no values.
+    """
+    ids = sorted(set(ids))
+    counts = dict.fromkeys(COUNTS, 0)
+    if not ids:
+        return counts
+    now = now or utcnow()
+    sql = _Sql(session, key or current_app.config["CRM_SUPPRESSION_KEY"])
+    # Before anything changes: what stored sessions say about these people.
+    counts["sessions"] = _scrub_sessions(session, sql, ids)
+    candidates = CONTACT.c.anonymised_at.is_(None)
+    if condition is not None:
+        candidates &= condition
+    if sql.postgres:
+        # One statement: lock the batch, then every change, reading the values once.
+        arrays, names = [sql.int_array(ids)], ["id"]
+        if versions is not None:
+            arrays.append(sql.int_array([versions.get(i, -1) for i in ids]))
+            names.append("version")
+        wanted = sa.func.unnest(*arrays).table_valued(*names).render_derived(name="wanted")
+        matches = CONTACT.c.id == wanted.c.id
+        if versions is not None:
+            matches &= CONTACT.c.version == wanted.c.version
+        batch = (sa.select(*(CONTACT.c[c] for c in _BATCH_COLUMNS))
+                 .select_from(CONTACT.join(wanted, matches)).where(candidates)
+                 .with_for_update(of=CONTACT, skip_locked=True).cte("batch"))
+        changes = {name: statement.returning(sa.literal_column("1")).cte(name)
+                   for name, statement in _changes(sql, batch, reason, now, delete).items()}
+        row = session.execute(sa.select(
+            *(sa.select(sa.func.count()).select_from(cte).scalar_subquery().label(name)
+              for name, cte in changes.items()),
+            sa.select(sa.func.count()).select_from(batch).scalar_subquery().label("batch"),
+        )).one()._asdict()
+        kept = row.pop("batch")
+        counts.update(row)
+    else:
+        # SQLite: the caller's transaction holds the write lock; one statement per table.
+        found = session.execute(sa.select(CONTACT.c.id, CONTACT.c.version)
+                                .where(sql.in_ids(CONTACT.c.id, ids), candidates)).all()
+        chosen = [i for i, version in found if versions is None or versions.get(i) == version]
+        kept = len(chosen)
+        batch = (sa.select(*(CONTACT.c[c] for c in _BATCH_COLUMNS))
+                 .where(sql.in_ids(CONTACT.c.id, chosen)).subquery("batch"))
+        if chosen:
+            for name, statement in _changes(sql, batch, reason, now, delete).items():
+                counts[name] = session.execute(
+                    statement.execution_options(preserve_rowcount=True)).rowcount
+    counts["skipped"] = len(ids) - kept
+    return counts
+
+
+_TOUCHED_MODELS = (Contact, Identifier, Consent, Provenance, Activity, CallbackRequest,
+                   DataSubjectRequest, Organisation)
+#: The batch's columns that the changes read: ids, and the values to hash and match.
+_BATCH_COLUMNS = ("id", *_EMAILS, *_PHONES)
+
+
+def _changes(sql: _Sql, batch: sa.FromClause, reason: str, now: datetime,
+             delete: bool) -> dict[str, sa.Insert | sa.Update | sa.Delete]:
+    """Return every change anonymisation makes, by name, in order; the contact row last.
+
+    `batch` has the contacts' ids and their emails and phones as they were before.
+    """
+    people = sa.select(batch.c.id)
+    emails = sa.union(*(sa.select(sql.lower(batch.c[c])).where(batch.c[c].is_not(None))
+                        for c in _EMAILS))
+    phones = sa.union(*(sa.select(batch.c[c]).where(batch.c[c].is_not(None)) for c in _PHONES))
+    callback = CallbackRequest.__table__
+    request = DataSubjectRequest.__table__
+    organisation = Organisation.__table__
+    identifier = Identifier.__table__
+    consent = Consent.__table__
+    provenance = Provenance.__table__
+    activity = Activity.__table__
+    # A deleted contact's links are cut here too: one change per row and statement.
+    unlink = {"contact_id": None} if delete else {}
+    changes: dict[str, sa.Insert | sa.Update | sa.Delete] = {
+        "suppressed": sql.suppress(batch, reason, now),
+        "callback_requests": callback.update().where(
+            callback.c.contact_id.in_(people) | sql.lower(callback.c.email).in_(emails)
+            | callback.c.phone.in_(phones)
+        ).values(name="", organisation_name=None, email=None, phone=None, message=None,
+                 **unlink),
+        "requests": request.update().where(
+            request.c.contact_id.in_(people)
+            | (request.c.status.in_(_CLOSED)
+               & (sql.lower(request.c.requester_email).in_(emails)
+                  | request.c.requester_phone.in_(phones)))
+        ).values(requester_name="", requester_email=None, requester_phone=None,
+                 identity_verified_how=None, extension_reason=None, outcome=None,
+                 version=request.c.version + 1, **unlink),
+        "organisations": organisation.update().where(
+            organisation.c.billing_email.is_not(None),
+            sql.lower(organisation.c.billing_email).in_(emails)
+        ).values(billing_email=None, updated_at=now, version=organisation.c.version + 1),
+        "identifiers": identifier.delete().where(identifier.c.contact_id.in_(people)),
+        "consents": consent.delete().where(consent.c.contact_id.in_(people)),
+        "purposes": contact_purpose.delete().where(contact_purpose.c.contact_id.in_(people)),
+    }
+    if delete:
+        # SQLite does not enforce ON DELETE CASCADE here: remove the children ourselves.
+        changes["activities"] = activity.delete().where(activity.c.contact_id.in_(people))
+        changes["provenance"] = provenance.delete().where(provenance.c.contact_id.in_(people))
+        changes["contacts"] = CONTACT.delete().where(CONTACT.c.id.in_(people))
+        return changes
+    changes["provenance"] = provenance.update().where(
+        provenance.c.contact_id.in_(people), provenance.c.art14_notified_at.is_(None),
+        provenance.c.art14_due_on.is_not(None)).values(art14_due_on=None)
+    changes["activities"] = activity.update().where(
+        activity.c.contact_id.in_(people)).values(subject="", body=None)
+    changes["contacts"] = CONTACT.update().where(CONTACT.c.id.in_(people)).values(
+        **ANONYMOUS_CONTACT, anonymised_at=now, updated_at=now,
+        version=CONTACT.c.version + 1)
+    return changes
+
+
+class _Sql:
+    """The dialect-specific pieces: id lists as one parameter, suppression hashes in SQL."""
+
+    def __init__(self, session: Session, key: str) -> None:
+        self.session = session
+        self.key = key
+        self.postgres = session.get_bind().dialect.name == "postgresql"
+        if not self.postgres:
+            raw = session.connection().connection.driver_connection
+            raw.create_function(
+                "crm_suppression_hash", 2,
+                lambda kind, value: None if value is None else suppression_hash(kind, value, key),
+                deterministic=True)
+            # SQLite's lower() knows ASCII only; match the way Python (and the hashes) do.
+            raw.create_function("crm_lower", 1,
+                                lambda value: None if value is None else value.lower(),
+                                deterministic=True)
+
+    def lower(self, column: sa.ColumnElement) -> sa.ColumnElement:
+        return sa.func.lower(column) if self.postgres else sa.func.crm_lower(column)
+
+    def in_ids(self, column: sa.ColumnElement, ids: Sequence[int]) -> sa.ColumnElement[bool]:
+        return in_values(column, ids, self.postgres)
+
+    def in_texts(self, column: sa.ColumnElement, values: Iterable[str]) -> sa.ColumnElement:
+        return in_values(column, list(values), self.postgres, sa.Text)
+
+    @staticmethod
+    def int_array(values: Sequence[int]) -> sa.BindParameter:
+        return sa.literal(list(values), postgresql.ARRAY(sa.Integer))
+
+    def hash_of(self, kind: str, column: sa.ColumnElement) -> sa.ColumnElement:
+        """Return SQL computing `suppression_hash(kind, column)` for every row."""
+        if not self.postgres:
+            return sa.func.crm_suppression_hash(kind, column)
+        # HMAC-SHA256 from PostgreSQL's sha256(): H(K^opad || H(K^ipad || message)).
+        inner_pad, outer_pad = hmac_pads(self.key)
+        normalised = sa.func.lower(sa.func.trim(column)) if kind == "email" \
+            else sa.func.trim(column)
+        message = sa.func.convert_to(sa.literal(f"{kind}:") + normalised, "UTF8")
+        inner = sa.func.sha256(sa.literal(inner_pad, sa.LargeBinary)
+                               .op("||", return_type=sa.LargeBinary)(message))
+        outer = sa.func.sha256(sa.literal(outer_pad, sa.LargeBinary)
+                               .op("||", return_type=sa.LargeBinary)(inner))
+        return sa.func.encode(outer, "hex")
+
+    def suppress(self, batch: sa.FromClause, reason: str, now: datetime) -> sa.Insert:
+        """Return the insert of the suppression entries of the batch's emails and phones."""
+        rows = sa.union_all(*(
+            sa.select(sa.literal(kind, sa.String).label("kind"),
+                      self.hash_of(kind, batch.c[column]).label("key_hash"),
+                      sa.literal(reason, sa.String).label("reason"),
+                      sa.literal(now, AwareDateTime).label("created_at"))
+            .where(batch.c[column].is_not(None), batch.c[column] != "")
+            for kind, columns in (("email", _EMAILS), ("phone", _PHONES))
+            for column in columns))
+        insert = (postgresql.insert if self.postgres else sqlite.insert)(
+            SuppressionEntry.__table__)
+        return (insert.from_select(["kind", "key_hash", "reason", "created_at"], rows)
+                .on_conflict_do_nothing(index_elements=["key_hash"]))
+
+
+def in_values(column: sa.ColumnElement, values: Sequence, postgres: bool,
+              type_: type[sa.types.TypeEngine] = sa.Integer) -> sa.ColumnElement[bool]:
+    """Return `column IN values` with the values as one parameter, however many there are.
+
+    Thousands of ids as thousands of parameters are slow on PostgreSQL and over
+    SQLite's limit; an array (PostgreSQL) or a JSON list (SQLite) is one parameter.
+    """
+    if postgres:
+        return column == sa.any_(sa.literal(list(values), postgresql.ARRAY(type_)))
+    return column.in_(sa.select(sa.column("value", type_))
+                      .select_from(sa.func.json_each(json.dumps(list(values)))))
+
+
+def hmac_pads(key: str) -> tuple[bytes, bytes]:
+    """Return HMAC-SHA256's inner and outer padded keys for `key` (RFC 2104)."""
+    raw = key.encode()
+    if len(raw) > 64:
+        raw = hashlib.sha256(raw).digest()
+    raw = raw.ljust(64, b"\0")
+    return bytes(b ^ 0x36 for b in raw), bytes(b ^ 0x5C for b in raw)
+
+
+# -- sessions -----------------------------------------------------------------
+
+_TOKEN = re.compile(r"[\w.@+\-]{3,}")
+_DROP = object()
+
+
+def _strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _strings(item)
+
+
+def _tokens(value: Any) -> set[str]:
+    """Return the words of a stored session value, as its search terms would be written."""
+    tokens: set[str] = set()
+    for text in _strings(value):
+        for token in _TOKEN.findall(unquote_plus(text).lower()):
+            token = token.strip(".-")
+            tokens.add(token)
+            # "+358..." in a query string without %2B arrives as " 358...".
+            if token.startswith("+"):
+                tokens.add(token[1:])
+            elif token.isdigit():
+                tokens.add("+" + token)
+    return tokens
+
+
+def _scrub(value: Any, hits: set[str]) -> Any:
+    """Return `value` without the strings that name one of `hits`."""
+    if isinstance(value, str):
+        return _DROP if _tokens(value) & hits else value
+    if isinstance(value, list | tuple):
+        return type(value)(kept for item in value if (kept := _scrub(item, hits)) is not _DROP)
+    if isinstance(value, dict):
+        return {k: kept for k, item in value.items() if (kept := _scrub(item, hits)) is not _DROP}
+    return value
+
+
+def _scrub_sessions(session: Session, sql: _Sql, ids: Sequence[int]) -> int:
+    """Drop what stored sessions say about these contacts; return how many changed.
+
+    Flask-AppBuilder keeps a history of full URLs in the session, search terms and
+    filter values included: a search for a person's email is a copy of it.
+    """
+    table = UserSession.__table__
+    stored = {key: SERIALIZER.loads(text) for key, text in session.execute(
+        sa.select(table.c.key_hash, table.c.data)) if text}
+    tokens_of = {key: _tokens(data) for key, data in stored.items()}
+    every_token = set().union(*tokens_of.values())
+    if not every_token:
+        return 0
+    in_batch = sql.in_ids(CONTACT.c.id, ids)
+    words = [sa.select(sql.lower(CONTACT.c[c]).label("v")).where(in_batch)
+             for c in (*_EMAILS, *_PHONES, "last_name")]
+    identifier = Identifier.__table__
+    words.append(sa.select(sql.lower(identifier.c.identifier).label("v"))
+                 .where(sql.in_ids(identifier.c.contact_id, ids)))
+    values = sa.union(*words).subquery()
+    hits = set(session.scalars(sa.select(values.c.v).where(
+        sql.in_texts(values.c.v, every_token))))
+    changed = 0
+    for key, tokens in tokens_of.items():
+        if tokens & hits:
+            session.execute(table.update().where(table.c.key_hash == key)
+                            .values(data=SERIALIZER.dumps(_scrub(stored[key], hits))))
+            changed += 1
+    return changed

@@ -1,0 +1,376 @@
+"""Retention (DESIGN §8): what has expired under which policy, and the work to remove it.
+
+Policies are rows of `retention_policy` (defaults in `crm.services.reference`),
+edited by the privacy officer. A contact's clock is stopped by a legal hold on the
+contact or on its organisation, and by an open data subject request about it (the
+request must be answered from the data).
+
+The work goes in keyset batches by id. Each batch is chosen first, then done in one
+transaction of its own that locks its rows, checks again that each is still expired
+and unchanged (same `version`: optimistic locking) and anonymises or deletes them.
+A row a user changed meanwhile, or is changing right now (its row is locked), is
+left for a later run; a killed run loses at most the batch it was in, undone whole
+by the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from crm.models import (
+    AuditEvent,
+    CallbackRequest,
+    CallbackStatus,
+    ClockStart,
+    Contact,
+    CustomerStatus,
+    DataSubjectRequest,
+    JobRun,
+    JobStatus,
+    Organisation,
+    RecordKind,
+    RequestStatus,
+    RetentionAction,
+    RetentionPolicy,
+)
+from crm.models.base import utcnow
+from crm.privacy.anonymise import anonymise_contacts, in_values
+
+log = logging.getLogger(__name__)
+
+CONTACT = Contact.__table__
+ORGANISATION = Organisation.__table__
+REQUEST = DataSubjectRequest.__table__
+CALLBACK = CallbackRequest.__table__
+AUDIT = AuditEvent.__table__
+JOB_RUN = JobRun.__table__
+
+CONTACT_KINDS = (RecordKind.prospect_contact, RecordKind.former_customer_contact)
+#: The clocks that mean something for each kind of record.
+SUPPORTED_CLOCKS: dict[RecordKind, tuple[ClockStart, ...]] = {
+    RecordKind.prospect_contact: (ClockStart.last_activity, ClockStart.created),
+    RecordKind.former_customer_contact: (ClockStart.relationship_end,
+                                         ClockStart.last_activity),
+    RecordKind.callback_request: (ClockStart.received, ClockStart.created),
+    RecordKind.audit_event: (ClockStart.created,),
+    RecordKind.job_run: (ClockStart.created,),
+}
+_OPEN_REQUEST = REQUEST.c.status.not_in([RequestStatus.completed.value,
+                                         RequestStatus.rejected.value])
+#: SQLSTATEs of a batch that met a user's lock: try again, then leave it for later.
+_TRANSIENT = {"40P01", "55P03", "40001"}
+
+#: JIT compilation costs more than a batch's short queries ever gain from it.
+_NO_JIT = sa.text("SET LOCAL jit = off")
+
+#: Called between choosing a batch and locking it: (policy code, ids). For tests.
+BatchHook = Callable[[str, list[int]], None]
+
+
+def supported(policy: RetentionPolicy) -> bool:
+    return policy.clock_start in SUPPORTED_CLOCKS.get(policy.record_kind, ())
+
+
+def expired(policy: RetentionPolicy, at: datetime) -> tuple[sa.Table, sa.ColumnElement[bool]]:
+    """Return the table `policy` covers and the condition "expired at `at`" on its rows."""
+    limit = at - timedelta(days=policy.period_days)
+    kind, clock = policy.record_kind, policy.clock_start
+    if kind in CONTACT_KINDS:
+        return CONTACT, _contact_expired(kind, clock, limit)
+    if kind is RecordKind.callback_request:
+        condition = (CALLBACK.c.status == CallbackStatus.no_result.value) \
+            & (CALLBACK.c.received_at < limit)
+        if policy.action is RetentionAction.anonymise:
+            condition &= sa.or_(CALLBACK.c.name != "", CALLBACK.c.email.is_not(None),
+                                CALLBACK.c.phone.is_not(None), CALLBACK.c.message.is_not(None))
+        return CALLBACK, condition
+    if kind is RecordKind.audit_event:
+        return AUDIT, AUDIT.c.at < limit
+    if kind is RecordKind.job_run:
+        return JOB_RUN, (JOB_RUN.c.started_at < limit) \
+            & (JOB_RUN.c.status != JobStatus.running.value)
+    raise ValueError(f"no retention rule for {kind}")
+
+
+def _contact_expired(kind: RecordKind, clock: ClockStart,
+                     limit: datetime) -> sa.ColumnElement[bool]:
+    org = ORGANISATION
+    in_org = (org.c.id == CONTACT.c.organisation_id) & sa.not_(org.c.legal_hold)
+    if kind is RecordKind.prospect_contact:
+        organisation = CONTACT.c.organisation_id.is_(None) | sa.exists().where(
+            in_org, org.c.customer_status == CustomerStatus.prospect.value)
+    else:
+        in_org &= org.c.customer_status == CustomerStatus.former_customer.value
+        if clock is ClockStart.relationship_end:
+            in_org &= org.c.relationship_end < limit.date()
+        organisation = sa.exists().where(in_org)
+    if clock is ClockStart.last_activity:
+        started = sa.func.coalesce(CONTACT.c.last_activity_at, CONTACT.c.created_at) < limit
+    elif clock is ClockStart.created:
+        started = CONTACT.c.created_at < limit
+    else:
+        started = sa.true()
+    return sa.and_(
+        CONTACT.c.anonymised_at.is_(None),
+        sa.not_(CONTACT.c.legal_hold),
+        started,
+        organisation,
+        ~sa.exists().where(REQUEST.c.contact_id == CONTACT.c.id, _OPEN_REQUEST),
+    )
+
+
+def enabled_policies(session: Session, kinds: tuple[RecordKind, ...]) -> list[RetentionPolicy]:
+    return list(session.scalars(sa.select(RetentionPolicy).where(
+        RetentionPolicy.enabled, RetentionPolicy.record_kind.in_(kinds))
+        .order_by(RetentionPolicy.id)))
+
+
+# -- forecast -------------------------------------------------------------------
+
+@dataclass
+class Forecast:
+    code: str
+    name: str
+    record_kind: RecordKind
+    action: RetentionAction
+    enabled: bool
+    #: Expired now: the next run removes them.
+    due_now: int
+    #: Expiring within the forecast's days, beyond those due now.
+    due_soon: int
+
+
+def forecast(session: Session, days: int = 30, now: datetime | None = None) -> list[Forecast]:
+    """Return, per policy, how many records are due now and how many within `days`."""
+    now = now or utcnow()
+    result = []
+    for policy in session.scalars(sa.select(RetentionPolicy).order_by(RetentionPolicy.id)):
+        due_now = due_soon = 0
+        if supported(policy):
+            table, now_condition = expired(policy, now)
+            _, later_condition = expired(policy, now + timedelta(days=days))
+            due_now = session.scalar(sa.select(sa.func.count()).select_from(table)
+                                     .where(now_condition))
+            due_soon = session.scalar(sa.select(sa.func.count()).select_from(table)
+                                      .where(later_condition)) - due_now
+        result.append(Forecast(policy.code, policy.name, policy.record_kind, policy.action,
+                               policy.enabled, due_now, due_soon))
+    return result
+
+
+@dataclass
+class ExpiringContact:
+    id: int
+    first_name: str
+    last_name: str
+    policy: str
+    expires_on: datetime
+
+
+def expiring_contacts(session: Session, days: int = 30, now: datetime | None = None,
+                      limit: int = 200) -> tuple[list[ExpiringContact], int]:
+    """Return the contacts that expire within `days` (soonest first) and how many there are."""
+    now = now or utcnow()
+    rows: list[ExpiringContact] = []
+    total = 0
+    for policy in enabled_policies(session, CONTACT_KINDS):
+        if not supported(policy):
+            continue
+        _, condition = expired(policy, now + timedelta(days=days))
+        total += session.scalar(sa.select(sa.func.count()).select_from(CONTACT)
+                                .where(condition))
+        if policy.clock_start is ClockStart.relationship_end:
+            # An alias: the condition's own subquery on organisation must not correlate to it.
+            org = ORGANISATION.alias("clock_org")
+            clock = org.c.relationship_end
+            query = sa.select(CONTACT.c.id, CONTACT.c.first_name, CONTACT.c.last_name, clock) \
+                .join(org, org.c.id == CONTACT.c.organisation_id)
+        else:
+            clock = (sa.func.coalesce(CONTACT.c.last_activity_at, CONTACT.c.created_at)
+                     if policy.clock_start is ClockStart.last_activity else CONTACT.c.created_at)
+            query = sa.select(CONTACT.c.id, CONTACT.c.first_name, CONTACT.c.last_name, clock)
+        period = timedelta(days=policy.period_days)
+        for id_, first, last, started in session.execute(
+                query.where(condition).order_by(clock, CONTACT.c.id).limit(limit)):
+            if not isinstance(started, datetime):
+                started = datetime.combine(started, datetime.min.time(), tzinfo=now.tzinfo)
+            rows.append(ExpiringContact(id_, first, last, policy.code, started + period))
+    rows.sort(key=lambda r: (r.expires_on, r.id))
+    return rows[:limit], total
+
+
+# -- the work ---------------------------------------------------------------------
+
+@dataclass
+class RetentionSettings:
+    now: datetime
+    batch_size: int = 5000
+    pause: float = 0.0
+    dry_run: bool = False
+    suppression_key: str | None = None
+
+
+class RetentionRun:
+    """One pass over the enabled policies; `counts` holds what it did so far."""
+
+    def __init__(self, engine: Engine, settings: RetentionSettings,
+                 heartbeat: Callable[[], None] = lambda: None,
+                 counts: dict[str, int] | None = None,
+                 before_batch: BatchHook | None = None) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.heartbeat = heartbeat
+        self.counts = counts if counts is not None else {}
+        self.before_batch = before_batch
+        self.postgres = engine.dialect.name == "postgresql"
+
+    def add(self, key: str, value: int) -> None:
+        self.counts[key] = self.counts.get(key, 0) + value
+
+    def run(self, kinds: tuple[RecordKind, ...]) -> dict[str, int]:
+        """Apply every enabled policy of these kinds; return the counts."""
+        with Session(self.engine) as session:
+            policies = enabled_policies(session, kinds)
+        for policy in policies:
+            if not supported(policy):
+                log.warning("retention policy %s: clock %s does not apply to %s; skipped",
+                            policy.code, policy.clock_start, policy.record_kind)
+                self.add("unsupported_policies", 1)
+                continue
+            table, condition = expired(policy, self.settings.now)
+            if self.settings.dry_run:
+                with self.engine.connect() as conn:
+                    self.add(policy.code, conn.scalar(
+                        sa.select(sa.func.count()).select_from(table).where(condition)))
+                continue
+            self.add(policy.code, 0)
+            if table is CONTACT:
+                self._contacts(policy, condition)
+            else:
+                self._rows(policy, table, condition)
+        return self.counts
+
+    def _contacts(self, policy: RetentionPolicy, condition: sa.ColumnElement[bool]) -> None:
+        delete = policy.action is RetentionAction.delete
+        for chosen in self._batches(CONTACT, condition, CONTACT.c.version):
+            snapshot = dict(chosen)
+            result = self._transaction(policy.code, list(snapshot), partial(
+                self._contact_batch, snapshot=snapshot, condition=condition, delete=delete))
+            if result is None:
+                self.add(f"{policy.code}_deferred", len(snapshot))
+                continue
+            changed, done = result
+            self.add(policy.code, done.pop("contacts"))
+            if changed:
+                # Edited, locked or no longer expired since the batch was chosen: next run.
+                self.add(f"{policy.code}_retry", changed)
+            for key, value in done.items():
+                self.add(key, value)
+
+    def _contact_batch(self, session: Session, *, snapshot: dict[int, int],
+                       condition: sa.ColumnElement[bool],
+                       delete: bool) -> tuple[int, dict[str, int]]:
+        # Only what is still expired and unchanged since chosen; a row a user holds
+        # locked right now is skipped, not waited for.
+        done = anonymise_contacts(session, list(snapshot), reason="retention",
+                                  now=self.settings.now, delete=delete,
+                                  key=self.settings.suppression_key, versions=snapshot,
+                                  condition=condition)
+        return done.pop("skipped"), done
+
+    def _rows(self, policy: RetentionPolicy, table: sa.Table,
+              condition: sa.ColumnElement[bool]) -> None:
+        anonymise = table is CALLBACK and policy.action is RetentionAction.anonymise
+        for chosen in self._batches(table, condition):
+            ids = [row[0] for row in chosen]
+            done = self._transaction(policy.code, ids, partial(
+                self._row_batch, table=table, ids=ids, condition=condition,
+                anonymise=anonymise))
+            if done is None:
+                self.add(f"{policy.code}_deferred", len(ids))
+            else:
+                self.add(policy.code, done)
+
+    def _row_batch(self, session: Session, *, table: sa.Table, ids: list[int],
+                   condition: sa.ColumnElement[bool], anonymise: bool) -> int:
+        where = in_values(table.c.id, ids, self.postgres) & condition
+        if anonymise:
+            statement = table.update().where(where).values(
+                name="", organisation_name=None, email=None, phone=None, message=None)
+        else:
+            statement = table.delete().where(where)
+        return session.execute(statement).rowcount
+
+    def _batches(self, table: sa.Table, condition: sa.ColumnElement[bool],
+                 *columns: sa.Column) -> Iterator[list[tuple]]:
+        """Yield batches of (id, *columns) of expired rows, in id order (keyset)."""
+        after = 0
+        while True:
+            with self.engine.connect() as conn:
+                if self.postgres:
+                    conn.execute(_NO_JIT)
+                chosen = [tuple(row) for row in conn.execute(
+                    sa.select(table.c.id, *columns).where(table.c.id > after, condition)
+                    .order_by(table.c.id).limit(self.settings.batch_size))]
+            if not chosen:
+                return
+            after = chosen[-1][0]
+            yield chosen
+            self.heartbeat()
+            if self.settings.pause:
+                time.sleep(self.settings.pause)
+
+    def _transaction(self, code: str, ids: list[int], work: Callable[[Session], object]):
+        """Run `work` in a transaction of its own; None when it kept meeting users' locks."""
+        if self.before_batch is not None:
+            self.before_batch(code, ids)
+        for attempt in range(3):
+            try:
+                with batch_session(self.engine) as session:
+                    started = time.perf_counter()
+                    result = work(session)
+                held = time.perf_counter() - started
+                self.add("batches", 1)
+                self.counts["longest_lock_ms"] = max(self.counts.get("longest_lock_ms", 0),
+                                                     round(held * 1000))
+                return result
+            except DBAPIError as exc:
+                if not _transient(exc):
+                    raise
+                log.info("retention batch met a lock (%s); attempt %d",
+                         type(exc.orig).__name__, attempt + 1)
+                time.sleep(0.2 * (attempt + 1))
+        return None
+
+
+@contextmanager
+def batch_session(engine: Engine) -> Iterator[Session]:
+    """Yield a session in a write transaction of its own, committed at the end."""
+    with Session(engine) as session:
+        if engine.dialect.name == "postgresql":
+            # Never queue long behind a user's transaction with the batch's locks held.
+            session.execute(sa.text("SET LOCAL lock_timeout = '1s'"))
+            session.execute(_NO_JIT)
+        else:
+            # Take SQLite's write lock now, not halfway through the batch.
+            session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+        yield session
+        session.commit()
+
+
+def _transient(exc: DBAPIError) -> bool:
+    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
+    if code in _TRANSIENT:
+        return True
+    return "database is locked" in str(exc.orig)
