@@ -228,6 +228,7 @@ class Config:
         self.PERMANENT_SESSION_LIFETIME = self.CRM_SESSION_ABSOLUTE_SECONDS
 
         self.BABEL_DEFAULT_LOCALE = "fi"
+        self.BABEL_DEFAULT_TIMEZONE = _env("CRM_TIMEZONE", "Europe/Helsinki")
         self.BABEL_TRANSLATION_DIRECTORIES = str(BASE_DIR / "crm" / "translations")
         self.LANGUAGES = {
             "fi": {"flag": "fi", "name": "Suomi"},

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 from flask_appbuilder import AppBuilder
+from flask_wtf.csrf import CSRFProtect
 
 from config import Config
 
@@ -27,9 +28,12 @@ def create_app(config: object | None = None) -> Flask:
     from crm.views import register_views
 
     db.init_app(app)
+    # Every state change needs a CSRF token (DESIGN §11); set up before FAB, whose
+    # token-less JSON APIs exempt themselves when they see it.
+    csrf = CSRFProtect(app)
     sessions.init_app(app)
     oidc.init_app(app)
-    backchannel.init_app(app)
+    backchannel.init_app(app, csrf)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), compare_type=True)
     with app.app_context():
         appbuilder = AppBuilder(update_perms=False)

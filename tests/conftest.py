@@ -116,9 +116,15 @@ def _empty_register() -> None:
 def _reset_demo_users(app) -> None:
     from flask_appbuilder.security.sqla.models import User
 
-    extra = db.session.scalars(sa.select(User).where(User.username.not_in(list(DEMO_USERS))))
-    for user in extra:
-        db.session.delete(user)
+    for user in db.session.scalars(sa.select(User)):
+        if user.username not in DEMO_USERS:
+            db.session.delete(user)
+            continue
+        # A test may have changed a demo user's roles or disabled it: put it back.
+        role = app.appbuilder.sm.find_role(DEMO_USERS[user.username][0])
+        if list(user.roles) != [role] or not user.active:
+            user.roles = [role]
+            user.active = True
 
 
 @pytest.fixture

@@ -234,10 +234,6 @@ def test_organisation_with_a_business_id_already_in_the_register_is_refused(sale
     assert count(Organisation) == 1
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "bug in crm/views/base.py: FAB's form converter appends its Unique/Length/required "
-    "validators to the lists in validators_columns each time a form is built (add, edit, "
-    "and each per-request form), so the message repeats; see the report"))
 def test_duplicate_business_id_message_is_shown_once(sales, session):
     make_organisation(session, name="Ensimmäinen Oy", business_id="0737546-2")
     session.commit()

@@ -15,6 +15,7 @@ from flask_appbuilder.security.sqla.models import (
 from flask_login import current_user
 
 from crm.security.login import CrmAuthDBView, CrmSecurityApi
+from crm.security.user_views import CrmUserDBModelView
 
 
 class CrmSecurityManager(SecurityManager):
@@ -27,6 +28,7 @@ class CrmSecurityManager(SecurityManager):
 
     # Sign-in through the identity provider, local login switchable (crm.security.login).
     authdbview = CrmAuthDBView
+    userdbmodelview = CrmUserDBModelView
     security_api = CrmSecurityApi
 
     def permissions_of(self, user_id: int) -> frozenset[tuple[str, str]]:

@@ -26,7 +26,7 @@ def menu_resources(appbuilder: AppBuilder) -> dict[str, tuple[str, str | None]]:
             view_name = (item.baseview.__class__.__name__ if item.baseview is not None
                          else None)
             resource = by_endpoint.get(view_name, item.name)
-            if view_name in ("UserDBModelView", "RoleModelView"):
+            if view_name in ("UserDBModelView", "CrmUserDBModelView", "RoleModelView"):
                 resource = roles.USER_ADMIN
             result[item.name] = (resource, category.name if category.childs else None)
     return result

@@ -9,6 +9,7 @@ from flask import current_app, flash, g, has_request_context, request
 from flask_appbuilder import ModelView
 from flask_appbuilder.fieldwidgets import DateTimePickerWidget
 from flask_appbuilder.forms import GeneralModelConverter
+from flask_babel import format_date, format_datetime
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy.orm.exc import StaleDataError
@@ -97,7 +98,7 @@ class _PerRequestForm:
                 view.label_columns,
                 list(columns),
                 view.description_columns,
-                view.validators_columns,
+                _copy_validators(view.validators_columns),
                 {k: v for k, v in extra.items() if k in columns or k == "version"},
                 query_rel,
             )
@@ -153,6 +154,26 @@ class UtcDateTimeField(DateTimeField):
         super().process_formdata(valuelist)
         if self.data is not None and self.data.tzinfo is None:
             self.data = self.data.replace(tzinfo=UTC)
+
+
+def _show_datetime(value) -> str:
+    return format_datetime(value, "short") if value else ""
+
+
+def _show_date(value) -> str:
+    return format_date(value, "short") if value else ""
+
+
+def _show_bool(value) -> str:
+    return str(_l("Yes")) if value else str(_l("No"))
+
+
+def _show_value(value):
+    return "" if value is None else value
+
+
+def _copy_validators(validators: dict[str, list]) -> dict[str, list]:
+    return {column: list(chain) for column, chain in validators.items()}
 
 
 def _column_default(column: sa.Column):
@@ -215,6 +236,7 @@ class CrmModelView(ModelView):
         self._group_of = {col: grp for grp, cols in self.field_groups.items() for col in cols}
         self._enum_columns()
         self._datetime_columns()
+        self._display_formatters()
         self._guard_free_text()
         super().__init__(**kwargs)
 
@@ -318,6 +340,24 @@ class CrmModelView(ModelView):
             for extra in (self.add_form_extra_fields, self.edit_form_extra_fields):
                 extra.setdefault(column.key, field)
 
+    def _display_formatters(self) -> None:
+        """Show dates in the reader's format and time zone, and nothing for no value."""
+        table_columns = {c.key: c for c in self.datamodel.obj.__table__.columns}
+        names = set(table_columns) | set(self.list_columns or []) | set(self.show_columns or [])
+        for name in names:
+            if name in self.formatters_columns:
+                continue
+            column = table_columns.get(name)
+            kind = column.type if column is not None else None
+            if isinstance(kind, AwareDateTime):
+                self.formatters_columns[name] = _show_datetime
+            elif isinstance(kind, sa.Date):
+                self.formatters_columns[name] = _show_date
+            elif isinstance(kind, sa.Boolean):
+                self.formatters_columns[name] = _show_bool
+            else:
+                self.formatters_columns[name] = _show_value
+
     # -- optimistic locking and the audit trail ----------------------------
 
     def _versioned(self) -> bool:
@@ -326,7 +366,12 @@ class CrmModelView(ModelView):
     def _init_forms(self):
         if self._versioned():
             self.edit_form_extra_fields["version"] = HiddenField("version")
+        # FAB's converter appends its own validators to the lists it is given: give it
+        # copies, so building a form twice does not double them.
+        configured = self.validators_columns
+        self.validators_columns = _copy_validators(configured)
         super()._init_forms()
+        self.validators_columns = configured
 
     def prefill_form(self, form, pk):
         if self._versioned() and hasattr(form, "version"):
@@ -366,7 +411,12 @@ class CrmModelView(ModelView):
         # pre_update must see the version the record had, not one bumped mid-copy.
         try:
             with self.datamodel.session.no_autoflush:
-                return super()._edit(pk)
+                result = super()._edit(pk)
+            if self.datamodel.session.dirty:
+                # FAB reports a refused save with a flash and leaves the half-applied
+                # form on the record: drop it before anything else commits.
+                self.datamodel.session.rollback()
+            return result
         except StaleDataError as exc:
             self.datamodel.session.rollback()
             flash(str(exc), "danger")
