@@ -1,0 +1,53 @@
+"""Erasure at processors (DESIGN §9.3): each processor that holds copies registers a hook.
+
+An erasure request anonymises the person in the CRM and then asks every
+registered processor to delete them too (Mailchimp deletes the member
+permanently). Hooks get only what they need to find the person there.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import Flask
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ErasureSubject:
+    """What a processor may need to find the person: taken before anonymising."""
+
+    contact_id: int
+    emails: tuple[str, ...]
+    phones: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ErasureResult:
+    processor: str
+    ok: bool
+    detail: str  # no personal data: a status code or a count
+
+
+ErasureHook = Callable[[Flask, ErasureSubject], ErasureResult]
+_HOOKS: dict[str, ErasureHook] = {}
+
+
+def register_erasure_hook(name: str, hook: ErasureHook) -> None:
+    """Register (or replace) the erasure hook of the processor called `name`."""
+    _HOOKS[name] = hook
+
+
+def erase_at_processors(app: Flask, subject: ErasureSubject) -> list[ErasureResult]:
+    """Run every registered hook; a failing hook is reported, never raised."""
+    results = []
+    for name, hook in sorted(_HOOKS.items()):
+        try:
+            results.append(hook(app, subject))
+        except Exception as exc:  # a processor's outage must not undo the erasure
+            log.warning("erasure at processor %s failed: %s", name, type(exc).__name__)
+            results.append(ErasureResult(name, False, type(exc).__name__))
+    return results
