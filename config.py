@@ -156,6 +156,12 @@ class Config:
         self.CRM_MAILCHIMP_API_KEY = _env("CRM_MAILCHIMP_API_KEY")
         self.CRM_MAILCHIMP_AUDIENCE_ID = _env("CRM_MAILCHIMP_AUDIENCE_ID")
         self.CRM_MAILCHIMP_BASE_URL = _env("CRM_MAILCHIMP_BASE_URL")
+        #: The secret in the URL Mailchimp's webhooks call (`/webhooks/mailchimp?secret=...`).
+        self.CRM_MAILCHIMP_WEBHOOK_SECRET = _env("CRM_MAILCHIMP_WEBHOOK_SECRET")
+        #: Posts of the public callback form per client address (Flask-Limiter syntax).
+        self.CRM_CONTACT_RATE_LIMIT = _env("CRM_CONTACT_RATE_LIMIT", "5 per minute;30 per day")
+        #: Largest purchased-list file the upload screen takes, in megabytes.
+        self.CRM_IMPORT_MAX_MB = _positive_int("CRM_IMPORT_MAX_MB", 50)
         self.CRM_SMTP_URL = _env("CRM_SMTP_URL")
         # The controller as the privacy notice names it (DESIGN §2, §9.6).
         self.CRM_CONTROLLER_NAME = _env("CRM_CONTROLLER_NAME", "Esimerkki Oy")
@@ -178,7 +184,7 @@ class Config:
         #: `crm serve` starts the scheduler beside gunicorn unless this is off.
         self.CRM_SCHEDULER = _on_off("CRM_SCHEDULER", default=True)
         #: Contacts per retention batch: one transaction, one short lock, each.
-        self.CRM_RETENTION_BATCH_SIZE = _positive_int("CRM_RETENTION_BATCH_SIZE", 5000)
+        self.CRM_RETENTION_BATCH_SIZE = _positive_int("CRM_RETENTION_BATCH_SIZE", 1000)
         #: Seconds to wait between batches, to leave the database to users on a busy day.
         self.CRM_RETENTION_BATCH_PAUSE = float(_env("CRM_RETENTION_BATCH_PAUSE", "0"))
         #: A job lock whose holder has not shown signs of life for this long is free (SQLite).

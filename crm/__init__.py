@@ -25,9 +25,11 @@ def create_app(config: object | None = None) -> Flask:
     from crm.extensions import db, migrate
     from crm.security import backchannel, oidc, sessions
     from crm.security.headers import init_app as init_security_headers
+    from crm.services import rectification
     from crm.views import register_views
 
     db.init_app(app)
+    rectification.init_app(app)  # contacts' change history (DESIGN §9.2)
     # Every state change needs a CSRF token (DESIGN §11); set up before FAB, whose
     # token-less JSON APIs exempt themselves when they see it.
     csrf = CSRFProtect(app)

@@ -11,6 +11,9 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup
 
+from crm.privacy.cli import subject
+from crm.services.imports.cli import import_command
+
 crm = AppGroup("crm", help="Contact register CRM commands.")
 
 
@@ -101,6 +104,8 @@ def scheduler_command(run_now: tuple[str, ...]) -> None:
 
 jobs = AppGroup("jobs", help="The scheduled jobs: list them, run one now.")
 crm.add_command(jobs)
+crm.add_command(import_command)
+crm.add_command(subject)
 
 #: Exit status of `crm jobs run`: 0 succeeded, 1 failed, 3 skipped (another run holds the lock).
 EXIT_STATUS = {"succeeded": 0, "failed": 1, "skipped": 3}
@@ -157,8 +162,10 @@ def jobs_run_command(name: str, dry_run: bool) -> None:
               help="Write the results as JSON to this file.")
 @click.option("--reset", is_flag=True,
               help="Empty the register first. The measures change data: use a scratch database.")
+@click.option("--reuse", is_flag=True,
+              help="Keep the generated contacts of an earlier run if there are --contacts of them.")
 def bench_command(contacts: int | None, only: tuple[str, ...], output: str | None,
-                  reset: bool) -> None:
+                  reset: bool, reuse: bool) -> None:
     """Run the benchmark of DESIGN §10 on generated data in the configured database."""
     from crm.bench import MEASURES, BenchError, run_bench
 
@@ -168,7 +175,8 @@ def bench_command(contacts: int | None, only: tuple[str, ...], output: str | Non
                                  f"{', '.join(MEASURES)}", param_hint="--only")
     try:
         run_bench(current_app._get_current_object(), contacts=contacts,
-                  only=only or tuple(MEASURES), output=output, reset=reset, echo=click.echo)
+                  only=only or tuple(MEASURES), output=output, reset=reset, echo=click.echo,
+                  reuse=reuse)
     except BenchError as exc:
         raise click.ClickException(str(exc)) from exc
 

@@ -55,6 +55,14 @@ def render_item(type_, obj, autogen_context):
     return False
 
 
+def include_object(obj, name, type_, reflected, compare_to):
+    """Compare an index only on the dialects it is created on (`Index.ddl_if`)."""
+    ddl_if = getattr(obj, "_ddl_if", None) if type_ == "index" and not reflected else None
+    if ddl_if is not None and ddl_if.dialect is not None:
+        return context.get_bind().dialect.name == ddl_if.dialect
+    return True
+
+
 def get_metadata():
     # The CRM's models and FAB's ab_* tables share FAB's declarative base, not
     # Flask-SQLAlchemy's: Alembic owns both.
@@ -107,6 +115,7 @@ def run_migrations_online():
     conf_args = current_app.extensions['migrate'].configure_args
     conf_args.setdefault("render_as_batch", True)
     conf_args.setdefault("render_item", render_item)
+    conf_args.setdefault("include_object", include_object)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

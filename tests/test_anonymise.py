@@ -165,6 +165,13 @@ def seed_person(session, *, expired: bool = True) -> Seeded:
                             requester_email=PERSON["alt_email"].upper(),
                             status=RequestStatus.rejected)
     about["data_subject_request"] = {(request.id,), (by_email.id,)}
+    history = Model.metadata.tables.get("contact_change")
+    if history is not None:  # the rectification history (data subject rights)
+        session.execute(history.insert().values(
+            contact_id=person.id, field="email", old_value="zyxwena.old@zyxhome.example",
+            new_value=PERSON["email"], reason="Zyxwena asked", changed_at=datetime.now(UTC)))
+        about["contact_change"] = {(i,) for i in session.scalars(
+            sa.select(history.c.id).where(history.c.contact_id == person.id))}
     record_event("view", person, session=session, commit=False)
     record_event("update", person, fields=["email", "phone"], session=session, commit=False)
     session.add(JobRun(job="retention", status=JobStatus.succeeded, counts={"prospects": 3},
@@ -408,3 +415,12 @@ def test_job_uses_the_configured_suppression_key(app, session):
     key = current_app.config["CRM_SUPPRESSION_KEY"]
     assert session.scalar(sa.text("SELECT count(*) FROM suppression_entry WHERE key_hash = :h"),
                           {"h": suppression_hash("email", email, key)}) == 1
+
+
+def test_every_table_that_points_at_a_contact_has_a_declared_treatment():
+    """A new table holding rows about contacts must say what anonymisation does to it."""
+    from crm.privacy.anonymise import TREATMENT
+
+    pointing = {table.name for table in Model.metadata.sorted_tables
+                for fk in table.foreign_keys if fk.column.table.name == "contact"}
+    assert pointing <= set(TREATMENT), pointing - set(TREATMENT)

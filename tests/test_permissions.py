@@ -46,6 +46,7 @@ from crm.models import (
     CallbackRequest,
     Consent,
     Contact,
+    ContactChange,
     CustomerStatus,
     DataSubjectRequest,
     Identifier,
@@ -97,6 +98,7 @@ EXPECTED: dict[str, tuple[str, ...]] = {
     "retentionpolicy":    ("",   "",   "",  "",   "",   "RW",  "R", "",   ""),
     "jobrun":             ("",   "",   "",  "",   "",   "R",   "R", "R",  "R"),
     "auditevent":         ("",   "",   "",  "",   "",   "R",   "R", "",   ""),
+    "contactchange":      ("",   "",   "",  "",   "",   "R",   "R", "",   ""),
     "users":              ("",   "",   "",  "",   "",   "",    "R", "RW", ""),
     "roles":              ("",   "",   "",  "",   "",   "",    "R", "R",  ""),
 }
@@ -108,6 +110,21 @@ RESOURCE_PERMISSIONS: dict[tuple[str, str], set[str]] = {
     ("can_add", "PurchasedListImport"): {"marketing"},
     ("can_read", "PurchasedListImport"): {"privacy", "dpo"},
     ("can_run", "JobRun"): {"privacy"},
+    ("can_read", "RecordOfProcessing"): {"privacy", "dpo"},
+}
+
+#: Screens that are not model views (DESIGN §6 "purchased-list import", "marketing
+#: audience export / sync"): who may open each; everyone else is refused with 403.
+PAGES: dict[str, set[str]] = {
+    "/imports/": {"marketing", "privacy", "dpo"},
+    "/audience/": {"marketing", "comms"},
+    "/audience/export.csv": {"marketing", "comms"},
+}
+#: Posts of those screens that change something: who may make them.
+PAGE_POSTS: dict[str, set[str]] = {
+    "/imports/upload": {"marketing"},
+    "/imports/run": {"marketing"},
+    "/audience/sync": {"marketing", "comms"},
 }
 
 ACTIONS = ("list", "show", "add", "edit", "delete", "export")
@@ -116,7 +133,7 @@ ALLOWING = {"list": "R", "show": "R", "add": "WA", "edit": "WE", "delete": "D", 
 
 #: Contact-data screens: Admin and Maintainer are refused every one of them.
 CONTACT_DATA = ("contact", "organisation", "callbackrequest", "activity", "consent",
-                "identifier", "provenance", "source", "datasubjectrequest")
+                "identifier", "provenance", "source", "datasubjectrequest", "contactchange")
 
 
 def allowed(user: str, view: str, action: str) -> bool:
@@ -417,6 +434,16 @@ def _audit_event(session, world, tag):
     return row
 
 
+def _contact_change(session, world, tag):
+    row = ContactChange(contact_id=world.contact_id, field="title", old_value="Vanha",
+                        new_value="Uusi", changed_by="privacy",
+                        reason=f"Poistettava {tag}" if tag else "Matriisimuutos",
+                        changed_at=datetime.now(UTC) if tag else FAR_FUTURE)
+    session.add(row)
+    session.flush()
+    return row
+
+
 def _user(session, world, tag):
     row = User(first_name="Matriisi", last_name="Käyttäjä", username="matrixuser",
                email="matrixuser@crm-demo.example", active=True,
@@ -504,6 +531,11 @@ SCREENS: dict[str, Screen] = {
         "/auditeventview/", AuditEvent, "AuditEventView", "MatrixObject", _audit_event,
         lambda w, u: {"action": "delete", "object_type": f"Uusi{u}"},
         lambda u: ("detail", f"Muuttanut {u}", eq(f"Muuttanut {u}"))),
+    "contactchange": Screen(
+        "/contactchangeview/", ContactChange, "ContactChangeView", "Matriisimuutos",
+        _contact_change,
+        lambda w, u: {"contact": str(w.contact_id), "field": "title", "reason": f"Uusi {u}"},
+        lambda u: ("reason", f"Muuttanut {u}", eq(f"Muuttanut {u}"))),
     "users": Screen(
         "/users/", User, "CrmUserDBModelView", "matrixuser", _user,
         lambda w, u: {"first_name": "Uusi", "last_name": "Käyttäjä", "username": f"uusi-{u}",
@@ -659,6 +691,22 @@ class TestMatrix:
     def test_resource_without_screen(self, world, user, permission, resource):
         holders = RESOURCE_PERMISSIONS[(permission, resource)]
         assert ((permission, resource) in world.granted[user]) is (user in holders)
+
+    @pytest.mark.parametrize("user", USERS)
+    @pytest.mark.parametrize("url", list(PAGES))
+    def test_page_without_model(self, world, user, url):
+        response = world.clients[user].get(url)
+        assert response.status_code == (200 if user in PAGES[url] else 403)
+
+    @pytest.mark.parametrize("user", USERS)
+    @pytest.mark.parametrize("url", list(PAGE_POSTS))
+    def test_page_post_without_model(self, world, user, url):
+        client = world.clients[user]
+        response = client.post(url, data={"csrf_token": client.token})
+        if user in PAGE_POSTS[url]:
+            assert response.status_code in (200, 302)
+        else:
+            assert response.status_code == 403
 
     @pytest.mark.parametrize("user", USERS)
     @pytest.mark.parametrize("url", ["/groups/list/", "/permissions/list/", "/viewmenus/list/",

@@ -8,6 +8,7 @@ data (they generate it and run jobs over it): run `crm bench` on a scratch datab
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -25,11 +26,18 @@ from sqlalchemy.orm import Session
 from crm.bench.generate import generate
 from crm.extensions import db
 
-#: Tables the bench empties before generating (the register; not users, roles,
-#: reference data or the migration state).
-REGISTER_TABLES = ("contact_purpose", "identifier", "consent", "provenance", "activity",
-                   "callback_request", "data_subject_request", "contact", "organisation",
-                   "suppression_entry", "audit_event", "job_run", "notification", "job_lock")
+#: Tables the bench keeps: reference data, sign-ins. Users, roles (ab_*) and the
+#: migration state are kept too; every other table is emptied before generating.
+KEPT_TABLES = {"alembic_version", "purpose", "source", "retention_policy", "recipient",
+               "user_session", "oidc_identity"}
+
+
+def register_tables() -> list[str]:
+    """Return the tables the bench empties, children before parents."""
+    from flask_appbuilder import Model
+
+    return [t.name for t in reversed(Model.metadata.sorted_tables)
+            if not t.name.startswith("ab_") and t.name not in KEPT_TABLES]
 
 
 class BenchError(Exception):
@@ -56,9 +64,12 @@ class Bench:
         """Empty the register tables."""
         with self.engine.begin() as conn:
             if self.postgres:
-                conn.execute(sa.text(f"TRUNCATE {', '.join(REGISTER_TABLES)} RESTART IDENTITY"))
+                # Fail rather than wait for ever behind a session that reads these tables.
+                conn.execute(sa.text("SET LOCAL lock_timeout = '30s'"))
+                conn.execute(sa.text(f"TRUNCATE {', '.join(register_tables())} "
+                                     "RESTART IDENTITY CASCADE"))
             else:
-                for table in REGISTER_TABLES:
+                for table in register_tables():
                     conn.execute(sa.text(f"DELETE FROM {table}"))
 
     def generate(self, contacts: int) -> None:
@@ -103,16 +114,27 @@ class Bench:
 
 
 def _measures() -> dict[str, Callable[[Bench], dict]]:
-    from crm.bench import retention
+    from crm.bench import imports, lists, retention, search, web
 
-    return {"retention": retention.measure}
+    # The read-only measures first: the retention job anonymises most contacts.
+    measures = {"list_first_page": lists.first_page, "list_deep_page": lists.deep_page,
+                "search_email": search.email, "search_name": search.name,
+                "search_phone": search.phone, "search_organisation": search.organisation,
+                "permission_queries": lists.permission_queries}
+    if importlib.util.find_spec("crm.privacy.export") is not None:
+        from crm.bench import export
+
+        measures["access_export"] = export.measure
+    measures["web_throughput"] = web.measure
+    return measures | {"retention": retention.measure, "import": imports.measure}
 
 
 MEASURES = _measures()
 
 
 def run_bench(app: Flask, *, contacts: int | None, only: tuple[str, ...],
-              output: str | None, reset: bool, echo: Callable[[str], None] = print) -> dict:
+              output: str | None, reset: bool, echo: Callable[[str], None] = print,
+              reuse: bool = False) -> dict:
     """Run the chosen measures; print a table; write JSON to `output` when given."""
     with app.app_context():
         bench = Bench(app, 0, echo)
@@ -123,9 +145,10 @@ def run_bench(app: Flask, *, contacts: int | None, only: tuple[str, ...],
         bench.contacts = contacts
         with bench.engine.connect() as conn:
             present = conn.scalar(sa.text("SELECT count(*) FROM contact"))
-        if present and not reset:
+        if present and not reset and not (reuse and present == contacts):
             raise BenchError(f"the database holds {present} contacts: the bench changes data, "
-                             "so run it on a scratch database, with --reset to empty it")
+                             "so run it on a scratch database, with --reset to empty it "
+                             "(or --reuse to keep exactly --contacts generated ones)")
         from crm.services.reference import load_reference_data
 
         with Session(bench.engine) as session:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
-from crm.jobs import housekeeping, reminders, retention
+from crm.jobs import housekeeping, mailchimp, reminders, retention
 from crm.jobs.context import JobContext
 
 
@@ -41,6 +41,8 @@ JOBS: dict[str, Job] = {job.name: job for job in (
         _l("Flag the Art. 14 notices owed to people from purchased lists"), "5 7 * * *"),
     Job("session_purge", housekeeping.session_purge,
         _l("Delete expired sign-in sessions"), "*/15 * * * *"),
+    Job("mailchimp_sync", mailchimp.mailchimp_sync,
+        _l("Sync the marketing audience to Mailchimp"), "20 * * * *"),
 )}
 
 

@@ -2,6 +2,7 @@
 
 from flask_appbuilder.security.sqla.models import User  # noqa: F401  (ab_* tables)
 
+from crm.models import indexes as _indexes  # noqa: F401  (list and search indexes)
 from crm.models.activity import Activity, ActivityKind, CallbackRequest, CallbackStatus
 from crm.models.contact import (
     Consent,
@@ -16,11 +17,13 @@ from crm.models.contact import (
     contact_purpose,
 )
 from crm.models.identity import OidcIdentity
+from crm.models.marketing import MailchimpMember, MailchimpStatus
 from crm.models.organisation import CustomerStatus, Organisation
 from crm.models.privacy import (
     AuditEvent,
     ClockStart,
     DataSubjectRequest,
+    DeliveryMethod,
     JobRun,
     JobStatus,
     RecordKind,
@@ -34,12 +37,15 @@ from crm.models.privacy import (
 from crm.models.provenance import Provenance, Source, SourceKind
 from crm.models.recipient import Recipient, RecipientRole, TransferSafeguard
 from crm.models.session import UserSession
+from crm.models.subject import ContactChange
 
 __all__ = [
     "Activity", "ActivityKind", "AuditEvent", "CallbackRequest", "CallbackStatus",
-    "ClockStart", "Consent", "ConsentMethod", "Contact", "CustomerStatus",
-    "DataSubjectRequest", "Identifier", "JobRun", "JobStatus", "Language", "LegalBasis",
-    "MarketingStatus", "OidcIdentity", "Organisation", "Provenance", "Purpose", "Recipient",
+    "ClockStart", "Consent", "ConsentMethod", "Contact", "ContactChange", "CustomerStatus",
+    "DataSubjectRequest", "DeliveryMethod", "Identifier", "JobRun", "JobStatus", "Language",
+    "LegalBasis",
+    "MailchimpMember", "MailchimpStatus", "MarketingStatus", "OidcIdentity", "Organisation",
+    "Provenance", "Purpose", "Recipient",
     "RecipientRole", "RecordKind", "RelationshipRole", "RequestChannel", "RequestStatus",
     "RequestType", "RetentionAction", "RetentionPolicy", "Source", "SourceKind",
     "SuppressionEntry", "TransferSafeguard", "User", "UserSession", "contact_purpose",

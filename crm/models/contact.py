@@ -140,6 +140,9 @@ class Contact(Model):
     marketing_status: Mapped[MarketingStatus] = mapped_column(
         enum_column(MarketingStatus), default=MarketingStatus.never, index=True
     )
+    #: When the person objected to direct marketing (GDPR Art. 21(2)); while set, the
+    #: person is never marketed to, whatever the marketing status says.
+    objected_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
     # Customer-relationship information.
     relationship_role: Mapped[RelationshipRole | None] = mapped_column(
         enum_column(RelationshipRole)
@@ -165,6 +168,11 @@ class Contact(Model):
     activities = relationship("Activity", back_populates="contact")
 
     __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        # An objection to direct marketing binds every writer, screens and bulk jobs alike.
+        sa.CheckConstraint("objected_at IS NULL OR marketing_status <> 'subscribed'",
+                           name="ck_contact_objection"),
+    )
 
     def __repr__(self) -> str:
         return f"<Contact {self.id}>"

@@ -57,6 +57,19 @@ class RequestChannel(LabelledEnum):
                 "phone": lazy_gettext("Phone"), "in_person": lazy_gettext("In person")}
 
 
+class DeliveryMethod(LabelledEnum):
+    """How the answer to a request went to the person."""
+
+    email = "email"
+    letter = "letter"
+    in_person = "in_person"
+
+    @classmethod
+    def _labels(cls):
+        return {"email": lazy_gettext("Email"), "letter": lazy_gettext("Letter"),
+                "in_person": lazy_gettext("In person")}
+
+
 class DataSubjectRequest(Model):
     __tablename__ = "data_subject_request"
 
@@ -84,6 +97,10 @@ class DataSubjectRequest(Model):
     )
     outcome: Mapped[str | None] = mapped_column(sa.Text)
     delivered_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    #: How the answer (the export, a confirmation, a refusal) went to the person.
+    delivered_how: Mapped[DeliveryMethod | None] = mapped_column(enum_column(DeliveryMethod))
+    #: What an erasure did: counts per kind of record and each processor's status; no values.
+    erasure_result: Mapped[dict | None] = mapped_column(sa.JSON)
     created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(sa.Integer, default=1)
 
@@ -94,6 +111,18 @@ class DataSubjectRequest(Model):
 
     def __repr__(self) -> str:
         return f"<DataSubjectRequest {self.id} {self.type}>"
+
+    @property
+    def deadline(self) -> date:
+        """The day the answer is due: the extended date when there is one."""
+        return self.extended_due_on or self.due_on
+
+    @property
+    def overdue(self) -> bool:
+        """Still open after its deadline (today where the register is kept)."""
+        from crm.services.requests import is_overdue
+
+        return is_overdue(self)
 
 
 class RecordKind(LabelledEnum):

@@ -37,6 +37,8 @@ class Source(Model):
     received_on: Mapped[date | None] = mapped_column(sa.Date)
     file_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     row_count: Mapped[int | None] = mapped_column(sa.Integer)
+    #: What importing the list did, as counts (new, merged, skipped...); never values.
+    import_counts: Mapped[dict | None] = mapped_column(sa.JSON)
     created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
 
     def __repr__(self) -> str:

@@ -41,7 +41,8 @@ from urllib.parse import unquote_plus
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.dialects import postgresql, sqlite
+from flask_appbuilder import Model
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from crm.models import (
@@ -85,6 +86,8 @@ ANONYMOUS_CONTACT: dict[str, Any] = {
 _CLOSED = [RequestStatus.completed.value, RequestStatus.rejected.value]
 _EMAILS = ("email", "alt_email")
 _PHONES = ("phone", "mobile")
+#: Tables of other modules whose rows about the person go with the person.
+_DELETED_WITH_CONTACT = ("contact_change",)
 
 
 def anonymise_contact(session: Session, contact_id: int, reason: str, *,
@@ -118,13 +121,16 @@ class StaleContact(Exception):
 
 
 COUNTS = ("contacts", "suppressed", "identifiers", "consents", "purposes", "activities",
-          "provenance", "callback_requests", "requests", "organisations", "sessions", "skipped")
+          "provenance", "callback_requests", "requests", "organisations", "sessions", "skipped",
+          *_DELETED_WITH_CONTACT)
 
 
 def anonymise_contacts(session: Session, ids: Sequence[int], *, reason: str,
                        now: datetime | None = None, delete: bool = False,
                        key: str | None = None, versions: Mapping[int, int] | None = None,
-                       condition: sa.ColumnElement[bool] | None = None) -> dict[str, int]:
+                       condition: sa.ColumnElement[bool] | None = None,
+                       locations: Mapping[int, str] | None = None,
+                       session_words: SessionWords | None = None) -> dict[str, int]:
     """Anonymise (or delete) the given contacts everywhere, in the caller's transaction.
 
     Contacts anonymised already are left alone. On PostgreSQL every row is locked
@@ -136,6 +142,10 @@ def anonymise_contacts(session: Session, ids: Sequence[int], *, reason: str,
     :param versions: id -> the version the caller saw; a contact whose version has
         moved on since (a user's edit: optimistic locking) is skipped.
     :param condition: what each contact must still meet (e.g. "still expired").
+    :param locations: id -> the row's physical location (PostgreSQL's ctid) when it
+        was chosen: the rows are then found without the index. A row since moved
+        (changed) or reused by another contact is not found, or fails the id check.
+    :param session_words: a batch job's cache of what stored sessions say.
     :return: counts of rows changed per kind, and of contacts skipped; no values.
     """
     ids = sorted(set(ids))
@@ -143,9 +153,9 @@ def anonymise_contacts(session: Session, ids: Sequence[int], *, reason: str,
     if not ids:
         return counts
     now = now or utcnow()
-    sql = _Sql(session, key or current_app.config["CRM_SUPPRESSION_KEY"])
+    sql = AnonymiserSql(session, key or current_app.config["CRM_SUPPRESSION_KEY"])
     # Before anything changes: what stored sessions say about these people.
-    counts["sessions"] = _scrub_sessions(session, sql, ids)
+    counts["sessions"] = _scrub_sessions(session, sql, ids, session_words or SessionWords())
     candidates = CONTACT.c.anonymised_at.is_(None)
     if condition is not None:
         candidates &= condition
@@ -159,7 +169,10 @@ def anonymise_contacts(session: Session, ids: Sequence[int], *, reason: str,
         matches = CONTACT.c.id == wanted.c.id
         if versions is not None:
             matches &= CONTACT.c.version == wanted.c.version
-        batch = (sa.select(*(CONTACT.c[c] for c in _BATCH_COLUMNS))
+        if locations is not None:
+            candidates &= _CTID == sa.any_(sa.cast(
+                sa.literal([locations[i] for i in ids], postgresql.ARRAY(sa.Text)), _TID_ARRAY))
+        batch = (sa.select(*(CONTACT.c[c] for c in BATCH_COLUMNS), _CTID.label("ctid"))
                  .select_from(CONTACT.join(wanted, matches)).where(candidates)
                  .with_for_update(of=CONTACT, skip_locked=True).cte("batch"))
         changes = {name: statement.returning(sa.literal_column("1")).cte(name)
@@ -177,7 +190,7 @@ def anonymise_contacts(session: Session, ids: Sequence[int], *, reason: str,
                                 .where(sql.in_ids(CONTACT.c.id, ids), candidates)).all()
         chosen = [i for i, version in found if versions is None or versions.get(i) == version]
         kept = len(chosen)
-        batch = (sa.select(*(CONTACT.c[c] for c in _BATCH_COLUMNS))
+        batch = (sa.select(*(CONTACT.c[c] for c in BATCH_COLUMNS))
                  .where(sql.in_ids(CONTACT.c.id, chosen)).subquery("batch"))
         if chosen:
             for name, statement in _changes(sql, batch, reason, now, delete).items():
@@ -187,13 +200,43 @@ def anonymise_contacts(session: Session, ids: Sequence[int], *, reason: str,
     return counts
 
 
+class _TidArray(sa.types.UserDefinedType):
+    """PostgreSQL's tid[]: physical row locations."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw) -> str:
+        return "tid[]"
+
+
+#: PostgreSQL's physical row location, and its array type.
+_CTID = sa.literal_column("contact.ctid")
+_TID_ARRAY = _TidArray()
+
 _TOUCHED_MODELS = (Contact, Identifier, Consent, Provenance, Activity, CallbackRequest,
                    DataSubjectRequest, Organisation)
+
+#: What anonymisation does to every table that points at a contact. A table added
+#: later must be listed here (tests/test_anonymise.py checks), so that nobody adds a
+#: copy of a person's data that anonymisation would leave behind.
+TREATMENT = {
+    "identifier": "deleted",
+    "consent": "deleted",
+    "contact_purpose": "deleted",
+    "contact_change": "deleted (old and new values are the person's data)",
+    "provenance": "kept: ids and dates, for per-source counts",
+    "activity": "subject and body emptied; kind, date, author, organisation kept",
+    "callback_request": "name, organisation name, email, phone and message emptied",
+    "data_subject_request": "requester details and free text emptied; the record kept",
+    "mailchimp_member": "left to the Mailchimp sync and the erasure hooks "
+                        "(crm.privacy.processors): a subscriber hash, no values",
+}
+
 #: The batch's columns that the changes read: ids, and the values to hash and match.
-_BATCH_COLUMNS = ("id", *_EMAILS, *_PHONES)
+BATCH_COLUMNS = ("id", *_EMAILS, *_PHONES)
 
 
-def _changes(sql: _Sql, batch: sa.FromClause, reason: str, now: datetime,
+def _changes(sql: AnonymiserSql, batch: sa.FromClause, reason: str, now: datetime,
              delete: bool) -> dict[str, sa.Insert | sa.Update | sa.Delete]:
     """Return every change anonymisation makes, by name, in order; the contact row last.
 
@@ -235,6 +278,10 @@ def _changes(sql: _Sql, batch: sa.FromClause, reason: str, now: datetime,
         "consents": consent.delete().where(consent.c.contact_id.in_(people)),
         "purposes": contact_purpose.delete().where(contact_purpose.c.contact_id.in_(people)),
     }
+    for name in _DELETED_WITH_CONTACT:
+        table = Model.metadata.tables.get(name)
+        if table is not None:
+            changes[name] = table.delete().where(table.c.contact_id.in_(people))
     if delete:
         # SQLite does not enforce ON DELETE CASCADE here: remove the children ourselves.
         changes["activities"] = activity.delete().where(activity.c.contact_id.in_(people))
@@ -246,13 +293,18 @@ def _changes(sql: _Sql, batch: sa.FromClause, reason: str, now: datetime,
         provenance.c.art14_due_on.is_not(None)).values(art14_due_on=None)
     changes["activities"] = activity.update().where(
         activity.c.contact_id.in_(people)).values(subject="", body=None)
-    changes["contacts"] = CONTACT.update().where(CONTACT.c.id.in_(people)).values(
+    if "ctid" in batch.c:
+        # The rows are locked by this statement: their locations cannot change under it.
+        located = _CTID == sa.any_(sa.literal_column(f"ARRAY(SELECT ctid FROM {batch.name})"))
+    else:
+        located = CONTACT.c.id.in_(people)
+    changes["contacts"] = CONTACT.update().where(located).values(
         **ANONYMOUS_CONTACT, anonymised_at=now, updated_at=now,
         version=CONTACT.c.version + 1)
     return changes
 
 
-class _Sql:
+class AnonymiserSql:
     """The dialect-specific pieces: id lists as one parameter, suppression hashes in SQL."""
 
     def __init__(self, session: Session, key: str) -> None:
@@ -299,19 +351,25 @@ class _Sql:
         return sa.func.encode(outer, "hex")
 
     def suppress(self, batch: sa.FromClause, reason: str, now: datetime) -> sa.Insert:
-        """Return the insert of the suppression entries of the batch's emails and phones."""
-        rows = sa.union_all(*(
+        """Return the insert of the suppression entries of the batch's emails and phones.
+
+        Entries there already are left out by NOT EXISTS rather than ON CONFLICT: a
+        plain insert is cheaper, and SQLAlchemy caches its compiled form (it cannot
+        cache ON CONFLICT's). Two transactions adding the same entry at once make one
+        fail on the unique index; a retention batch is then tried again.
+        """
+        hashes = sa.union(*(
             sa.select(sa.literal(kind, sa.String).label("kind"),
-                      self.hash_of(kind, batch.c[column]).label("key_hash"),
-                      sa.literal(reason, sa.String).label("reason"),
-                      sa.literal(now, AwareDateTime).label("created_at"))
+                      self.hash_of(kind, batch.c[column]).label("key_hash"))
             .where(batch.c[column].is_not(None), batch.c[column] != "")
             for kind, columns in (("email", _EMAILS), ("phone", _PHONES))
-            for column in columns))
-        insert = (postgresql.insert if self.postgres else sqlite.insert)(
-            SuppressionEntry.__table__)
-        return (insert.from_select(["kind", "key_hash", "reason", "created_at"], rows)
-                .on_conflict_do_nothing(index_elements=["key_hash"]))
+            for column in columns)).subquery("hashes")
+        entries = SuppressionEntry.__table__
+        new = sa.select(hashes.c.kind, hashes.c.key_hash,
+                        sa.literal(reason, sa.String).label("reason"),
+                        sa.literal(now, AwareDateTime).label("created_at")).where(
+            ~sa.exists().where(entries.c.key_hash == hashes.c.key_hash))
+        return sa.insert(entries).from_select(["kind", "key_hash", "reason", "created_at"], new)
 
 
 def in_values(column: sa.ColumnElement, values: Sequence, postgres: bool,
@@ -379,32 +437,64 @@ def _scrub(value: Any, hits: set[str]) -> Any:
     return value
 
 
-def _scrub_sessions(session: Session, sql: _Sql, ids: Sequence[int]) -> int:
+class SessionWords:
+    """The words of the stored sign-in sessions, parsed again only where a session changed.
+
+    A batch job keeps one for its whole run: a thousand batches then do not read and
+    parse every session a thousand times. A session's data changes only with its
+    `last_seen_at` (crm.security.sessions), except when scrubbed here.
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[str, tuple[datetime, set[str]]] = {}
+
+    def current(self, session: Session, sql: AnonymiserSql) -> dict[str, set[str]]:
+        table = UserSession.__table__
+        seen = dict(session.execute(sa.select(table.c.key_hash, table.c.last_seen_at)).all())
+        changed = [key for key, at in seen.items()
+                   if key not in self._known or self._known[key][0] != at]
+        if changed:
+            for key, text in session.execute(sa.select(table.c.key_hash, table.c.data).where(
+                    sql.in_texts(table.c.key_hash, changed))):
+                self._known[key] = (seen[key], _tokens(SERIALIZER.loads(text)) if text else set())
+        for key in set(self._known) - set(seen):
+            del self._known[key]
+        return {key: words for key, (_, words) in self._known.items()}
+
+    def scrubbed(self, key: str, data: Any) -> None:
+        if key in self._known:
+            self._known[key] = (self._known[key][0], _tokens(data))
+
+
+def _scrub_sessions(session: Session, sql: AnonymiserSql, ids: Sequence[int],
+                    words: SessionWords) -> int:
     """Drop what stored sessions say about these contacts; return how many changed.
 
     Flask-AppBuilder keeps a history of full URLs in the session, search terms and
     filter values included: a search for a person's email is a copy of it.
     """
-    table = UserSession.__table__
-    stored = {key: SERIALIZER.loads(text) for key, text in session.execute(
-        sa.select(table.c.key_hash, table.c.data)) if text}
-    tokens_of = {key: _tokens(data) for key, data in stored.items()}
+    tokens_of = words.current(session, sql)
     every_token = set().union(*tokens_of.values())
     if not every_token:
         return 0
     in_batch = sql.in_ids(CONTACT.c.id, ids)
-    words = [sa.select(sql.lower(CONTACT.c[c]).label("v")).where(in_batch)
-             for c in (*_EMAILS, *_PHONES, "last_name")]
+    values = [sa.select(sql.lower(CONTACT.c[c]).label("v")).where(in_batch)
+              for c in (*_EMAILS, *_PHONES, "last_name")]
     identifier = Identifier.__table__
-    words.append(sa.select(sql.lower(identifier.c.identifier).label("v"))
-                 .where(sql.in_ids(identifier.c.contact_id, ids)))
-    values = sa.union(*words).subquery()
-    hits = set(session.scalars(sa.select(values.c.v).where(
-        sql.in_texts(values.c.v, every_token))))
-    changed = 0
-    for key, tokens in tokens_of.items():
-        if tokens & hits:
-            session.execute(table.update().where(table.c.key_hash == key)
-                            .values(data=SERIALIZER.dumps(_scrub(stored[key], hits))))
-            changed += 1
-    return changed
+    values.append(sa.select(sql.lower(identifier.c.identifier).label("v"))
+                  .where(sql.in_ids(identifier.c.contact_id, ids)))
+    found = sa.union(*values).subquery()
+    hits = set(session.scalars(sa.select(found.c.v).where(
+        sql.in_texts(found.c.v, every_token))))
+    if not hits:
+        return 0
+    table = UserSession.__table__
+    naming = [key for key, tokens in tokens_of.items() if tokens & hits]
+    for key, text in session.execute(sa.select(table.c.key_hash, table.c.data)
+                                     .where(sql.in_texts(table.c.key_hash, naming))
+                                     .with_for_update()):
+        data = _scrub(SERIALIZER.loads(text), hits)
+        session.execute(table.update().where(table.c.key_hash == key)
+                        .values(data=SERIALIZER.dumps(data)))
+        words.scrubbed(key, data)
+    return len(naming)

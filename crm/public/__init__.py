@@ -32,3 +32,7 @@ def privacy():
     notice = build_notice(db.session, current_app.config)
     return render_template("public/privacy.html", notice=notice, lang=lang, t=TEXT[lang],
                            labels=LABELS[lang], controller_name=notice.controller["name"])
+
+
+# The callback form and the Mailchimp webhook add their routes to this blueprint.
+from crm.public import contact, webhooks  # noqa: E402, F401

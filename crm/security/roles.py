@@ -35,6 +35,11 @@ RETENTION_POLICY = "RetentionPolicy"
 JOB_RUN = "JobRun"
 RECIPIENT = "Recipient"
 AUDIT_EVENT = "AuditEvent"
+#: A contact's change history: old values of fields in every field group, so only the
+#: roles reading all of them (the privacy officer and the DPO).
+CONTACT_CHANGE = "ContactChange"
+#: The Art. 30 record of processing, generated from the registers (a download).
+RECORD_OF_PROCESSING = "RecordOfProcessing"
 USER_ADMIN = "UserAdmin"
 # Field groups.
 ORGANISATION_PROFILE = "OrganisationProfile"
@@ -76,6 +81,8 @@ MATRIX: dict[str, dict[str, str]] = {
     JOB_RUN: {"Privacy": "RU", "DPO": "R", "Admin": "R", "Maintainer": "R"},
     RECIPIENT: {"Privacy": "RWD", "DPO": "R"},
     AUDIT_EVENT: {"Privacy": "R", "DPO": "R"},
+    CONTACT_CHANGE: {"Privacy": "R", "DPO": "R"},
+    RECORD_OF_PROCESSING: {"Privacy": "R", "DPO": "R"},
     USER_ADMIN: {"Admin": "RW", "DPO": "R"},
 }
 

@@ -45,7 +45,7 @@ from crm.models import (
     RetentionPolicy,
 )
 from crm.models.base import utcnow
-from crm.privacy.anonymise import anonymise_contacts, in_values
+from crm.privacy.anonymise import SessionWords, anonymise_contacts, in_values
 
 log = logging.getLogger(__name__)
 
@@ -68,8 +68,9 @@ SUPPORTED_CLOCKS: dict[RecordKind, tuple[ClockStart, ...]] = {
 }
 _OPEN_REQUEST = REQUEST.c.status.not_in([RequestStatus.completed.value,
                                          RequestStatus.rejected.value])
-#: SQLSTATEs of a batch that met a user's lock: try again, then leave it for later.
-_TRANSIENT = {"40P01", "55P03", "40001"}
+#: SQLSTATEs of a batch that met another transaction (a user's lock, a suppression entry
+#: added at the same moment): try again, then leave it for later.
+_TRANSIENT = {"40P01", "55P03", "40001", "23505"}
 
 #: JIT compilation costs more than a batch's short queries ever gain from it.
 _NO_JIT = sa.text("SET LOCAL jit = off")
@@ -215,7 +216,7 @@ def expiring_contacts(session: Session, days: int = 30, now: datetime | None = N
 @dataclass
 class RetentionSettings:
     now: datetime
-    batch_size: int = 5000
+    batch_size: int = 1000
     pause: float = 0.0
     dry_run: bool = False
     suppression_key: str | None = None
@@ -234,6 +235,7 @@ class RetentionRun:
         self.counts = counts if counts is not None else {}
         self.before_batch = before_batch
         self.postgres = engine.dialect.name == "postgresql"
+        self.session_words = SessionWords()
 
     def add(self, key: str, value: int) -> None:
         self.counts[key] = self.counts.get(key, 0) + value
@@ -263,10 +265,14 @@ class RetentionRun:
 
     def _contacts(self, policy: RetentionPolicy, condition: sa.ColumnElement[bool]) -> None:
         delete = policy.action is RetentionAction.delete
-        for chosen in self._batches(CONTACT, condition, CONTACT.c.version):
-            snapshot = dict(chosen)
+        # On PostgreSQL the batch also notes where each row is, to find it again fast.
+        where = (sa.cast(sa.literal_column("contact.ctid"), sa.Text),) if self.postgres else ()
+        for chosen in self._batches(CONTACT, condition, CONTACT.c.version, *where):
+            snapshot = {row[0]: row[1] for row in chosen}
+            locations = {row[0]: row[2] for row in chosen} if self.postgres else None
             result = self._transaction(policy.code, list(snapshot), partial(
-                self._contact_batch, snapshot=snapshot, condition=condition, delete=delete))
+                self._contact_batch, snapshot=snapshot, condition=condition, delete=delete,
+                locations=locations))
             if result is None:
                 self.add(f"{policy.code}_deferred", len(snapshot))
                 continue
@@ -279,14 +285,15 @@ class RetentionRun:
                 self.add(key, value)
 
     def _contact_batch(self, session: Session, *, snapshot: dict[int, int],
-                       condition: sa.ColumnElement[bool],
-                       delete: bool) -> tuple[int, dict[str, int]]:
+                       condition: sa.ColumnElement[bool], delete: bool,
+                       locations: dict[int, str] | None) -> tuple[int, dict[str, int]]:
         # Only what is still expired and unchanged since chosen; a row a user holds
         # locked right now is skipped, not waited for.
         done = anonymise_contacts(session, list(snapshot), reason="retention",
                                   now=self.settings.now, delete=delete,
                                   key=self.settings.suppression_key, versions=snapshot,
-                                  condition=condition)
+                                  condition=condition, locations=locations,
+                                  session_words=self.session_words)
         return done.pop("skipped"), done
 
     def _rows(self, policy: RetentionPolicy, table: sa.Table,
@@ -305,6 +312,9 @@ class RetentionRun:
     def _row_batch(self, session: Session, *, table: sa.Table, ids: list[int],
                    condition: sa.ColumnElement[bool], anonymise: bool) -> int:
         where = in_values(table.c.id, ids, self.postgres) & condition
+        if table is AUDIT and self.postgres:
+            # The audit trail refuses every delete but this pruning's (migration 0005).
+            session.execute(sa.text("SET LOCAL crm.audit_pruning = 'on'"))
         if anonymise:
             statement = table.update().where(where).values(
                 name="", organisation_name=None, email=None, phone=None, message=None)
@@ -313,7 +323,7 @@ class RetentionRun:
         return session.execute(statement).rowcount
 
     def _batches(self, table: sa.Table, condition: sa.ColumnElement[bool],
-                 *columns: sa.Column) -> Iterator[list[tuple]]:
+                 *columns: sa.ColumnElement) -> Iterator[list[tuple]]:
         """Yield batches of (id, *columns) of expired rows, in id order (keyset)."""
         after = 0
         while True:
@@ -346,6 +356,8 @@ class RetentionRun:
                                                      round(held * 1000))
                 return result
             except DBAPIError as exc:
+                # What the rolled-back batch did to sessions is undone: forget it too.
+                self.session_words = SessionWords()
                 if not _transient(exc):
                     raise
                 log.info("retention batch met a lock (%s); attempt %d",
@@ -360,8 +372,12 @@ def batch_session(engine: Engine) -> Iterator[Session]:
     with Session(engine) as session:
         if engine.dialect.name == "postgresql":
             # Never queue long behind a user's transaction with the batch's locks held.
-            session.execute(sa.text("SET LOCAL lock_timeout = '1s'"))
-            session.execute(_NO_JIT)
+            # Do not wait for the disk at each batch's commit: a crash can lose the last
+            # few batches whole (never half of one), which the next run does again; the
+            # run's own record, committed synchronously, makes every batch before it
+            # durable too (the WAL is written in order).
+            for setting in ("lock_timeout = '1s'", "synchronous_commit = off", "jit = off"):
+                session.execute(sa.text(f"SET LOCAL {setting}"))
         else:
             # Take SQLite's write lock now, not halfway through the batch.
             session.connection().exec_driver_sql("BEGIN IMMEDIATE")

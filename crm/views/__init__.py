@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask_appbuilder import AppBuilder
 from flask_babel import lazy_gettext as _l
 
+from crm.views.audience import MarketingAudienceView
+from crm.views.imports import PurchasedListImportView
 from crm.views.jobs import JobsView
 from crm.views.privacy import (
     AuditEventView,
@@ -23,6 +25,7 @@ from crm.views.register import (
     OrganisationView,
     ProvenanceView,
 )
+from crm.views.subjects import ContactChangeView, RecordOfProcessingView, RequestDeskView
 
 REGISTER = "Register"
 MARKETING = "Marketing"
@@ -44,9 +47,14 @@ def register_views(appbuilder: AppBuilder) -> None:
         category=MARKETING, category_label=_l("Marketing"), category_icon="fa-bullhorn")
     add(SourceView, "Sources", label=_l("Sources and purchased lists"), icon="fa-download",
         category=MARKETING)
+    add(PurchasedListImportView, "Purchased lists", label=_l("Purchased lists"),
+        icon="fa-upload", category=MARKETING)
+    add(MarketingAudienceView, "Marketing audience", label=_l("Marketing audience"),
+        icon="fa-envelope", category=MARKETING)
+    add(RequestDeskView, "Open requests", label=_l("Open requests"), icon="fa-inbox",
+        category=PRIVACY, category_label=_l("Privacy"), category_icon="fa-shield")
     add(DataSubjectRequestView, "Requests", label=_l("Data subject requests"),
-        icon="fa-user-secret", category=PRIVACY, category_label=_l("Privacy"),
-        category_icon="fa-shield")
+        icon="fa-user-secret", category=PRIVACY)
     add(RecipientView, "Recipients", label=_l("Recipients and processors"), icon="fa-share",
         category=PRIVACY)
     add(RetentionPolicyView, "Retention", label=_l("Retention policies"), icon="fa-clock-o",
@@ -59,6 +67,9 @@ def register_views(appbuilder: AppBuilder) -> None:
                         category=PRIVACY, baseview=jobs)
     add(AuditEventView, "Audit trail", label=_l("Audit trail"), icon="fa-list",
         category=PRIVACY)
+    add(RecordOfProcessingView, "Record of processing", label=_l("Record of processing"),
+        icon="fa-file-text-o", category=PRIVACY)
     # Reached from a contact's page only.
     appbuilder.add_view_no_menu(IdentifierView)
     appbuilder.add_view_no_menu(ProvenanceView)
+    appbuilder.add_view_no_menu(ContactChangeView)

@@ -9,6 +9,7 @@ from flask import current_app, flash, g, has_request_context, request
 from flask_appbuilder import ModelView
 from flask_appbuilder.fieldwidgets import DateTimePickerWidget
 from flask_appbuilder.forms import GeneralModelConverter
+from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import format_date, format_datetime
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
@@ -22,6 +23,8 @@ from crm.models.base import AwareDateTime, LabelledEnum, utcnow
 from crm.security import roles
 from crm.services.audit import record_event
 from crm.services.validation import NoSensitiveData
+from crm.views.interface import CrmListWidget, CrmSQLAInterface
+from crm.views.related import related_record_fields
 
 #: FAB view methods -> the CRM action they need (prefixed with "can_" by FAB).
 METHOD_PERMISSIONS = {
@@ -220,9 +223,15 @@ class CrmModelView(ModelView):
     add_form = _PerRequestForm("add")
     edit_form = _PerRequestForm("edit")
     _related_views = _PermittedRelatedViews()
+    list_widget = CrmListWidget
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        # Every screen counts and pages the way that stays fast at a million rows
+        # (crm.views.interface), whichever interface its declaration names.
+        datamodel = cls.__dict__.get("datamodel")
+        if datamodel is not None and type(datamodel) is SQLAInterface:
+            cls.datamodel = CrmSQLAInterface(datamodel.obj, datamodel._session)
         # A screen's own `list_columns = [...]` would hide the descriptors above (the
         # class attribute is found first) and with them every field-level rule: keep
         # the list as the full one the descriptor cuts per request.
@@ -238,6 +247,7 @@ class CrmModelView(ModelView):
         self._datetime_columns()
         self._display_formatters()
         self._guard_free_text()
+        self._bounded_related_fields()
         super().__init__(**kwargs)
 
     def is_get_mutation_allowed(self) -> bool:
@@ -249,6 +259,24 @@ class CrmModelView(ModelView):
         if "related_views" in kwargs:
             kwargs["related_views"] = self._related_views
         return super().render_template(template, **kwargs)
+
+    def _bounded_related_fields(self) -> None:
+        """Never render a select of every contact or organisation (crm.views.related)."""
+        labels = self.label_columns or {}
+        self.add_form_extra_fields = dict(self.add_form_extra_fields or {})
+        self.edit_form_extra_fields = dict(self.edit_form_extra_fields or {})
+        for extra in (self.add_form_extra_fields, self.edit_form_extra_fields):
+            for name, field in related_record_fields(self.datamodel.obj, labels).items():
+                extra.setdefault(name, field)
+
+    def _init_properties(self):
+        super()._init_properties()
+        # FAB's search form offers a relation as a select of every related row: never
+        # for contacts or organisations (a related view's own filter still works).
+        large = set(related_record_fields(self.datamodel.obj, {}))
+        if large & set(self._all_search_columns or []):
+            self.search_columns = [c for c in self._all_search_columns if c not in large]
+            self._filters = self.datamodel.get_filters(self.search_columns)
 
     def _guard_free_text(self) -> None:
         """Put the sensitive-data guard on every free-text column of the model."""

@@ -14,6 +14,7 @@ from crm.models import (
     Recipient,
     RetentionPolicy,
     Source,
+    TransferSafeguard,
 )
 from crm.security import roles
 from crm.services import validation as v
@@ -38,7 +39,30 @@ LABELS = {
     "object_id": _l("Object id"), "fields": _l("Fields"), "detail": _l("Detail"),
     "kind": _l("Kind"), "supplier": _l("Supplier"), "file_hash": _l("File SHA-256"),
     "row_count": _l("Rows"), "created_at": _l("Created"), "trigger": _l("Started by"),
+    "identity_verified_at": _l("Identity verified"), "delivered_how": _l("Delivered how"),
+    "deadline": _l("Answer due"), "overdue": _l("Overdue"),
 }
+
+
+def _overdue(value: bool) -> Markup:
+    if not value:
+        return Markup("")
+    return Markup('<span class="label label-danger crm-overdue">{}</span>').format(_l("Overdue"))
+
+
+def _safeguard(value) -> Markup:
+    if not value:
+        return Markup("")
+    safeguard = TransferSafeguard(value)
+    if safeguard.valid:
+        return Markup("{}").format(safeguard.label)
+    # The EU–US Privacy Shield, invalid since July 2020: flagged wherever it is shown.
+    return Markup('<span class="label label-danger" data-flag="invalid-safeguard">{}</span>'
+                  ).format(safeguard.label)
+
+
+def _field_names(fields: list | None) -> str:
+    return ", ".join(fields) if fields else ""
 
 
 class RecipientView(CrmModelView):
@@ -52,32 +76,60 @@ class RecipientView(CrmModelView):
                     "safeguard_notes", "active"]
     add_columns = edit_columns = show_columns
     search_columns = ["name", "country", "transfer_safeguard", "active"]
+    formatters_columns = {"transfer_safeguard": _safeguard}
 
 
 class DataSubjectRequestView(CrmModelView):
+    """Requests of data subjects; each step of handling one is on its page (crm.views.subjects)."""
+
     resource = roles.DATA_SUBJECT_REQUEST
     datamodel = SQLAInterface(DataSubjectRequest)
+    # The page shows the requester's details: every view is in the audit trail.
+    audit_views = True
+    show_template = "privacy/request_show.html"
     list_title = _l("Data subject requests")
     show_title = add_title = edit_title = _l("Data subject request")
     label_columns = LABELS
-    list_columns = ["received_on", "type", "requester_name", "status", "due_on",
-                    "extended_due_on"]
+    list_columns = ["received_on", "type", "requester_name", "status", "deadline", "overdue"]
     show_columns = ["type", "requester_name", "requester_email", "requester_phone", "channel",
                     "received_on", "contact", "identity_verified_how", "identity_verified_by",
-                    "due_on", "extended_due_on", "extension_reason", "extension_notified_on",
-                    "status", "outcome", "delivered_at"]
+                    "identity_verified_at", "due_on", "extended_due_on", "extension_reason",
+                    "extension_notified_on", "status", "outcome", "delivered_at",
+                    "delivered_how"]
     add_columns = ["type", "requester_name", "requester_email", "requester_phone", "channel",
                    "received_on"]
-    edit_columns = ["contact", "identity_verified_how", "extended_due_on", "extension_reason",
-                    "extension_notified_on", "status", "outcome"]
+    # Identity, the person, the deadline's extension and the status change only through
+    # the steps on the request's page, which enforce their rules.
+    edit_columns = ["requester_name", "requester_email", "requester_phone", "channel",
+                    "received_on", "outcome"]
     search_columns = ["type", "status", "received_on", "due_on"]
     base_order = ("due_on", "asc")
     validators_columns = {"requester_email": [v.email()], "requester_phone": [v.phone()]}
+    formatters_columns = {"deadline": lambda d: d.isoformat() if d else "",
+                          "overdue": _overdue}
 
     def pre_add(self, item):
-        from crm.services.requests import due_date
+        from crm.services.requests import due_date, today
 
+        if item.received_on > today():
+            raise ValueError(str(_l("A request cannot be received in the future.")))
         item.due_on = due_date(item.received_on)
+
+    def pre_update(self, item):
+        from crm.services.requests import due_date, latest_extension
+
+        super().pre_update(item)
+        item.due_on = due_date(item.received_on)
+        if item.extended_due_on and item.extended_due_on > latest_extension(item.received_on):
+            raise ValueError(str(_l("The extended deadline would be more than three months "
+                                    "after receipt.")))
+
+    def render_template(self, template, **kwargs):
+        if template == self.show_template and "pk" in kwargs:
+            from crm.views.subjects import request_page
+
+            kwargs.update(request_page(kwargs["pk"]))
+        return super().render_template(template, **kwargs)
 
 
 class RetentionPolicyView(CrmModelView):
@@ -139,8 +191,10 @@ class AuditEventView(CrmModelView):
     label_columns = LABELS
     list_columns = ["at", "actor", "action", "object_type", "object_id", "fields"]
     show_columns = ["at", "actor", "action", "object_type", "object_id", "fields", "detail"]
+    # Filter by who, what, which object and a date range ("at" greater / smaller than).
     search_columns = ["at", "actor", "action", "object_type", "object_id"]
     base_order = ("at", "desc")
+    formatters_columns = {"fields": _field_names}
 
 
 class SourceView(CrmModelView):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import g
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
+from wtforms import StringField
+from wtforms.validators import Length, Optional
 
 from crm.models import (
     Activity,
@@ -18,8 +20,10 @@ from crm.models import (
 from crm.security import roles
 from crm.services import validation as v
 from crm.services.contacts import own_activity_source, touch_contact
+from crm.services.rectification import check_marketing, set_reason
 from crm.views.base import CrmModelView
 from crm.views.search import ContactSearchMixin, FilterIsNull, OrganisationSearchMixin
+from crm.views.subjects import ContactChangeView
 
 LABELS = {
     "name": _l("Name"),
@@ -153,6 +157,7 @@ class ActivityView(CrmModelView):
 class CallbackRequestView(CrmModelView):
     resource = roles.CALLBACK_REQUEST
     datamodel = SQLAInterface(CallbackRequest)
+    audit_views = True  # a person's page: name, phone, email, message
     list_title = show_title = _l("Callback requests")
     add_title = edit_title = _l("Callback request")
     label_columns = LABELS
@@ -202,7 +207,12 @@ class ContactView(ContactSearchMixin, CrmModelView):
                                      "updated_at"]}),
     ]
     add_columns = [f for _, spec in CONTACT_FIELDSETS for f in spec["fields"]]
-    edit_columns = add_columns + ["legal_hold"]
+    # The reason goes into the contact's change history (crm.services.rectification).
+    edit_columns = add_columns + ["legal_hold", "change_reason"]
+    edit_form_extra_fields = {"change_reason": StringField(
+        _l("Reason for the change"), validators=[Optional(), Length(max=500), v.NoSensitiveData()],
+        description=_l("Kept in the contact's change history, e.g. \"corrected at the "
+                       "person's request\"."))}
     order_columns = ["first_name", "last_name", "email", "last_activity_at"]
     search_columns = ["first_name", "last_name", "email", "phone", "marketing_status",
                       "legal_basis", "language"]
@@ -213,10 +223,21 @@ class ContactView(ContactSearchMixin, CrmModelView):
         "phone": [v.phone()], "mobile": [v.phone()],
         "postal_code": [v.postal_code()],
     }
-    related_views = [IdentifierView, ConsentView, ProvenanceView, ActivityView]
+    related_views = [IdentifierView, ConsentView, ProvenanceView, ActivityView,
+                     ContactChangeView]
 
     def pre_add(self, item):
         item.source = own_activity_source(self.datamodel.session)
+
+    def process_form(self, form, is_created):
+        if not is_created and hasattr(form, "change_reason"):
+            set_reason(form.change_reason.data)
+            del form.change_reason  # not a column: it goes with the change history
+        super().process_form(form, is_created)
+
+    def pre_update(self, item):
+        super().pre_update(item)
+        check_marketing(item)  # refused with its message: the person objected
 
 
 ORGANISATION_FIELDSETS = [

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import string
+
 import phonenumbers
 from flask import g, has_app_context, request
 from flask_appbuilder.models.filters import BaseFilter
-from sqlalchemy import or_
+from sqlalchemy import and_, func, literal, or_, select, union
 
+from crm.extensions import db
 from crm.models import Contact, Organisation
 
 
@@ -31,6 +34,35 @@ def _prefix(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def _starts_with(column, text: str):
+    """Match `column` case-insensitively by prefix, in a form its lower() index answers.
+
+    PostgreSQL uses `lower(column) LIKE 'text%'` on a text_pattern_ops index; SQLite
+    uses LIKE only with indexes it cannot have here, so there the prefix is a range
+    of lower(column), which its lower() index answers.
+    """
+    lowered = func.lower(column)
+    if not has_app_context() or db.engine.dialect.name == "postgresql":
+        # The pattern goes into the statement itself: with a bound parameter a
+        # prepared (generic) plan cannot use the pattern index and reads the table.
+        return lowered.like(literal(_prefix(text.lower()), literal_execute=True),
+                            escape="\\")
+    text = text.translate(_ASCII_LOWER)  # SQLite's lower() knows ASCII only
+    return and_(lowered >= text, lowered < text + "\U0010ffff")
+
+
+def _ids(*selects):
+    """Contacts whose id any of `selects` names: each select uses its own index."""
+    return Contact.id.in_(union(*selects).subquery().select())
+
+
+def _contacts_where(condition):
+    return select(Contact.id).where(condition)
+
+
 class ContactQuickSearch(BaseFilter):
     """Match contacts by name, email, phone or organisation name, whichever the text is."""
 
@@ -41,25 +73,25 @@ class ContactQuickSearch(BaseFilter):
         if not text:
             return query
         if "@" in text:
-            return query.filter(or_(Contact.email.ilike(_prefix(text), escape="\\"),
-                                    Contact.alt_email.ilike(_prefix(text), escape="\\")))
+            return query.filter(_ids(
+                _contacts_where(Contact.email.is_not(None) & _starts_with(Contact.email, text)),
+                _contacts_where(Contact.alt_email.is_not(None)
+                                & _starts_with(Contact.alt_email, text))))
         phone = _as_phone(text) if any(ch.isdigit() for ch in text) else None
         if phone:
             return query.filter(or_(Contact.phone == phone, Contact.mobile == phone))
         words = text.split(" ")
-        conditions = [Contact.last_name.ilike(_prefix(text), escape="\\"),
-                      Contact.first_name.ilike(_prefix(text), escape="\\"),
-                      Contact.organisation.has(
-                          Organisation.name.ilike(_prefix(text), escape="\\"))]
+        organisations = select(Organisation.id).where(_starts_with(Organisation.name, text))
+        selects = [_contacts_where(_starts_with(Contact.last_name, text)),
+                   _contacts_where(_starts_with(Contact.first_name, text)),
+                   _contacts_where(Contact.organisation_id.in_(organisations))]
         if len(words) == 2:
             first, last = words
-            conditions.append(
-                Contact.first_name.ilike(_prefix(first), escape="\\")
-                & Contact.last_name.ilike(_prefix(last), escape="\\"))
-            conditions.append(
-                Contact.last_name.ilike(_prefix(first), escape="\\")
-                & Contact.first_name.ilike(_prefix(last), escape="\\"))
-        return query.filter(or_(*conditions))
+            selects.append(_contacts_where(_starts_with(Contact.first_name, first)
+                                           & _starts_with(Contact.last_name, last)))
+            selects.append(_contacts_where(_starts_with(Contact.last_name, first)
+                                           & _starts_with(Contact.first_name, last)))
+        return query.filter(_ids(*selects))
 
 
 class OrganisationQuickSearch(BaseFilter):
@@ -69,7 +101,7 @@ class OrganisationQuickSearch(BaseFilter):
         text = " ".join(value.split())
         if not text:
             return query
-        return query.filter(or_(Organisation.name.ilike(_prefix(text), escape="\\"),
+        return query.filter(or_(_starts_with(Organisation.name, text),
                                 Organisation.business_id == text))
 
 

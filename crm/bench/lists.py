@@ -1,0 +1,110 @@
+"""The list measures (DESIGN §10): the contacts list's first page and page 10,000.
+
+The figure is what the list screen asks of the database for a page, through the
+CRM's data interface (capped count, then the page by its ids), against the
+baseline: the bare SQL query of the same page (same filter, order, OFFSET and
+LIMIT, organisation joined) through the DB-API, in the same run. The full HTTP
+request (rendering included) is an extra row, against the ms target.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from flask import g
+
+from crm.bench.timing import (
+    PAGE_MS_TARGET,
+    bare_sql,
+    compare,
+    ensure_contacts,
+    signed_in_client,
+    timings_ms,
+)
+
+if TYPE_CHECKING:
+    from crm.bench import Bench
+
+PAGE_SIZE = 25
+DEEP_PAGE = 10_000
+
+PAGE_SQL = """SELECT contact.*, organisation.* FROM contact
+LEFT OUTER JOIN organisation ON organisation.id = contact.organisation_id
+WHERE contact.anonymised_at IS NULL {where}
+ORDER BY contact.last_name ASC, contact.id ASC LIMIT 25 OFFSET {offset}"""
+
+
+def contact_view(app):
+    from crm.views.register import ContactView
+
+    return next(v for v in app.appbuilder.baseviews if type(v) is ContactView)
+
+
+def view_page(bench: Bench, page: int, search: str | None = None):
+    """Return a function reading one contacts list page as the screen does."""
+    view = contact_view(bench.app)
+
+    def run():
+        with bench.app.test_request_context("/contactview/list/"):
+            if search:
+                g.crm_quick_search = {id(view): search}
+            count, rows = view.datamodel.query(view._base_filters, "last_name", "asc",
+                                               page=page, page_size=PAGE_SIZE)
+            return count, [str(r.organisation) for r in rows]
+
+    return run
+
+
+def page_rows(bench: Bench, page: int) -> int:
+    """Return the page a bench of this size has, at most page `page` (0-based)."""
+    return min(page, max(0, bench.contacts // PAGE_SIZE - 2))
+
+
+def _page_measure(bench: Bench, name: str, page: int) -> dict:
+    ensure_contacts(bench)
+    page = page_rows(bench, page)
+    figure = timings_ms(view_page(bench, page))
+    baseline = timings_ms(bare_sql(bench.engine, PAGE_SQL.format(where="",
+                                                                  offset=page * PAGE_SIZE)))
+    result = compare(name, figure, baseline, target_ms=PAGE_MS_TARGET)
+    client = signed_in_client(bench)
+    url = f"/contactview/list/?page_ContactView={page}" if page else "/contactview/list/"
+    http = timings_ms(lambda: client.get(url), repetitions=20)
+    row = compare(f"{name} (HTTP, rendered)", http, baseline, target_ratio=None,
+                  target_ms=PAGE_MS_TARGET)
+    result["extra"] = [row]
+    result["details"]["page"] = page
+    return {k: v for k, v in result.items() if k != "name"}
+
+
+def first_page(bench: Bench) -> dict:
+    return _page_measure(bench, "list_first_page", 0)
+
+
+def deep_page(bench: Bench) -> dict:
+    return _page_measure(bench, "list_deep_page", DEEP_PAGE)
+
+
+def permission_queries(bench: Bench) -> dict:
+    """Count the permission queries (and all queries) of a contacts list page as Sales."""
+    import sqlalchemy as sa
+
+    ensure_contacts(bench)
+    client = signed_in_client(bench)
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    client.get("/contactview/list/")
+    sa.event.listen(bench.engine, "before_cursor_execute", record)
+    try:
+        status = client.get("/contactview/list/").status_code
+    finally:
+        sa.event.remove(bench.engine, "before_cursor_execute", record)
+    permission = sum("ab_permission" in s for s in statements)
+    return {"figure": permission, "unit": "queries", "target": "≤ 1",
+            "ok": permission <= 1 and status == 200,
+            "extra": [{"name": "list page queries, all", "figure": len(statements),
+                       "unit": "queries", "target": "fixed", "ok": status == 200}],
+            "details": {"status": status, "queries": len(statements)}}

@@ -1,0 +1,242 @@
+"""The purchased-list import screens (DESIGN §9.4): upload, map the columns, check, import.
+
+Marketing uploads a list (`PurchasedListImport` can_add); the privacy officer and
+the DPO read the history of imported lists (can_read). Between the steps the file
+waits in a private temporary folder under a random name kept in the user's
+server-side session, and is deleted when imported or cancelled (and by any upload
+after `KEEP_SECONDS`): it is never stored in the database, nor logged.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import secrets
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import abort, current_app, flash, g, redirect, request, session, url_for
+from flask_appbuilder import BaseView, expose
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import DateField, StringField
+from wtforms.validators import InputRequired, Length
+from wtforms.validators import Optional as OptionalValidator
+
+from crm.extensions import db
+from crm.models import AuditEvent, Source, SourceKind
+from crm.security import roles
+from crm.services.imports import FIELDS, ImportRefused, import_list, read_layout, require_columns
+from crm.services.imports.parsing import FIELD_LABELS
+from crm.services.validation import NoSensitiveData
+
+#: An upload not imported or cancelled is deleted after this long.
+KEEP_SECONDS = 2 * 3600
+#: Bad lines shown on the check page; the count says how many there are.
+SHOWN_ERRORS = 100
+_SESSION_KEY = "crm_import"
+
+
+def upload_folder() -> Path:
+    folder = Path(tempfile.gettempdir()) / "crm-imports"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder
+
+
+def _path(token: str) -> Path:
+    # The file's name is a hash of the token: a folder listing gives no session's token.
+    return upload_folder() / hashlib.sha256(token.encode()).hexdigest()
+
+
+def _delete_stale() -> None:
+    limit = time.time() - KEEP_SECONDS
+    for path in upload_folder().iterdir():
+        try:
+            if path.stat().st_mtime < limit:
+                path.unlink()
+        except FileNotFoundError:
+            pass
+
+
+class UploadForm(FlaskForm):
+    file = FileField(_l("CSV file"), validators=[FileRequired()])
+    name = StringField(_l("List name"), validators=[InputRequired(), Length(max=200),
+                                                    NoSensitiveData()])
+    supplier = StringField(_l("Supplier"), validators=[OptionalValidator(), Length(max=200),
+                                                       NoSensitiveData()])
+    received_on = DateField(_l("Received"), validators=[OptionalValidator()])
+
+
+class StepForm(FlaskForm):
+    """No fields of its own: the CSRF token; the step's values are read from the post."""
+
+
+def has_any_access(*actions: str):
+    """Like FAB's `has_access`, allowing the signed-in user holding any of `actions`."""
+
+    def decorate(f):
+        @functools.wraps(f)
+        def wrapped(self, *args, **kwargs):
+            if any(self.appbuilder.sm.has_access(a, self.class_permission_name)
+                   for a in actions):
+                return f(self, *args, **kwargs)
+            if current_user.is_authenticated:
+                abort(403)
+            return redirect(url_for(self.appbuilder.sm.auth_view.__class__.__name__ + ".login",
+                                    next=request.url))
+
+        return wrapped
+
+    return decorate
+
+
+class PurchasedListImportView(BaseView):
+    route_base = "/imports"
+    default_view = "index"
+    class_permission_name = roles.PURCHASED_LIST_IMPORT
+    base_permissions = [roles.READ, roles.ADD]
+
+    # -- the history, and the upload --------------------------------------------------
+
+    @expose("/")
+    @has_any_access(roles.READ, roles.ADD)
+    def index(self):
+        lists = db.session.scalars(
+            sa.select(Source).where(Source.kind == SourceKind.purchased_list)
+            .order_by(Source.created_at.desc(), Source.id.desc()).limit(100)).all()
+        importers = dict(db.session.execute(
+            sa.select(AuditEvent.object_id, AuditEvent.actor)
+            .where(AuditEvent.action == "import", AuditEvent.object_type == "Source",
+                   AuditEvent.object_id.in_([str(s.id) for s in lists]))).all())
+        may_import = self.appbuilder.sm.has_access(roles.ADD, roles.PURCHASED_LIST_IMPORT)
+        return self.render_template("imports/index.html", lists=lists, importers=importers,
+                                    form=UploadForm() if may_import else None,
+                                    max_mb=current_app.config["CRM_IMPORT_MAX_MB"])
+
+    @expose("/upload", methods=["POST"])
+    @has_any_access(roles.ADD)
+    def upload(self):
+        form = UploadForm()
+        too_big = (request.content_length or 0) > \
+            current_app.config["CRM_IMPORT_MAX_MB"] * 1024 * 1024
+        if too_big or not form.validate_on_submit():
+            if too_big:
+                flash(_("The file is larger than %(mb)d MB.",
+                        mb=current_app.config["CRM_IMPORT_MAX_MB"]), "danger")
+            for field, messages in form.errors.items():
+                label = getattr(form, field).label.text if hasattr(form, field) else field
+                flash(f"{label}: {' '.join(str(m) for m in messages)}", "danger")
+            return redirect(url_for(".index"))
+        _delete_stale()
+        self._forget()
+        token = secrets.token_urlsafe(32)
+        path = _path(token)
+        form.file.data.save(str(path))
+        path.chmod(0o600)
+        session[_SESSION_KEY] = {
+            "token": token, "name": form.name.data.strip(),
+            "supplier": (form.supplier.data or "").strip(),
+            "received_on": form.received_on.data.isoformat() if form.received_on.data else "",
+            "mapping": {}}
+        return redirect(url_for(".mapping"))
+
+    # -- mapping the columns, checking, importing -----------------------------------------
+
+    @expose("/mapping")
+    @has_any_access(roles.ADD)
+    def mapping(self):
+        upload, data = self._upload()
+        try:
+            parsed = read_layout(data, upload["mapping"] or None)
+        except ImportRefused as exc:  # empty, wrong encoding: nothing to map
+            self._forget()
+            flash(str(exc), "danger")
+            return redirect(url_for(".index"))
+        try:
+            require_columns(parsed)
+            problem = None
+        except ImportRefused as exc:
+            problem = str(exc)
+        chosen = {f: parsed.headers[i] for f, i in parsed.columns.items()}
+        return self.render_template(
+            "imports/mapping.html", upload=upload, parsed=parsed, chosen=chosen,
+            fields=[(f, FIELD_LABELS[f]) for f in FIELDS], problem=problem,
+            delimiter_name=_("tabs") if parsed.delimiter == "\t" else f"“{parsed.delimiter}”",
+            csrf=StepForm().csrf_token.current_token)
+
+    @expose("/check", methods=["POST"])
+    @has_any_access(roles.ADD)
+    def check(self):
+        upload, data = self._upload()
+        if not StepForm().validate_on_submit():
+            flash(_("The form had expired. Please try again."), "danger")
+            return redirect(url_for(".mapping"))
+        upload["mapping"] = {f: request.form.get(f"map_{f}", "") for f in FIELDS}
+        session[_SESSION_KEY] = upload
+        result = self._import(upload, data, dry_run=True, valid_only=True)
+        if result is None:
+            return redirect(url_for(".mapping"))
+        return self.render_template(
+            "imports/check.html", upload=upload, result=result,
+            errors=result.errors[:SHOWN_ERRORS], field_labels=FIELD_LABELS,
+            csrf=StepForm().csrf_token.current_token)
+
+    @expose("/run", methods=["POST"])
+    @has_any_access(roles.ADD)
+    def run(self):
+        upload, data = self._upload()
+        if not StepForm().validate_on_submit():
+            flash(_("The form had expired. Nothing was imported; please try again."),
+                  "danger")
+            return redirect(url_for(".mapping"))
+        valid_only = request.form.get("valid_only") == "1"
+        result = self._import(upload, data, dry_run=False, valid_only=valid_only)
+        if result is None:
+            return redirect(url_for(".mapping"))
+        if result.stored:
+            self._forget()
+        return self.render_template("imports/result.html", upload=upload, result=result,
+                                    errors=result.errors[:SHOWN_ERRORS],
+                                    field_labels=FIELD_LABELS)
+
+    @expose("/cancel", methods=["POST"])
+    @has_any_access(roles.ADD)
+    def cancel(self):
+        if StepForm().validate_on_submit():
+            self._forget()
+            flash(_("The upload was cancelled and the file deleted."), "info")
+        return redirect(url_for(".index"))
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _upload(self) -> tuple[dict, bytes]:
+        upload = session.get(_SESSION_KEY)
+        path = _path(upload["token"]) if upload else None
+        if path is None or not path.exists():
+            session.pop(_SESSION_KEY, None)
+            flash(_("No uploaded list is waiting: upload it again."), "warning")
+            abort(redirect(url_for(".index")))
+        return upload, path.read_bytes()
+
+    def _forget(self) -> None:
+        upload = session.pop(_SESSION_KEY, None)
+        if upload:
+            _path(upload["token"]).unlink(missing_ok=True)
+
+    def _import(self, upload: dict, data: bytes, *, dry_run: bool, valid_only: bool):
+        received = date.fromisoformat(upload["received_on"]) if upload["received_on"] else None
+        try:
+            return import_list(db.session, data, name=upload["name"],
+                               supplier=upload["supplier"] or None, received_on=received,
+                               mapping={f: h for f, h in upload["mapping"].items()},
+                               dry_run=dry_run, valid_only=valid_only,
+                               actor=(g.user.id, g.user.username))
+        except ImportRefused as exc:
+            flash(str(exc), "danger")
+            return None

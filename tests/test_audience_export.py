@@ -1,0 +1,93 @@
+"""The marketing audience export (DESIGN §6, §9.8): Marketing and Communications only, audited."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+import sqlalchemy as sa
+
+from crm.models import AuditEvent, JobRun, MarketingStatus
+from crm.models.base import utcnow
+from crm.privacy.suppression import suppress
+from tests.conftest import csrf_token
+from tests.factories import make_contact, make_organisation
+
+EXPORTERS = ("marketing", "comms")
+OTHERS = ("sales", "ar", "support", "privacy", "dpo", "admin", "maintainer")
+
+
+@pytest.fixture
+def audience(session):
+    org = make_organisation(session, name="Yleisö Oy")
+    make_contact(session, first_name="Tiina", last_name="Tilaaja", email="tiina@yleiso.example",
+                 organisation=org, language="en", marketing_status=MarketingStatus.subscribed,
+                 title="Salainen titteli", phone="+358401111111")
+    make_contact(session, first_name="=HYPERLINK(\"x\")", last_name="Kaava",
+                 email="kaava@yleiso.example", marketing_status=MarketingStatus.subscribed)
+    make_contact(session, last_name="Perunut", email="perunut@yleiso.example",
+                 marketing_status=MarketingStatus.unsubscribed)
+    make_contact(session, last_name="Vastustaja", email="vastustaja@yleiso.example",
+                 marketing_status=MarketingStatus.unsubscribed, objected_at=utcnow())
+    make_contact(session, last_name="Estetty", email="estetty@yleiso.example",
+                 marketing_status=MarketingStatus.subscribed)
+    make_contact(session, last_name="Osoitteeton", email=None,
+                 marketing_status=MarketingStatus.subscribed)
+    suppress(session, "email", "estetty@yleiso.example", "opt-out")
+    session.commit()
+
+
+def exports(session) -> list[AuditEvent]:
+    session.rollback()
+    return session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "export",
+                                                       AuditEvent.object_type ==
+                                                       "MarketingAudience")).all()
+
+
+@pytest.mark.parametrize("user", EXPORTERS)
+def test_marketing_and_communications_get_the_audience_as_csv(login_as, session, audience,
+                                                              user):
+    response = login_as(user).get("/audience/export.csv")
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    assert response.headers["Cache-Control"] == "no-store"
+    text = response.get_data().decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    assert rows[0] == ["email", "first_name", "last_name", "language", "organisation"]
+    assert sorted(rows[1:]) == [
+        ["kaava@yleiso.example", "'=HYPERLINK(\"x\")", "Kaava", "fi", ""],
+        ["tiina@yleiso.example", "Tiina", "Tilaaja", "en", "Yleisö Oy"]]
+    assert "Salainen" not in text and "+358" not in text
+    (event,) = exports(session)
+    assert event.actor == user and event.detail == "audience CSV, 2 rows"
+    assert event.fields == ["email", "first_name", "language", "last_name", "organisation"]
+
+
+@pytest.mark.parametrize("user", OTHERS)
+def test_other_roles_are_refused_and_nothing_is_exported(login_as, session, audience, user):
+    client = login_as(user)
+    assert client.get("/audience/export.csv").status_code == 403
+    assert client.get("/audience/").status_code == 403
+    assert exports(session) == []
+
+
+def test_anonymous_is_sent_to_sign_in(client, session, audience):
+    response = client.get("/audience/export.csv")
+    assert response.status_code == 302 and "/login/" in response.location
+    assert exports(session) == []
+
+
+def test_the_audience_page_counts_and_runs_the_sync(login_as, session, audience):
+    client = login_as("marketing")
+    page = client.get("/audience/").get_data(as_text=True)
+    assert 'data-count="subscribed"><th>' in page and "<td>3</td>" in page
+    token = csrf_token(client, "/imports/")
+    assert client.post("/audience/sync", data={"csrf_token": token}).status_code == 302
+    session.rollback()
+    run = session.scalar(sa.select(JobRun).where(JobRun.job == "mailchimp_sync"))
+    assert run.trigger == "screen" and run.counts.get("not_configured") == 1
+    assert client.post("/audience/sync").status_code == 400  # no token: nothing run
+    assert session.scalar(sa.select(sa.func.count()).select_from(JobRun)
+                          .where(JobRun.job == "mailchimp_sync")) == 1

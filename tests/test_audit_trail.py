@@ -1,0 +1,160 @@
+"""The audit trail (DESIGN §9.5): append-only, values never, readable by Privacy and the DPO."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import DBAPIError
+
+from crm.extensions import db
+from crm.jobs.runner import run_job
+from crm.models import AuditEvent, JobStatus, RetentionPolicy
+from tests.factories import make_contact
+from tests.test_permissions import filled, form_fields
+
+LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+def _event(session, at: datetime, action: str = "view") -> int:
+    event = AuditEvent(action=action, object_type="Contact", object_id="1", at=at)
+    session.add(event)
+    session.commit()
+    return event.id
+
+
+def _count(session) -> int:
+    session.rollback()
+    return session.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
+
+
+@pytest.fixture
+def postgres_only(is_postgres):
+    if not is_postgres:
+        pytest.skip("the database enforces the append-only trail on PostgreSQL only; SQLite, "
+                    "the embedded single-machine default, has no such trigger (migration 0005)")
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE audit_event SET detail = 'changed'",
+    "UPDATE audit_event SET at = at - interval '10 years'",
+    "DELETE FROM audit_event",
+    "DELETE FROM audit_event WHERE id = :id",
+])
+def test_the_application_user_cannot_change_or_delete_audit_events(session, postgres_only,
+                                                                   statement):
+    pk = _event(session, datetime.now(UTC))
+    old = _event(session, LONG_AGO)
+    with pytest.raises(DBAPIError, match="append-only"):
+        session.execute(sa.text(statement), {"id": old})
+    session.rollback()
+    assert session.get(AuditEvent, pk).detail is None
+    assert _count(session) == 2
+
+
+def test_pruning_flag_alone_deletes_only_expired_events(session, postgres_only):
+    recent = _event(session, datetime.now(UTC) - timedelta(days=30))
+    old = _event(session, LONG_AGO)
+    session.execute(sa.text("SET LOCAL crm.audit_pruning = 'on'"))
+    with pytest.raises(DBAPIError, match="past their retention period"):
+        session.execute(sa.text("DELETE FROM audit_event WHERE id = :id"), {"id": recent})
+    session.rollback()
+    session.execute(sa.text("SET LOCAL crm.audit_pruning = 'on'"))
+    session.execute(sa.text("DELETE FROM audit_event WHERE id = :id"), {"id": old})
+    session.commit()
+    assert session.get(AuditEvent, recent) is not None
+    assert session.get(AuditEvent, old) is None
+    # The flag is local to its transaction: the next one is refused again.
+    with pytest.raises(DBAPIError):
+        session.execute(sa.text("DELETE FROM audit_event WHERE id = :id"), {"id": recent})
+    session.rollback()
+
+
+def test_no_pruning_at_all_without_an_enabled_policy(session, postgres_only):
+    old = _event(session, LONG_AGO)
+    session.execute(sa.update(RetentionPolicy).where(RetentionPolicy.code == "audit_events")
+                    .values(enabled=False))
+    session.commit()
+    session.execute(sa.text("SET LOCAL crm.audit_pruning = 'on'"))
+    with pytest.raises(DBAPIError):
+        session.execute(sa.text("DELETE FROM audit_event WHERE id = :id"), {"id": old})
+    session.rollback()
+
+
+def test_the_pruning_job_still_prunes(app, session):
+    """On both engines: the scheduled pruning deletes what its policy lets go, no more."""
+    old, older = _event(session, LONG_AGO), _event(session, LONG_AGO - timedelta(days=9))
+    recent = _event(session, datetime.now(UTC) - timedelta(days=100))
+    outcome = run_job(app, "audit_pruning")
+    assert outcome.status is JobStatus.succeeded, outcome.error
+    assert outcome.counts["audit_events"] == 2
+    session.expire_all()
+    assert session.get(AuditEvent, old) is None and session.get(AuditEvent, older) is None
+    assert session.get(AuditEvent, recent) is not None
+
+
+# -- what is recorded --------------------------------------------------------------------
+
+
+def test_views_changes_and_logins_are_recorded_with_field_names_only(session, login_as):
+    contact = make_contact(session, email="seurattava@firma.example")
+    session.commit()
+    client = login_as("sales")
+    client.get(f"/contactview/show/{contact.id}")
+    page = client.get(f"/contactview/edit/{contact.id}").get_data(as_text=True)
+    client.post(f"/contactview/edit/{contact.id}", data=filled(
+        form_fields(page), {"email": "uusi.osoite@firma.example"}))
+    session.expire_all()
+    events = session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id)).all()
+    kinds = [(e.action, e.object_type, e.actor) for e in events]
+    assert ("login", "User", "sales") in kinds
+    assert ("view", "Contact", "sales") in kinds
+    assert ("update", "Contact", "sales") in kinds
+    update = next(e for e in events if e.action == "update")
+    assert "email" in update.fields and update.object_id == str(contact.id)
+    stored = " ".join(f"{e.fields} {e.detail} {e.object_id}" for e in events)
+    assert "seurattava" not in stored and "uusi.osoite" not in stored
+
+
+@pytest.mark.parametrize("user", ["privacy", "dpo"])
+def test_audit_screen_filters_by_actor_action_object_and_date(session, login_as, user):
+    for days, action, actor, object_id in [(1, "view", "sales", "11"), (2, "export", "privacy",
+                                                                        "12"),
+                                           (40, "view", "support", "13")]:
+        session.add(AuditEvent(action=action, actor=actor, object_type="Contact",
+                               object_id=object_id,
+                               at=datetime.now(UTC) - timedelta(days=days)))
+    session.commit()
+    client = login_as(user)
+
+    def listed(**filters) -> set[str]:
+        page = client.get("/auditeventview/list/", query_string=filters).get_data(as_text=True)
+        return {i for i in ("11", "12", "13") if f">{i}<" in page.replace(" ", "")
+                .replace("\n", "")}
+
+    assert listed() == {"11", "12", "13"}
+    assert listed(_flt_0_action="export") == {"12"}
+    assert listed(_flt_0_actor="support") == {"13"}
+    assert listed(_flt_0_object_id="11") == {"11"}
+    since = (datetime.now(UTC) - timedelta(days=10)).strftime("%Y-%m-%d %H:%M:%S")
+    assert listed(_flt_1_at=since) == {"11", "12"}
+
+
+@pytest.mark.parametrize("user", ["sales", "admin", "maintainer"])
+def test_audit_screen_is_closed_to_others(login_as, user):
+    assert login_as(user).get("/auditeventview/list/").status_code == 403
+
+
+def test_nobody_edits_or_deletes_an_event_through_the_screens(session, login_as):
+    pk = _event(session, datetime.now(UTC))
+    client = login_as("privacy")
+    from tests.conftest import csrf_token
+
+    token = csrf_token(client, "/resetmypassword/form")
+    assert client.post(f"/auditeventview/delete/{pk}",
+                       data={"csrf_token": token}).status_code == 403
+    assert client.post(f"/auditeventview/edit/{pk}",
+                       data={"csrf_token": token, "detail": "x"}).status_code == 403
+    db.session.rollback()
+    assert session.get(AuditEvent, pk).detail is None

@@ -1,0 +1,111 @@
+"""The privacy officer takes an access request from receipt to the download, in a real browser.
+
+Playwright drives Debian's Chromium against `live_server`. Selectors use ids and
+names, never label texts (the UI is in Finnish by default).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import Page, expect
+
+from crm.models import AuditEvent, DataSubjectRequest, RequestStatus
+from crm.services.requests import due_date
+from tests.factories import make_contact, make_organisation
+from tests.test_browser import sign_in
+
+pytestmark = pytest.mark.browser
+
+EMAIL = "selma.selaintesti@pyytaja.example"
+
+
+def test_access_request_from_receipt_to_download(page: Page, session, screenshot_dir):
+    org = make_organisation(session, name="Selaintesti Oy")
+    person = make_contact(session, first_name="Selma", last_name="Selaintesti", email=EMAIL,
+                          organisation=org, notes="Selma asked for a demo in May")
+    colleague = make_contact(session, first_name="Kalle", last_name="Kollega",
+                             email="kalle.kollega@pyytaja.example", organisation=org)
+    session.commit()
+    received = date.today() - timedelta(days=2)
+
+    sign_in(page, "privacy")
+    # Receipt: the request is recorded from the letter or email it came in.
+    page.goto("/datasubjectrequestview/add")
+    form = page.locator("form#model_form")
+    form.locator("select#type").select_option("access")
+    form.locator("input#requester_name").fill("Selma Selaintesti")
+    form.locator("input#requester_email").fill(EMAIL)
+    form.locator("select#channel").select_option("email")
+    # Typed, as a person types it; the date picker leaves typed dates alone.
+    form.locator("input#received_on").press_sequentially(received.isoformat())
+    form.locator("input#received_on").press("Tab")
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    session.expire_all()
+    request = session.scalars(sa.select(DataSubjectRequest)).one()
+    assert request.due_on == due_date(received)
+
+    # Identity verified, on the request's page.
+    page.goto(f"/datasubjectrequestview/show/{request.id}")
+    page.locator("#verify-form input[name=how]").fill("Reply from the address on file")
+    page.locator("#verify-form button[type=submit]").click()
+    page.wait_for_load_state()
+    expect(page.locator("#identity")).to_contain_text("Reply from the address on file")
+
+    # Finding the person: by the requester's email, the match says why.
+    page.locator("a#find-person").click()
+    page.wait_for_load_state()
+    row = page.locator(f'tr[data-contact="{person.id}"]')
+    expect(row.locator('[data-reason="email"]')).to_have_count(1)
+    expect(page.locator(f'tr[data-contact="{colleague.id}"]')).to_have_count(0)
+    row.locator("button.crm-link").click()
+    page.wait_for_load_state()
+    expect(page.locator("a#linked-contact")).to_have_attribute(
+        "href", f"/contactview/show/{person.id}")
+    page.screenshot(path=screenshot_dir / "access-request-ready.png", full_page=True)
+
+    # The download: machine-readable, then printable in English.
+    export = page.locator("form#export-form")
+    export.locator("select[name=format]").select_option("json")
+    with page.expect_download() as info:
+        export.locator("button[type=submit]").click()
+    download = info.value
+    assert download.suggested_filename == f"access-export-{request.id}.json"
+    data = json.loads(open(download.path(), encoding="utf-8").read())
+    assert [c["email"] for c in data["records"]["contact"]] == [EMAIL]
+    assert data["records"]["contact"][0]["notes"] == "Selma asked for a demo in May"
+    assert data["records"]["organisation"] == [{"id": org.id, "name": "Selaintesti Oy"}]
+    assert "kalle" not in json.dumps(data).lower()
+
+    export.locator("select[name=format]").select_option("html-en")
+    with page.expect_download() as info:
+        export.locator("button[type=submit]").click()
+    html = open(info.value.path(), encoding="utf-8").read()
+    assert EMAIL in html and "Data Protection Ombudsman" in html and "Mailchimp" in html
+
+    # The printable export as the person sees it.
+    report = page.context.new_page()
+    report.set_content(html)
+    report.screenshot(path=screenshot_dir / "access-export-en.png", full_page=True)
+    report.close()
+
+    # Delivered: the request is completed and leaves the open requests.
+    page.locator("#deliver-form select[name=how]").select_option("email")
+    page.locator("#deliver-form textarea[name=outcome]").fill("Export sent by secure email")
+    page.locator("#deliver-form button[type=submit]").click()
+    page.wait_for_load_state()
+    expect(page.locator("#request-steps")).to_have_attribute("data-status", "completed")
+    page.goto("/requests/")
+    expect(page.locator(f'tr[data-request="{request.id}"]')).to_have_count(0)
+
+    session.expire_all()
+    assert session.get(DataSubjectRequest, request.id).status is RequestStatus.completed
+    exports = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "export")
+                              .order_by(AuditEvent.id)).all()
+    assert [(e.actor, e.object_id, e.detail) for e in exports] == [
+        ("privacy", str(person.id), f"json request {request.id}"),
+        ("privacy", str(person.id), f"html-en request {request.id}")]

@@ -1,0 +1,187 @@
+"""The public callback form at /contact (DESIGN §9.7): CSRF, honeypot, rate limit, storing."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from config import TestConfig
+from crm import create_app
+from crm.models import (
+    CallbackRequest,
+    Consent,
+    ConsentMethod,
+    Contact,
+    Language,
+    LegalBasis,
+    SourceKind,
+)
+from crm.public.contact_text import CONSENT_TEXT_VERSION
+from crm.services.contacts import THE_PERSON
+from tests.conftest import csrf_token
+from tests.factories import make_contact
+from tests.smtp_sink import SmtpSink
+
+HETU = "131052-308T"
+VALID = {"name": "Maija Meikäläinen", "organisation": "Esimerkkitalo Oy",
+         "phone": "040 765 4321", "email": "Maija.Meikalainen@Esimerkkitalo.example",
+         "message": "Haluaisin nähdä demon.", "consent": "y"}
+
+
+def post(client, lang: str = "fi", token: bool = True, **values):
+    data = {**VALID, **values}
+    data = {k: v for k, v in data.items() if v is not None}
+    if token:
+        data["csrf_token"] = csrf_token(client, f"/contact?lang={lang}")
+    return client.post(f"/contact?lang={lang}", data=data)
+
+
+def rows(session, model) -> int:
+    session.rollback()
+    return session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def stored_nothing(session) -> bool:
+    return (rows(session, CallbackRequest), rows(session, Contact), rows(session, Consent)) \
+        == (0, 0, 0)
+
+
+def page(response) -> str:
+    return response.get_data(as_text=True)
+
+
+def test_a_valid_post_stores_the_request_with_consent_and_source(client, session):
+    response = post(client)
+    assert response.status_code == 303
+    assert response.location.endswith("/contact/thanks?lang=fi")
+    thanks = client.get(response.location)
+    assert thanks.status_code == 200 and "Kiitos" in page(thanks)
+
+    session.rollback()
+    callback = session.scalar(sa.select(CallbackRequest))
+    assert (callback.name, callback.organisation_name) == ("Maija Meikäläinen",
+                                                           "Esimerkkitalo Oy")
+    assert callback.email == "Maija.Meikalainen@esimerkkitalo.example"
+    assert callback.phone == "+358407654321" and callback.status.value == "new"
+    contact = callback.contact
+    assert (contact.first_name, contact.last_name) == ("Maija", "Meikäläinen")
+    assert contact.source.kind is SourceKind.the_person and contact.source.name == THE_PERSON
+    assert contact.legal_basis is LegalBasis.consent and contact.language is Language.fi
+    assert contact.last_activity_at is not None
+    consent = session.scalar(sa.select(Consent))
+    assert consent.contact_id == contact.id and consent.purpose.code == "new_business"
+    assert consent.text_version == CONSENT_TEXT_VERSION
+    assert consent.given_how is ConsentMethod.form and consent.withdrawn_at is None
+    assert CONSENT_TEXT_VERSION in consent.evidence and "127.0.0.1" not in consent.evidence
+    assert [p.source.kind for p in contact.provenance] == [SourceKind.the_person]
+
+
+def test_a_post_links_to_the_contact_with_the_same_email(client, session):
+    existing = make_contact(session, email="maija.meikalainen@esimerkkitalo.example",
+                            last_activity_at=None)
+    session.commit()
+    assert post(client, lang="en").status_code == 303
+    session.rollback()
+    assert rows(session, Contact) == 1
+    callback = session.scalar(sa.select(CallbackRequest))
+    assert callback.contact_id == existing.id
+    contact = session.get(Contact, existing.id)
+    assert contact.last_name == existing.last_name  # the form does not overwrite the register
+    assert contact.last_activity_at is not None
+    assert session.scalar(sa.select(Consent.text_version)) == CONSENT_TEXT_VERSION
+    kinds = {p.source.kind for p in contact.provenance}
+    assert SourceKind.the_person in kinds
+
+
+def test_a_forged_post_without_csrf_token_stores_nothing(client, session):
+    response = post(client, token=False)
+    assert response.status_code == 400
+    assert "Lomake vanheni" in page(response)
+    assert stored_nothing(session)
+
+
+def test_a_filled_honeypot_answers_like_success_and_stores_nothing(client, session):
+    response = post(client, website="http://spam.example")
+    assert response.status_code == 303 and response.location.endswith("/contact/thanks?lang=fi")
+    assert stored_nothing(session)
+
+
+@pytest.mark.parametrize(("values", "field", "finnish"), [
+    ({"email": "ei-osoite"}, "email", "Sähköposti"),
+    ({"phone": "12"}, "phone", "Puhelin"),
+    ({"email": "", "phone": ""}, "email", "Sähköposti"),
+    ({"name": ""}, "name", "Nimi"),
+    ({"message": f"Henkilötunnukseni on {HETU}"}, "message", "henkilötunnu"),
+    ({"name": f"Maija {HETU}"}, "name", "henkilötunnu"),
+    ({"consent": None}, "consent", "suostumuksesi"),
+], ids=["email", "phone", "no email or phone", "no name", "hetu in message", "hetu in name",
+        "no consent"])
+def test_an_invalid_post_names_the_field_and_stores_nothing(client, session, values, field,
+                                                           finnish):
+    response = post(client, **values)
+    assert response.status_code == 400
+    html = page(response)
+    assert re.search(rf'data-field="{field}">[^<]*{finnish}', html), html[:3000]
+    assert HETU not in html.split('id="contact-errors"')[1].split("</div>")[0]
+    assert stored_nothing(session)
+
+
+def test_messages_are_english_on_the_english_page(client, session):
+    response = post(client, lang="en", email="not-an-address")
+    assert response.status_code == 400
+    assert "Email: This is not a valid email address" in page(response)
+
+
+def test_language_by_query_and_by_browser(client):
+    assert "Ota yhteyttä" in page(client.get("/contact"))
+    english = client.get("/contact", headers={"Accept-Language": "en-GB,en;q=0.9"})
+    assert "Contact us" in page(english) and 'lang="en"' in page(english)
+    assert "Ota yhteyttä" in page(client.get("/contact?lang=fi",
+                                             headers={"Accept-Language": "en"}))
+    assert "Contact us" in page(client.get("/contact?lang=en"))
+    swedish = client.get("/contact", headers={"Accept-Language": "sv"})
+    assert "Ota yhteyttä" in page(swedish)  # fi and en only; Finnish by default
+    assert "consent" in page(client.get("/contact?lang=en")).lower()
+    assert CONSENT_TEXT_VERSION not in page(client.get("/contact"))
+
+
+def test_sales_sees_the_request_on_the_home_page(client, login_as):
+    assert post(client).status_code == 303
+    home = page(login_as("sales").get("/"))
+    assert "Maija Meikäläinen" in home
+    assert 'href="/callbackrequestview/show/' in home
+
+
+def test_sales_is_told_by_mail_without_personal_data(app, client, session, monkeypatch):
+    with SmtpSink() as sink:
+        monkeypatch.setitem(app.config, "CRM_SMTP_URL", sink.url)
+        assert post(client).status_code == 303
+        sender, recipients, message = sink.wait_for(1)[0]
+    session.rollback()
+    callback_id = session.scalar(sa.select(CallbackRequest.id))
+    assert recipients == ["sales@crm-demo.example"]
+    assert message["Subject"] == f"Uusi soittopyyntö #{callback_id}"
+    body = message.get_content()
+    assert f"/callbackrequestview/show/{callback_id}" in body
+    for value in ("Maija", "Meikäläinen", "Esimerkkitalo", "765", "demon"):
+        assert value not in body and value not in message["Subject"]
+
+
+@pytest.fixture
+def limited_client(db_url):
+    config = TestConfig(db_url)
+    config.RATELIMIT_ENABLED = True
+    config.CRM_CONTACT_RATE_LIMIT = "3 per minute"
+    return create_app(config).test_client()
+
+
+def test_the_rate_limit_answers_after_too_many_posts(limited_client, session):
+    statuses = [post(limited_client, name="").status_code for _ in range(3)]
+    assert statuses == [400, 400, 400]
+    refused = post(limited_client)
+    assert refused.status_code == 429
+    assert "Liian monta" in page(refused)
+    assert limited_client.get("/contact").status_code == 200  # reading the form is not limited
+    assert stored_nothing(session)

@@ -1,0 +1,267 @@
+"""The access export (DESIGN §9.1): everything about the person, nothing about anyone else."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+import sqlalchemy as sa
+from flask_appbuilder import Model
+
+from crm.models import AuditEvent, DataSubjectRequest, TransferSafeguard
+from crm.models.base import utcnow
+from crm.privacy.export import (
+    EXPORTED_TABLES,
+    LEFT_OUT,
+    STAFF_TABLE_PREFIX,
+    build_access_export,
+    export_json,
+    linked_tables,
+    render_access_export_html,
+)
+from tests.conftest import csrf_token
+from tests.factories import make_recipient
+from tests.subject_data import (
+    FILE_HASH,
+    LIST_NAME,
+    OTHERS,
+    PERSON,
+    SECRETS,
+    SUPPLIER,
+    seed_subject,
+)
+
+
+def _keys(table: sa.Table, rows: list[dict]) -> set[tuple]:
+    return {tuple(row[c.name] for c in table.primary_key.columns) for row in rows}
+
+
+def _text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+@pytest.fixture
+def seeded(session):
+    return seed_subject(session)
+
+
+def test_every_table_is_exported_or_left_out_for_a_reason():
+    for table in Model.metadata.sorted_tables:
+        assert (table.name in EXPORTED_TABLES or table.name in LEFT_OUT
+                or table.name.startswith(STAFF_TABLE_PREFIX)
+                or table in linked_tables()), f"{table.name}: export it or say why not"
+
+
+def test_export_has_every_row_about_the_person_in_every_table(session, seeded):
+    export = build_access_export(session, seeded.contact_id)
+    records = export["records"]
+    tables = {t.name: t for t in Model.metadata.sorted_tables}
+    about_tables = set(EXPORTED_TABLES) | {t.name for t in linked_tables()}
+    # The seeding put the person into every table that can hold a row about them.
+    assert set(seeded.about) == about_tables
+    for name in about_tables:
+        assert seeded.about[name] <= _keys(tables[name], records[name]), name
+    # And nothing more than what is about them.
+    for name, keys in seeded.others.items():
+        assert not keys & _keys(tables[name], records[name]), name
+    # The JSON is what the download gives, and parses back to the same.
+    assert json.loads(export_json(export))["records"]["contact"][0]["email"] == PERSON["email"]
+
+
+def test_export_holds_the_persons_values_and_nobody_elses(session, seeded):
+    text = export_json(build_access_export(session, seeded.contact_id)).lower()
+    for value in (PERSON["email"], PERSON["mobile"], PERSON["notes"], "xantippa-login-4411",
+                  LIST_NAME, SUPPLIER, FILE_HASH):
+        assert value.lower() in text, value
+    for value in OTHERS:
+        assert value.lower() not in text, value
+
+
+def test_export_names_staff_by_role_only(session, seeded):
+    export = build_access_export(session, seeded.contact_id)
+    assert [a["author"] for a in export["records"]["activity"]] == ["Sales"]
+    assert {e["actor"] for e in export["records"]["audit_event"]} == {"Privacy"}
+    assert {c["changed_by"] for c in export["records"]["contact_change"]} == {"Privacy"}
+    text = export_json(export)
+    # Demo users' names and usernames (crm.services.demo): Sanna Myyjä (sales), Pekka
+    # Rekisterinpitäjä (privacy).
+    for name in ("Sanna", "Myyjä", "Pekka", "Rekisterinpitäjä", '"sales"', '"privacy"',
+                 "author_id", "actor_id", "changed_by_id"):
+        assert name not in text, name
+
+
+def test_export_of_the_organisation_is_its_name_only(session, seeded):
+    export = build_access_export(session, seeded.contact_id)
+    assert export["records"]["organisation"] == [
+        {"id": seeded.organisation_id, "name": "Qvist Corp Oy"}]
+
+
+def test_art15_information(session, seeded):
+    info = build_access_export(session, seeded.contact_id, lang="en")["information"]
+    assert {p["code"] for p in info["purposes"]} >= {"customer_relationship",
+                                                       "direct_marketing"}
+    assert info["legal_basis"] == ["position"]
+    mailchimp = next(r for r in info["recipients"] if r["name"] == "Mailchimp")
+    assert mailchimp["outside_eea"] is True and mailchimp["safeguard"] == "dpf"
+    assert {r["records"] for r in info["retention"]} >= {"prospect_contact"}
+    assert {(s["name"], s["supplier"], s["file_hash"]) for s in info["sources"]} == {
+        (LIST_NAME, SUPPLIER, FILE_HASH)}
+    assert "Data Protection Ombudsman" in info["supervisory_authority"]
+    assert info["automated_decision_making"] is False
+
+
+@pytest.mark.parametrize("lang, expected", [
+    ("fi", ["Käsittelyn tarkoitukset", "Asiakassuhteen hoito", "Käsiteltävät tietoryhmät",
+            "Mailchimp", "siirto EU/ETA-alueen ulkopuolelle", "EU–US Data Privacy Framework",
+            "Säilytysajat", "Potentiaalisten asiakkaiden yhteyshenkilöt", "24 kk",
+            "Luovutukset muista rekistereistä", LIST_NAME, SUPPLIER, FILE_HASH,
+            "oikeus tarkastaa", "Tietosuojavaltuutetun toimisto",
+            "ei tehdä automaattista päätöksentekoa eikä profilointia",
+            "Henkilön asema kohdeyrityksessä"]),
+    ("en", ["Purposes of the processing", "Keeping the customer relationship",
+            "Categories of personal data", "Mailchimp", "transfer outside the EU/EEA",
+            "EU–US Data Privacy Framework", "Retention periods",
+            "Contact persons of prospects", "24 months", "purchased lists", LIST_NAME,
+            SUPPLIER, FILE_HASH, "right to access", "Data Protection Ombudsman",
+            "No automated decision-making or profiling", "legitimate interest"]),
+])
+def test_html_export_gives_the_art15_information_in_each_language(session, seeded, lang,
+                                                                  expected):
+    html = render_access_export_html(build_access_export(session, seeded.contact_id,
+                                                         lang=lang), lang)
+    assert f'<html lang="{lang}">' in html
+    text = _text(html)
+    for item in expected:
+        assert item in text, item
+    for value in (PERSON["email"], PERSON["notes"], "Call with Xantippa"):
+        assert value in text
+    for value in OTHERS:
+        assert value not in text.lower()
+    assert "@media print" in html
+
+
+def test_html_export_flags_a_privacy_shield_transfer(session, seeded):
+    make_recipient(session, name="Vanha Analytiikka Inc", country="US",
+                   transfer_safeguard=TransferSafeguard.privacy_shield)
+    session.commit()
+    html = render_access_export_html(build_access_export(session, seeded.contact_id), "en")
+    flagged = re.search(r'data-recipient="Vanha Analytiikka Inc".*?</li>', html, re.S).group()
+    assert 'data-flag="invalid-safeguard"' in flagged
+
+
+def _ready_request(session, seeded) -> DataSubjectRequest:
+    request = session.scalars(sa.select(DataSubjectRequest).where(
+        DataSubjectRequest.contact_id == seeded.contact_id)).one()
+    request.identity_verified_how = "Signed letter"
+    request.identity_verified_at = utcnow()
+    session.commit()
+    return request
+
+
+@pytest.mark.parametrize("fmt, mimetype, marker", [
+    ("json", "application/json", '"format": "crm-access-export"'),
+    ("html-fi", "text/html", "Tietosuojavaltuutetun toimisto"),
+    ("html-en", "text/html", "Data Protection Ombudsman"),
+])
+def test_download_from_the_request_page_is_audited(session, seeded, login_as, fmt, mimetype,
+                                                   marker):
+    request = _ready_request(session, seeded)
+    client = login_as("privacy")
+    token = csrf_token(client, f"/datasubjectrequestview/show/{request.id}")
+    response = client.post(f"/requests/{request.id}/export",
+                           data={"csrf_token": token, "format": fmt})
+    assert response.status_code == 200
+    assert response.mimetype == mimetype
+    assert "attachment" in response.headers["Content-Disposition"]
+    body = response.get_data(as_text=True)
+    assert marker in body and PERSON["email"] in body
+    session.expire_all()
+    event = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "export")).one()
+    assert (event.object_type, event.object_id, event.actor) == (
+        "Contact", str(seeded.contact_id), "privacy")
+    assert event.detail == f"{fmt} request {request.id}"
+    assert "contact" in event.fields and "activity" in event.fields
+    # Identifiers and table names only, never a value.
+    assert PERSON["email"].lower() not in json.dumps(
+        [event.fields, event.detail, event.object_id]).lower()
+
+
+def test_no_export_before_the_identity_is_verified(session, seeded, login_as):
+    request = session.scalars(sa.select(DataSubjectRequest).where(
+        DataSubjectRequest.contact_id == seeded.contact_id)).one()
+    client = login_as("privacy")
+    token = csrf_token(client, f"/datasubjectrequestview/show/{request.id}")
+    response = client.post(f"/requests/{request.id}/export",
+                           data={"csrf_token": token, "format": "json"})
+    assert response.status_code == 302
+    assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "export")) == 0
+
+
+@pytest.mark.parametrize("user", ["dpo", "sales"])
+def test_only_the_privacy_officer_downloads_exports(session, seeded, login_as, user):
+    request = _ready_request(session, seeded)
+    client = login_as(user)
+    token = csrf_token(client, "/resetmypassword/form")
+    response = client.post(f"/requests/{request.id}/export",
+                           data={"csrf_token": token, "format": "json"})
+    assert response.status_code == 403
+    assert PERSON["email"] not in response.get_data(as_text=True)
+
+
+def test_cli_export_json_and_html(app, session, seeded):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["crm", "subject", "export", PERSON["email"].upper()])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["subject"]["contact_ids"] == [seeded.contact_id]
+    result = runner.invoke(args=["crm", "subject", "export", PERSON["alt_email"], "--format",
+                                 "html", "--lang", "en"])
+    assert result.exit_code == 0, result.output
+    assert "Data Protection Ombudsman" in result.output and PERSON["notes"] in result.output
+    session.expire_all()
+    events = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "export")
+                             .order_by(AuditEvent.id)).all()
+    assert [(e.actor, e.object_id, e.detail) for e in events] == [
+        ("cli", str(seeded.contact_id), "json"), ("cli", str(seeded.contact_id), "html-en")]
+
+
+def test_cli_export_of_an_unknown_email_fails_clearly(app, session, seeded):
+    result = app.test_cli_runner().invoke(
+        args=["crm", "subject", "export", "nobody@nowhere.example"])
+    assert result.exit_code == 1
+    assert "no contact in the register has that email address" in result.output
+    assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "export")) == 0
+
+
+def test_export_of_two_contacts_of_one_person(session, seeded):
+    from tests.factories import make_contact
+
+    twin = make_contact(session, first_name="Xantippa", last_name="Qvistbergh",
+                        email=PERSON["email"].lower())
+    session.commit()
+    export = build_access_export(session, [seeded.contact_id, twin.id])
+    assert {c["id"] for c in export["records"]["contact"]} == {seeded.contact_id, twin.id}
+
+
+def test_secrets_helper_matches_the_seeded_values(session, seeded):
+    # The erasure tests rely on SECRETS naming values the seeding really stored.
+    text = export_json(build_access_export(session, seeded.contact_id)).lower()
+    assert all(secret in text for secret in SECRETS)
+
+
+def test_download_covers_every_contact_of_the_person(session, seeded, login_as):
+    from tests.factories import make_contact
+
+    twin = make_contact(session, first_name="X.", last_name="Qvistbergh",
+                        alt_email=PERSON["email"].upper())
+    session.commit()
+    request = _ready_request(session, seeded)
+    client = login_as("privacy")
+    token = csrf_token(client, "/resetmypassword/form")
+    data = json.loads(client.post(f"/requests/{request.id}/export", data={
+        "csrf_token": token, "format": "json"}).get_data(as_text=True))
+    assert data["subject"]["contact_ids"] == sorted([seeded.contact_id, twin.id])
+    assert seeded.colleague_id not in data["subject"]["contact_ids"]

@@ -1,0 +1,121 @@
+"""The purchased-list import screens: upload, map, check (dry run), import; the history."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import sqlalchemy as sa
+
+from crm.models import Contact, Source, SourceKind
+from crm.views.imports import upload_folder
+from tests.conftest import csrf_token
+
+GOOD = ("Etunimi;Sukunimi;Sähköposti;Yritys\r\n"
+        "Aino;Ruutulainen;aino@ruutu.example;Ruutu Oy\r\n"
+        "Eero;Ruutulainen;eero@ruutu.example;Ruutu Oy\r\n").encode("cp1252")
+BAD = (b"Nimi;Suku;Osoite\r\n"
+       b"Aino;Ruutulainen;aino@ruutu.example\r\n"
+       b"Eero;Ruutulainen;ei-osoite\r\n")
+
+
+def upload(client, data: bytes, name: str = "Ruutulista"):
+    token = csrf_token(client, "/imports/")
+    return client.post("/imports/upload", data={
+        "csrf_token": token, "file": (io.BytesIO(data), "lista.csv"), "name": name,
+        "supplier": "Toimittaja Oy", "received_on": "2026-10-15"},
+        content_type="multipart/form-data")
+
+
+def waiting_files() -> list:
+    return list(upload_folder().iterdir())
+
+
+def contacts(session) -> int:
+    session.rollback()
+    return session.scalar(sa.select(sa.func.count()).select_from(Contact))
+
+
+def test_marketing_uploads_checks_and_imports_a_list(login_as, session):
+    client = login_as("marketing")
+    before = set(waiting_files())
+    response = upload(client, GOOD)
+    assert response.status_code == 302 and response.location.endswith("/imports/mapping")
+    assert len(set(waiting_files()) - before) == 1
+
+    mapping = client.get("/imports/mapping").get_data(as_text=True)
+    for header in ("Etunimi", "Sukunimi", "Sähköposti", "Yritys"):
+        assert f'<option value="{header}" selected>' in mapping
+    token = csrf_token(client, "/imports/mapping")
+    check = client.post("/imports/check", data={
+        "csrf_token": token, "map_first_name": "Etunimi", "map_last_name": "Sukunimi",
+        "map_email": "Sähköposti", "map_organisation": "Yritys"})
+    page = check.get_data(as_text=True)
+    assert check.status_code == 200
+    assert re.search(r'data-count="new"><th>[^<]*</th><td>2</td>', page)
+    assert 'id="import-run"' in page
+    assert contacts(session) == 0  # the check stored nothing
+
+    done = client.post("/imports/run", data={"csrf_token": token, "valid_only": "0"})
+    assert 'id="import-done"' in done.get_data(as_text=True)
+    assert contacts(session) == 2
+    source = session.scalar(sa.select(Source).where(Source.kind == SourceKind.purchased_list))
+    assert (source.name, source.supplier, source.received_on.isoformat()) == (
+        "Ruutulista", "Toimittaja Oy", "2026-10-15")
+    assert set(waiting_files()) == before  # the upload was deleted
+    history = client.get("/imports/").get_data(as_text=True)
+    assert "Ruutulista" in history and "marketing" in history
+
+
+def test_a_list_with_a_bad_line_is_checked_mapped_by_hand_and_imported_valid_only(login_as,
+                                                                                  session):
+    client = login_as("marketing")
+    assert upload(client, BAD).status_code == 302
+    mapping = client.get("/imports/mapping").get_data(as_text=True)
+    assert 'id="import-mapping-problem"' in mapping  # no known headers: map them
+    token = csrf_token(client, "/imports/mapping")
+    check = client.post("/imports/check", data={
+        "csrf_token": token, "map_first_name": "Nimi", "map_last_name": "Suku",
+        "map_email": "Osoite"}).get_data(as_text=True)
+    assert 'data-line="3" data-field="email"' in check
+    assert 'id="import-run"' not in check and 'id="import-run-valid"' in check
+    assert "ei-osoite" not in check.split('class="crm-import-errors"')[1]
+
+    refused = client.post("/imports/run", data={"csrf_token": token, "valid_only": "0"})
+    assert 'id="import-not-done"' in refused.get_data(as_text=True)
+    assert contacts(session) == 0
+    done = client.post("/imports/run", data={"csrf_token": token, "valid_only": "1"})
+    assert 'id="import-done"' in done.get_data(as_text=True)
+    assert contacts(session) == 1
+
+
+def test_a_file_that_is_not_text_is_refused_and_deleted(login_as, session):
+    client = login_as("marketing")
+    before = set(waiting_files())
+    upload(client, "Etunimi;Sukunimi\r\nA;B\r\n".encode("utf-16"))
+    response = client.get("/imports/mapping", follow_redirects=True)
+    assert "CSV" in response.get_data(as_text=True)
+    assert set(waiting_files()) == before
+
+
+def test_cancel_deletes_the_upload(login_as):
+    client = login_as("marketing")
+    before = set(waiting_files())
+    upload(client, GOOD)
+    token = csrf_token(client, "/imports/mapping")
+    assert client.post("/imports/cancel", data={"csrf_token": token}).status_code == 302
+    assert set(waiting_files()) == before
+    assert client.get("/imports/mapping").status_code == 302  # nothing waits any more
+
+
+def test_privacy_reads_the_history_but_cannot_upload(login_as, session):
+    client = login_as("privacy")
+    page = client.get("/imports/").get_data(as_text=True)
+    assert "Import history" in page or "Tuontihistoria" in page
+    assert 'id="import-upload"' not in page
+    token = csrf_token(client, "/resetmypassword/form")
+    response = client.post("/imports/upload", data={
+        "csrf_token": token, "file": (io.BytesIO(GOOD), "lista.csv"), "name": "Ei"},
+        content_type="multipart/form-data")
+    assert response.status_code == 403
+    assert contacts(session) == 0

@@ -1,0 +1,499 @@
+"""The jobs: the runner and its lock, the CLI, the screens, and each job of DESIGN §8."""
+
+from __future__ import annotations
+
+import email
+import os
+import socketserver
+import threading
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from crm.extensions import db
+from crm.jobs import JOBS, Job, schedules
+from crm.jobs.context import STOPPING
+from crm.jobs.locks import AdvisoryLock, LockLost, RowLock, acquire
+from crm.jobs.runner import INTERRUPTED, SKIPPED, UnknownJob, run_job
+from crm.models import (
+    AuditEvent,
+    Consent,
+    Contact,
+    JobRun,
+    JobStatus,
+    MarketingStatus,
+    Provenance,
+    Purpose,
+    RequestStatus,
+    Source,
+    SourceKind,
+    UserSession,
+)
+from crm.models.privacy import JobLock, Notification, NotificationKind
+from tests.conftest import csrf_token
+from tests.factories import make_consent, make_contact, make_request
+
+NOW = datetime.now(UTC)
+TODAY = date.today()
+
+
+def days_ago(days: int) -> datetime:
+    return NOW - timedelta(days=days)
+
+
+def run(app, name: str, **kwargs):
+    outcome = run_job(app, name, **kwargs)
+    assert outcome.status is JobStatus.succeeded, outcome.error
+    return outcome
+
+
+# -- registry and runner ---------------------------------------------------------------
+
+def test_the_jobs_of_design_section_8_are_registered():
+    assert set(JOBS) >= {"retention", "audit_pruning", "consent_expiry", "request_reminders",
+                         "art14_notices", "session_purge"}
+    for job in JOBS.values():
+        assert job.func.__module__.startswith("crm.jobs.") and job.schedule
+
+
+def test_schedules_come_from_config_with_defaults():
+    assert schedules({})["retention"] == "30 2 * * *"
+    changed = schedules({"CRM_JOB_SCHEDULES": {"retention": "0 1 * * *", "session_purge": "off"}})
+    assert changed["retention"] == "0 1 * * *" and changed["session_purge"] is None
+    with pytest.raises(ValueError, match="unknown jobs"):
+        schedules({"CRM_JOB_SCHEDULES": {"nosuch": "* * * * *"}})
+
+
+def test_every_run_is_recorded_and_audited(app, session):
+    make_contact(session, last_activity_at=days_ago(900))
+    session.commit()
+    outcome = run(app, "retention", trigger="screen", actor=(None, "privacy"))
+    run_row = session.get(JobRun, outcome.run_id)
+    assert run_row.status is JobStatus.succeeded and run_row.trigger == "screen"
+    assert run_row.finished_at >= run_row.started_at
+    assert run_row.counts["prospects"] == 1 and run_row.error is None
+    event = session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "job"))
+    assert (event.actor, event.object_type, event.object_id) == (
+        "privacy", "JobRun", str(outcome.run_id))
+    assert event.detail == "retention succeeded"
+
+
+def test_a_run_that_finds_the_lock_taken_is_recorded_as_skipped(app, session):
+    lock = acquire(db.engine, "retention")
+    try:
+        outcome = run_job(app, "retention")
+    finally:
+        lock.release()
+    assert outcome.status is JobStatus.skipped and outcome.error == SKIPPED
+    assert session.get(JobRun, outcome.run_id).status is JobStatus.skipped
+    # Released: the next run goes ahead.
+    assert run(app, "retention").status is JobStatus.succeeded
+
+
+def test_a_run_left_running_by_a_dead_process_is_closed_by_the_next(app, session):
+    session.add(JobRun(job="retention", status=JobStatus.running, started_at=days_ago(1)))
+    session.commit()
+    run(app, "retention")
+    runs = session.scalars(sa.select(JobRun).order_by(JobRun.id)).all()
+    assert [(r.status, r.error) for r in runs] == [(JobStatus.failed, INTERRUPTED),
+                                                   (JobStatus.succeeded, None)]
+
+
+def test_a_failing_job_is_recorded_with_its_counts_and_without_its_message(app, session,
+                                                                           monkeypatch):
+    def boom(ctx):
+        ctx.counts["done_before_failing"] = 2
+        raise RuntimeError("contact aino@example.test was bad")
+
+    monkeypatch.setitem(JOBS, "retention", Job("retention", boom, "x", "* * * * *"))
+    outcome = run_job(app, "retention")
+    assert outcome.status is JobStatus.failed and outcome.error == "RuntimeError"
+    assert session.get(JobRun, outcome.run_id).counts == {"done_before_failing": 2}
+    # The lock was released after the failure.
+    assert run_job(app, "audit_pruning").status is JobStatus.succeeded
+
+
+def test_a_run_stops_between_batches_when_the_scheduler_shuts_down(app, session):
+    make_contact(session, last_activity_at=days_ago(900))
+    session.commit()
+    STOPPING.set()
+    try:
+        outcome = run_job(app, "retention")
+    finally:
+        STOPPING.clear()
+    assert outcome.status is JobStatus.failed and "shutting down" in outcome.error
+    assert outcome.counts["prospects"] == 1  # the batch it was in was finished
+
+
+def test_an_unknown_job_is_refused(app):
+    with pytest.raises(UnknownJob):
+        run_job(app, "nosuch")
+
+
+# -- locks -------------------------------------------------------------------------------
+
+def test_a_job_lock_is_held_by_one_at_a_time(app):
+    first = acquire(db.engine, "retention")
+    assert first is not None
+    assert acquire(db.engine, "retention") is None
+    other_job = acquire(db.engine, "consent_expiry")
+    assert other_job is not None
+    other_job.release()
+    first.release()
+    again = acquire(db.engine, "retention")
+    assert again is not None
+    again.release()
+
+
+def test_postgres_frees_the_lock_when_its_connection_ends(app, is_postgres):
+    if not is_postgres:
+        pytest.skip("advisory locks are PostgreSQL's")
+    lock = acquire(db.engine, "retention")
+    assert isinstance(lock, AdvisoryLock)
+    lock.connection.invalidate()  # as when the process holding it is killed
+    lock.connection.close()
+    again = acquire(db.engine, "retention")
+    assert again is not None
+    again.release()
+
+
+@pytest.mark.parametrize("holder, stale, taken", [
+    ("live", False, False),
+    ("dead", False, True),
+    ("live", True, True),
+    ("other host", False, False),
+])
+def test_sqlite_lock_of_a_dead_or_silent_holder_is_taken_over(app, session, is_postgres,
+                                                               holder, stale, taken):
+    if is_postgres:
+        pytest.skip("the lock row is SQLite's")
+    import socket
+    import subprocess
+    import sys
+
+    if holder == "dead":
+        done = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                              capture_output=True, text=True, check=True)
+        owner = f"{socket.gethostname()}:{done.stdout.strip()}:dead"
+    elif holder == "live":
+        owner = f"{socket.gethostname()}:{os.getppid()}:live"
+    else:
+        owner = "elsewhere.example:1:other"
+    beat = NOW - timedelta(hours=2) if stale else NOW
+    session.add(JobLock(job="retention", owner=owner, acquired_at=beat, heartbeat_at=beat))
+    session.commit()
+    lock = acquire(db.engine, "retention", stale_seconds=900)
+    assert (lock is not None) is taken
+    if lock is not None:
+        lock.release()
+
+
+def test_a_lock_taken_over_makes_the_old_holder_stop(app, session, is_postgres):
+    if is_postgres:
+        pytest.skip("the lock row is SQLite's")
+    lock = acquire(db.engine, "retention")
+    assert isinstance(lock, RowLock)
+    session.execute(sa.update(JobLock).values(owner="someone:1:else"))
+    session.commit()
+    lock._beat = 0  # due for a heartbeat
+    with pytest.raises(LockLost):
+        lock.heartbeat()
+
+
+# -- command line -----------------------------------------------------------------------------
+
+def test_jobs_list_shows_every_job_with_its_schedule(app, session):
+    run(app, "session_purge")
+    result = app.test_cli_runner().invoke(args=["crm", "jobs", "list"])
+    assert result.exit_code == 0, result.output
+    for name in JOBS:
+        assert name in result.output
+    assert "*/15 * * * *" in result.output and "last succeeded" in result.output
+
+
+def test_jobs_run_prints_counts_and_exits_by_status(app, session, monkeypatch):
+    contact = make_contact(session, last_activity_at=days_ago(900))
+    session.commit()
+    cli = app.test_cli_runner()
+    result = cli.invoke(args=["crm", "jobs", "run", "retention", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "succeeded (dry run)" in result.output and "prospects: 1" in result.output
+    session.expire_all()
+    assert session.get(Contact, contact.id).anonymised_at is None
+
+    assert cli.invoke(args=["crm", "jobs", "run", "nosuch"]).exit_code == 2
+    lock = acquire(db.engine, "retention")
+    try:
+        assert cli.invoke(args=["crm", "jobs", "run", "retention"]).exit_code == 3
+    finally:
+        lock.release()
+
+    def boom(ctx):
+        raise RuntimeError("no")
+
+    monkeypatch.setitem(JOBS, "retention", Job("retention", boom, "x", "* * * * *"))
+    result = cli.invoke(args=["crm", "jobs", "run", "retention"])
+    assert result.exit_code == 1 and "RuntimeError" in result.output
+
+
+# -- the jobs screen ---------------------------------------------------------------------------
+
+def test_privacy_runs_a_job_or_a_dry_run_from_the_screen(app, session, login_as):
+    contact = make_contact(session, last_activity_at=days_ago(900))
+    session.commit()
+    client = login_as("privacy")
+    page = client.get("/jobs/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    for name in JOBS:
+        assert f'action="/jobs/run/{name}"' in html
+    token = csrf_token(client, "/jobs/")
+
+    response = client.post("/jobs/run/retention", data={"csrf_token": token, "dry_run": "1"})
+    assert response.status_code == 302 and "/jobrunview/show/" in response.location
+    dry = session.scalar(sa.select(JobRun).order_by(JobRun.id.desc()).limit(1))
+    assert dry.dry_run and dry.trigger == "screen" and dry.counts["prospects"] == 1
+    session.expire_all()
+    assert session.get(Contact, contact.id).anonymised_at is None
+
+    response = client.post("/jobs/run/retention", data={"csrf_token": token, "dry_run": "0"})
+    assert response.status_code == 302
+    session.expire_all()
+    assert session.get(Contact, contact.id).anonymised_at is not None
+    shown = client.get(response.location).get_data(as_text=True)
+    assert "prospects: 1" in shown
+    event = session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "job")
+                           .order_by(AuditEvent.id.desc()).limit(1))
+    assert event.actor == "privacy"
+
+
+def test_runs_need_the_run_permission_a_post_and_a_token(app, session, login_as):
+    before = session.scalar(sa.select(sa.func.count()).select_from(JobRun))
+    dpo = login_as("dpo")
+    page = dpo.get("/jobs/")
+    assert page.status_code == 200 and "/jobs/run/" not in page.get_data(as_text=True)
+    token = csrf_token(dpo, "/resetmypassword/form")
+    assert dpo.post("/jobs/run/retention", data={"csrf_token": token}).status_code == 403
+    for user in ("admin", "maintainer"):
+        assert login_as(user).get("/jobs/").status_code == 200
+    assert login_as("sales").get("/jobs/").status_code == 403
+
+    privacy = login_as("privacy")
+    assert privacy.post("/jobs/run/retention", data={}).status_code in (302, 400)
+    assert privacy.get("/jobs/run/retention").status_code == 405
+    token = csrf_token(privacy, "/jobs/")
+    assert privacy.post("/jobs/run/nosuch", data={"csrf_token": token}).status_code == 404
+    assert session.scalar(sa.select(sa.func.count()).select_from(JobRun)) == before
+
+
+# -- request reminders -------------------------------------------------------------------------
+
+class SmtpSink(socketserver.ThreadingTCPServer):
+    """A local SMTP server that keeps what it receives."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _SmtpHandler)
+        self.messages: list[dict] = []
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.server_address[1]}"
+
+
+class _SmtpHandler(socketserver.StreamRequestHandler):
+    def handle(self) -> None:
+        reply = self.wfile.write
+        reply(b"220 sink\r\n")
+        recipients: list[str] = []
+        lines: list[bytes] = []
+        in_data = False
+        while line := self.rfile.readline():
+            if in_data:
+                if line.rstrip(b"\r\n") == b".":
+                    self.server.messages.append({
+                        "to": recipients,
+                        "message": email.message_from_bytes(b"".join(lines))})
+                    recipients, lines, in_data = [], [], False
+                    reply(b"250 queued\r\n")
+                else:
+                    lines.append(line[1:] if line.startswith(b"..") else line)
+                continue
+            command = line[:4].upper()
+            if command == b"RCPT":
+                recipients.append(line.split(b":", 1)[1].strip(b" <>\r\n").decode())
+            if command == b"DATA":
+                in_data = True
+                reply(b"354 go on\r\n")
+            elif command == b"QUIT":
+                reply(b"221 bye\r\n")
+                return
+            else:
+                reply(b"250 ok\r\n")
+
+
+@pytest.fixture
+def smtp(app, monkeypatch):
+    sink = SmtpSink()
+    thread = threading.Thread(target=sink.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setitem(app.config, "CRM_SMTP_URL", sink.url)
+    yield sink
+    sink.shutdown()
+    sink.server_close()
+
+
+def test_request_reminders_raise_once_mail_once_and_resolve(app, session, smtp):
+    due_soon = make_request(session, received_on=TODAY - timedelta(days=27),
+                            requester_name="Salainen Pyytäjä",
+                            requester_email="salainen@pyytaja.example")
+    overdue = make_request(session, received_on=TODAY - timedelta(days=40))
+    make_request(session, received_on=TODAY - timedelta(days=5))  # due in weeks
+    make_request(session, received_on=TODAY - timedelta(days=60),
+                 status=RequestStatus.completed)  # handled
+    extended = make_request(session, received_on=TODAY - timedelta(days=40),
+                            extended_due_on=TODAY + timedelta(days=40))
+    session.commit()
+
+    outcome = run(app, "request_reminders")
+    assert (outcome.counts["due_soon"], outcome.counts["overdue"]) == (1, 1)
+    assert outcome.counts["raised"] == 2 and outcome.counts["emailed"] == 2
+    kinds = {(n.object_id, n.kind) for n in session.scalars(sa.select(Notification))}
+    assert kinds == {(str(due_soon.id), NotificationKind.request_due),
+                     (str(overdue.id), NotificationKind.request_overdue)}
+    assert str(extended.id) not in {k for k, _ in kinds}
+    assert len(smtp.messages) == 1
+    mail = smtp.messages[0]
+    assert mail["to"] == ["privacy@crm-demo.example"]
+    body = mail["message"].get_payload(decode=True).decode()
+    assert f"#{due_soon.id}" in body and f"/datasubjectrequestview/show/{overdue.id}" in body
+    assert "Salainen" not in body and "pyytaja" not in body
+
+    again = run(app, "request_reminders")
+    assert again.counts["raised"] == 0 and again.counts["emailed"] == 0
+    assert len(smtp.messages) == 1
+
+    overdue.status = RequestStatus.completed
+    session.commit()
+    assert run(app, "request_reminders").counts["resolved"] == 1
+    open_ = session.scalars(sa.select(Notification).where(Notification.resolved_at.is_(None)))
+    assert [n.object_id for n in open_] == [str(due_soon.id)]
+
+
+def test_reminders_show_on_the_jobs_screen(app, session, login_as):
+    request = make_request(session, received_on=TODAY - timedelta(days=40))
+    session.commit()
+    run(app, "request_reminders")
+    html = login_as("privacy").get("/jobs/").get_data(as_text=True)
+    assert f"/datasubjectrequestview/show/{request.id}" in html
+    assert 'data-kind="request_overdue"' in html
+
+
+def test_a_dry_run_of_reminders_raises_nothing(app, session, smtp):
+    make_request(session, received_on=TODAY - timedelta(days=40))
+    session.commit()
+    outcome = run(app, "request_reminders", dry_run=True)
+    assert outcome.counts["raised"] == 1
+    assert session.scalar(sa.select(sa.func.count()).select_from(Notification)) == 0
+    assert smtp.messages == []
+
+
+# -- Art. 14 notices ---------------------------------------------------------------------------
+
+def test_art14_notices_owed_are_flagged_per_purchased_list(app, session):
+    bought = Source(kind=SourceKind.purchased_list, name="Lista", supplier="Toimittaja Oy",
+                    received_on=TODAY - timedelta(days=25), file_hash="c" * 64)
+    session.add(bought)
+    session.flush()
+
+    def person(due_in: int, **contact_values) -> Provenance:
+        row = Provenance(contact=make_contact(session, source=bought, **contact_values),
+                         source=bought, art14_due_on=TODAY + timedelta(days=due_in))
+        session.add(row)
+        return row
+
+    person(5)
+    person(-1)  # overdue
+    person(20)  # not yet
+    notified = person(3)
+    notified.art14_notified_at = NOW
+    person(2, anonymised_at=NOW)  # nobody to notify
+    session.commit()
+
+    outcome = run(app, "art14_notices")
+    assert (outcome.counts["owed"], outcome.counts["overdue"], outcome.counts["lists"]) == (2, 1, 1)
+    notification = session.scalar(sa.select(Notification))
+    assert notification.kind is NotificationKind.art14_owed
+    assert (notification.object_type, notification.object_id) == ("Source", str(bought.id))
+    assert notification.count == 2 and notification.due_on == TODAY - timedelta(days=1)
+    assert notification.audience == "Marketing,Privacy"
+
+    session.execute(sa.update(Provenance).values(art14_notified_at=NOW))
+    session.commit()
+    assert run(app, "art14_notices").counts["resolved"] == 1
+
+
+# -- consent expiry -----------------------------------------------------------------------------
+
+def test_consents_not_renewed_lapse_and_unsubscribe_who_has_none_left(app, session):
+    lapsed = make_contact(session, marketing_status=MarketingStatus.subscribed)
+    make_consent(session, lapsed, given_at=days_ago(800))
+    renewed = make_contact(session, marketing_status=MarketingStatus.subscribed)
+    make_consent(session, renewed, given_at=days_ago(800))
+    make_consent(session, renewed, given_at=days_ago(10))
+    other_purpose = make_contact(session, marketing_status=MarketingStatus.subscribed)
+    purpose = session.scalar(sa.select(Purpose).where(Purpose.code == "new_business"))
+    make_consent(session, other_purpose, purpose=purpose, given_at=days_ago(800))
+    make_consent(session, other_purpose, given_at=days_ago(5))
+    session.commit()
+    version = lapsed.version
+
+    dry = run(app, "consent_expiry", dry_run=True)
+    assert (dry.counts["consents"], dry.counts["unsubscribed"]) == (3, 1)
+    assert session.scalar(sa.select(sa.func.count()).select_from(Consent)
+                          .where(Consent.withdrawn_at.is_not(None))) == 0
+
+    outcome = run(app, "consent_expiry")
+    assert (outcome.counts["consents"], outcome.counts["unsubscribed"]) == (3, 1)
+    session.expire_all()
+    assert session.get(Contact, lapsed.id).marketing_status is MarketingStatus.unsubscribed
+    assert session.get(Contact, lapsed.id).version == version + 1
+    assert session.get(Contact, renewed.id).marketing_status is MarketingStatus.subscribed
+    assert session.get(Contact, other_purpose.id).marketing_status is MarketingStatus.subscribed
+    assert run(app, "consent_expiry").counts == {"consents": 0, "unsubscribed": 0}
+
+
+# -- audit-trail pruning and sessions --------------------------------------------------------
+
+def test_audit_events_and_job_runs_past_their_period_are_pruned(app, session):
+    session.add_all([
+        AuditEvent(action="view", object_type="Contact", object_id="1", at=days_ago(1200)),
+        AuditEvent(action="view", object_type="Contact", object_id="2", at=days_ago(300)),
+        JobRun(job="retention", status=JobStatus.succeeded, started_at=days_ago(400)),
+        JobRun(job="retention", status=JobStatus.succeeded, started_at=days_ago(100)),
+    ])
+    session.commit()
+    outcome = run(app, "audit_pruning")
+    assert (outcome.counts["audit_events"], outcome.counts["job_runs"]) == (1, 1)
+    assert set(session.scalars(sa.select(AuditEvent.object_id)
+                               .where(AuditEvent.action == "view"))) == {"2"}
+    assert session.scalar(sa.select(sa.func.count()).select_from(JobRun)
+                          .where(JobRun.started_at < days_ago(365))) == 0
+
+
+def test_expired_sessions_are_purged(app, session):
+    session.add_all([
+        UserSession(key_hash="1" * 64, data="{}", expires_at=NOW - timedelta(minutes=1),
+                    last_seen_at=NOW),
+        UserSession(key_hash="2" * 64, data="{}", expires_at=NOW + timedelta(hours=1),
+                    last_seen_at=NOW - timedelta(hours=2)),
+        UserSession(key_hash="3" * 64, data="{}", expires_at=NOW + timedelta(hours=1),
+                    last_seen_at=NOW),
+    ])
+    session.commit()
+    assert run(app, "session_purge", dry_run=True).counts["sessions"] == 2
+    assert run(app, "session_purge").counts["sessions"] == 2
+    assert set(session.scalars(sa.select(UserSession.key_hash))) == {"3" * 64}

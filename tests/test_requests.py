@@ -1,0 +1,336 @@
+"""Data subject requests (DESIGN §9.1): deadlines, extensions, the workflow, and who may act."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+from flask_babel import force_locale
+
+from crm.models import AuditEvent, DataSubjectRequest, RequestStatus, RequestType
+from crm.models.base import utcnow
+from crm.services import requests as workflow
+from crm.services.requests import RequestError, add_months, due_date, latest_extension
+from tests.conftest import csrf_token
+from tests.factories import make_contact, make_request
+
+# -- deadlines ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("received, due", [
+    (date(2026, 1, 31), date(2026, 2, 28)),    # no 31 February: its last day
+    (date(2028, 1, 31), date(2028, 2, 29)),    # leap year
+    (date(2028, 1, 29), date(2028, 2, 29)),
+    (date(2027, 1, 29), date(2027, 2, 28)),
+    (date(2026, 11, 30), date(2026, 12, 30)),  # the same day, not the month's last
+    (date(2026, 3, 31), date(2026, 4, 30)),
+    (date(2026, 12, 31), date(2027, 1, 31)),   # into the next year
+    (date(2026, 12, 15), date(2027, 1, 15)),
+    (date(2028, 2, 29), date(2028, 3, 29)),
+    (date(2026, 6, 1), date(2026, 7, 1)),
+])
+def test_due_date_is_one_calendar_month_after_receipt(received, due):
+    assert due_date(received) == due
+
+
+@pytest.mark.parametrize("received, latest", [
+    (date(2026, 1, 31), date(2026, 4, 30)),
+    (date(2026, 11, 30), date(2027, 2, 28)),
+    (date(2027, 11, 30), date(2028, 2, 29)),   # into a leap February
+    (date(2026, 12, 31), date(2027, 3, 31)),
+    (date(2026, 10, 31), date(2027, 1, 31)),
+])
+def test_an_extension_reaches_at_most_three_months_after_receipt(received, latest):
+    assert latest_extension(received) == latest
+
+
+def test_add_months_across_many_years():
+    assert add_months(date(2026, 1, 31), 25) == date(2028, 2, 29)
+    assert add_months(date(2026, 5, 31), 0) == date(2026, 5, 31)
+
+
+# -- extension rules -----------------------------------------------------------------
+
+RECEIVED = date(2026, 1, 31)  # due 28 Feb 2026, latest 30 Apr 2026
+TODAY = date(2026, 2, 10)
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """The rules' messages in English, as matched below (Finnish is the default)."""
+    with force_locale("en"):
+        yield
+
+
+@pytest.fixture
+def open_request(session):
+    return make_request(session, received_on=RECEIVED, status=RequestStatus.in_progress)
+
+
+def test_extension_within_the_limit_is_recorded(session, open_request):
+    workflow.extend_deadline(session, open_request, new_due_on=date(2026, 4, 30),
+                             reason="Many records to collect", notified_on=date(2026, 2, 9),
+                             actor=(None, "test"), on=TODAY)
+    assert workflow.deadline(open_request) == date(2026, 4, 30)
+    assert open_request.extension_notified_on == date(2026, 2, 9)
+    event = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "extend")).one()
+    assert event.fields == ["extended_due_on", "extension_notified_on", "extension_reason"]
+    # The reason is not in the trail: field names only.
+    assert "Many records" not in f"{event.detail} {event.fields}"
+
+
+@pytest.mark.parametrize("new_due_on, reason, notified_on, message", [
+    (date(2026, 5, 1), "Many records", date(2026, 2, 9), "two further months"),
+    (date(2026, 2, 28), "Many records", date(2026, 2, 9), "after the original"),
+    (date(2026, 2, 20), "Many records", date(2026, 2, 9), "after the original"),
+    (date(2026, 4, 1), "   ", date(2026, 2, 9), "needs a reason"),
+    (date(2026, 4, 1), "", date(2026, 2, 9), "needs a reason"),
+    (date(2026, 4, 1), "Many records", None, "told of the extension"),
+    (date(2026, 4, 1), "Many records", date(2026, 1, 30), "before the request arrived"),
+    (date(2026, 4, 1), "Many records", date(2026, 2, 11), "in the future"),
+    (date(2026, 4, 1), "Sairausloma viivästytti", date(2026, 2, 9), "health"),
+])
+def test_invalid_extensions_are_refused(session, open_request, new_due_on, reason,
+                                        notified_on, message):
+    with pytest.raises(RequestError, match=message):
+        workflow.extend_deadline(session, open_request, new_due_on=new_due_on, reason=reason,
+                                 notified_on=notified_on, actor=(None, "test"), on=TODAY)
+    assert open_request.extended_due_on is None
+
+
+def test_requester_must_be_told_within_the_first_month(session, open_request):
+    with pytest.raises(RequestError, match="within one month"):
+        workflow.extend_deadline(session, open_request, new_due_on=date(2026, 4, 1),
+                                 reason="Many records", notified_on=date(2026, 3, 1),
+                                 actor=(None, "test"), on=date(2026, 3, 5))
+
+
+def test_a_closed_request_is_not_extended(session):
+    closed = make_request(session, received_on=RECEIVED, status=RequestStatus.completed)
+    with pytest.raises(RequestError, match="closed"):
+        workflow.extend_deadline(session, closed, new_due_on=date(2026, 4, 1), reason="x",
+                                 notified_on=date(2026, 2, 9), actor=(None, "t"), on=TODAY)
+
+
+# -- the workflow over HTTP ------------------------------------------------------------
+
+
+def _page(client, pk: int) -> str:
+    response = client.get(f"/datasubjectrequestview/show/{pk}")
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def _post(client, pk: int, step: str, **data):
+    token = csrf_token(client, "/resetmypassword/form")
+    return client.post(f"/requests/{pk}/{step}", data={"csrf_token": token, **data})
+
+
+def _fresh(session, pk: int) -> DataSubjectRequest:
+    session.expire_all()
+    return session.get(DataSubjectRequest, pk)
+
+
+def test_privacy_officer_takes_a_request_from_receipt_to_completion(session, login_as):
+    contact = make_contact(session, email="aava.pyytaja@firma.example")
+    session.commit()
+    client = login_as("privacy")
+    client.get("/lang/en")
+    received = date.today() - timedelta(days=3)
+    token = csrf_token(client, "/datasubjectrequestview/add")
+    response = client.post("/datasubjectrequestview/add", data={
+        "csrf_token": token, "type": "access", "requester_name": "Aava Pyytäjä",
+        "requester_email": "aava.pyytaja@firma.example", "channel": "email",
+        "received_on": received.isoformat()})
+    assert response.status_code == 302
+    pk = session.scalar(sa.select(DataSubjectRequest.id))
+    request = _fresh(session, pk)
+    assert (request.status, request.due_on) == (RequestStatus.received, due_date(received))
+
+    # Delivering before the identity is verified is refused.
+    _post(client, pk, "deliver", how="email", outcome="Sent")
+    assert _fresh(session, pk).status is RequestStatus.received
+
+    assert _post(client, pk, "verify", how="Reply from the address on file").status_code == 302
+    request = _fresh(session, pk)
+    assert request.status is RequestStatus.in_progress
+    assert request.identity_verified_by.username == "privacy"
+    assert request.identity_verified_at is not None
+    # Verified once only.
+    _post(client, pk, "verify", how="Again")
+    assert _fresh(session, pk).identity_verified_how == "Reply from the address on file"
+
+    page = client.get(f"/requests/{pk}/find").get_data(as_text=True)
+    assert f'data-contact="{contact.id}"' in page and 'data-reason="email"' in page
+    _post(client, pk, "link", contact_id=str(contact.id))
+    assert _fresh(session, pk).contact_id == contact.id
+
+    # No outcome yet: not delivered.
+    _post(client, pk, "deliver", how="email", outcome="")
+    assert _fresh(session, pk).status is RequestStatus.in_progress
+    _post(client, pk, "deliver", how="email", outcome="Export sent by encrypted email")
+    request = _fresh(session, pk)
+    assert request.status is RequestStatus.completed
+    assert request.delivered_at is not None and request.delivered_how.value == "email"
+    # Closed: no step applies any more.
+    _post(client, pk, "extend", new_due_on=request.due_on.isoformat(), reason="x",
+          notified_on=received.isoformat())
+    assert _fresh(session, pk).extended_due_on is None
+    actions = session.scalars(sa.select(AuditEvent.action).where(
+        AuditEvent.object_type == "DataSubjectRequest").order_by(AuditEvent.id)).all()
+    assert [a for a in actions if a != "view" and a != "find"] == [
+        "create", "verify", "update", "deliver"]
+
+
+def test_refusing_a_request_closes_it(session, login_as):
+    pk = make_request(session).id
+    session.commit()
+    client = login_as("privacy")
+    _post(client, pk, "reject", reason="", how="letter")
+    assert _fresh(session, pk).status is RequestStatus.received
+    _post(client, pk, "reject", reason="Identity could not be verified", how="letter")
+    request = _fresh(session, pk)
+    assert request.status is RequestStatus.rejected
+    assert request.outcome == "Identity could not be verified"
+
+
+def test_extension_through_the_page(session, login_as):
+    received = date.today() - timedelta(days=5)
+    pk = make_request(session, received_on=received, status=RequestStatus.in_progress).id
+    session.commit()
+    client = login_as("privacy")
+    too_far = latest_extension(received) + timedelta(days=1)
+    _post(client, pk, "extend", new_due_on=too_far.isoformat(), reason="Many systems",
+          notified_on=date.today().isoformat())
+    assert _fresh(session, pk).extended_due_on is None
+    _post(client, pk, "extend", new_due_on=latest_extension(received).isoformat(),
+          reason="Many systems", notified_on=date.today().isoformat())
+    request = _fresh(session, pk)
+    assert request.extended_due_on == latest_extension(received)
+    assert request.extension_reason == "Many systems"
+
+
+def test_a_request_cannot_be_received_in_the_future(session, login_as):
+    client = login_as("privacy")
+    token = csrf_token(client, "/datasubjectrequestview/add")
+    client.post("/datasubjectrequestview/add", data={
+        "csrf_token": token, "type": "access", "requester_name": "Tuleva",
+        "channel": "email", "received_on": (date.today() + timedelta(days=2)).isoformat()})
+    assert session.scalar(sa.select(sa.func.count()).select_from(DataSubjectRequest)) == 0
+
+
+def test_correcting_the_receipt_date_moves_the_due_date(session, login_as):
+    pk = make_request(session, received_on=date(2026, 1, 5)).id
+    session.commit()
+    client = login_as("privacy")
+    from tests.test_permissions import filled, form_fields
+
+    page = client.get(f"/datasubjectrequestview/edit/{pk}").get_data(as_text=True)
+    response = client.post(f"/datasubjectrequestview/edit/{pk}", data=filled(
+        form_fields(page), {"received_on": "2026-01-31"}))
+    assert response.status_code == 302
+    request = _fresh(session, pk)
+    assert (request.received_on, request.due_on) == (date(2026, 1, 31), date(2026, 2, 28))
+    # The edit form cannot change what the steps own.
+    assert "status" not in page.split('id="model_form"')[1].split("</form>")[0] \
+        .replace("status_", "")
+
+
+def test_open_requests_by_deadline_with_overdue_marked(session, login_as):
+    today = date.today()
+    overdue = make_request(session, requester_name="Myöhässä Olli",
+                           received_on=today - timedelta(days=40))
+    soon = make_request(session, requester_name="Pian Paula",
+                        received_on=today - timedelta(days=20))
+    extended = make_request(session, requester_name="Jatkettu Jaana",
+                            received_on=today - timedelta(days=40),
+                            extended_due_on=today + timedelta(days=30))
+    make_request(session, requester_name="Valmis Ville", received_on=today - timedelta(days=90),
+                 status=RequestStatus.completed)
+    session.commit()
+    for user in ("privacy", "dpo"):
+        client = login_as(user)
+        client.get("/lang/en")
+        page = client.get("/requests/").get_data(as_text=True)
+        assert page.index("Myöhässä Olli") < page.index("Pian Paula") < page.index(
+            "Jatkettu Jaana")
+        assert "Valmis Ville" not in page
+        assert f'data-request="{overdue.id}" class="danger" data-overdue="1"' in page
+        assert f'data-request="{soon.id}" data-overdue' not in page
+        assert f'data-request="{extended.id}" data-overdue' not in page
+        listing = client.get("/datasubjectrequestview/list/").get_data(as_text=True)
+        assert listing.count("crm-overdue") == 1
+    assert login_as("sales").get("/requests/").status_code == 403
+
+
+# -- the DPO reads everything and changes nothing --------------------------------------
+
+STEPS = {
+    "verify": {"how": "Passport"},
+    "extend": {"new_due_on": "2026-03-30", "reason": "Busy", "notified_on": "2026-02-01"},
+    "link": {"contact_id": "CONTACT"},
+    "rectify": {"field": "title", "value": "CEO", "reason": "Asked", "version": "1"},
+    "erase": {"confirm": "y"},
+    "objection": {"confirm": "y"},
+    "deliver": {"how": "email", "outcome": "Done"},
+    "reject": {"reason": "No", "how": "email"},
+    "export": {"format": "json"},
+}
+
+
+def _state(session, pk: int) -> dict:
+    session.expire_all()
+    row = session.execute(sa.select(DataSubjectRequest.__table__)
+                          .where(DataSubjectRequest.id == pk)).one()
+    return dict(row._mapping)
+
+
+@pytest.mark.parametrize("request_type", [RequestType.access, RequestType.erasure,
+                                          RequestType.rectification, RequestType.objection])
+def test_dpo_reads_requests_but_no_step_is_allowed(session, login_as, request_type):
+    contact = make_contact(session)
+    pk = make_request(session, type=request_type, contact=contact,
+                      received_on=date(2026, 1, 20), identity_verified_how="Letter",
+                      identity_verified_at=utcnow(), status=RequestStatus.in_progress).id
+    session.commit()
+    client = login_as("dpo")
+    client.get("/lang/en")
+    page = _page(client, pk)
+    assert "Handling the request" in page
+    for form in ("verify-form", "extend-form", "export-form", "rectify-form", "erase-form",
+                 "objection-form", "deliver-form", "reject-form", "crm-link"):
+        assert form not in page, form
+    assert client.get(f"/requests/{pk}/find").status_code == 200
+    before = _state(session, pk)
+    events = session.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
+    token = csrf_token(client, "/resetmypassword/form")
+    for step, data in STEPS.items():
+        data = {k: str(contact.id) if v == "CONTACT" else v for k, v in data.items()}
+        response = client.post(f"/requests/{pk}/{step}", data={"csrf_token": token, **data})
+        assert response.status_code == 403, step
+    assert _state(session, pk) == before
+    # Nothing was even recorded as done.
+    assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(
+        AuditEvent.action.not_in(["view", "find", "login"]))) == session.scalar(
+        sa.select(sa.func.count()).select_from(AuditEvent).where(
+            AuditEvent.action.not_in(["view", "find", "login"]), AuditEvent.id <= events))
+
+
+@pytest.mark.parametrize("step", list(STEPS))
+def test_a_step_without_csrf_token_changes_nothing(session, login_as, step):
+    pk = make_request(session, identity_verified_at=utcnow(), identity_verified_how="x",
+                      status=RequestStatus.in_progress).id
+    session.commit()
+    before = _state(session, pk)
+    response = login_as("privacy").post(f"/requests/{pk}/{step}", data=STEPS[step])
+    assert response.status_code == 400
+    assert _state(session, pk) == before
+
+
+def test_steps_are_posts_only(session, login_as):
+    pk = make_request(session).id
+    session.commit()
+    client = login_as("privacy")
+    for step in STEPS:
+        assert client.get(f"/requests/{pk}/{step}").status_code == 405, step
