@@ -34,9 +34,21 @@ def test_login_page_offers_only_the_provider(fake_app):
     assert 'name="password"' not in page
 
 
+def _valid_csrf_token(app, client) -> str:
+    """Plant a CSRF token in the client's session, as a form page would have."""
+    from itsdangerous import URLSafeTimedSerializer
+
+    raw = "a" * 40
+    with client.session_transaction() as browser_session:
+        browser_session["csrf_token"] = raw
+    return URLSafeTimedSerializer(app.secret_key, salt="wtf-csrf-token").dumps(raw)
+
+
 def test_password_form_post_is_refused(fake_app, session):
     client = fake_app.test_client()
-    response = client.post("/login/", data={"username": "sales", "password": PASSWORD})
+    token = _valid_csrf_token(fake_app, client)
+    response = client.post("/login/", data={"username": "sales", "password": PASSWORD,
+                                            "csrf_token": token})
     assert response.status_code == 403
     assert 'data-reason="local_login_off"' in response.get_data(as_text=True)
     assert client.get("/contactview/list/").status_code != 200
