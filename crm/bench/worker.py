@@ -14,7 +14,19 @@ import time
 
 
 def _rss_mb() -> float:
-    # Linux reports ru_maxrss in kilobytes.
+    """Return this process's peak resident memory in MB.
+
+    Linux's VmHWM: `ru_maxrss` would also count the parent's memory at the fork
+    that started this process (it survives exec), which grows with the data the
+    parent generated.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 

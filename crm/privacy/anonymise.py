@@ -9,8 +9,9 @@ all. What happens, table by table:
   `anonymised_at` is set and `version` moves on (an edit form opened before fails
   instead of writing the person back). Organisation, source, language, legal basis
   and dates stay: the counts per organisation, per source and per month.
-- identifier, consent, contact_purpose: deleted (identifiers and evidence of consent
-  are about the person and nothing else).
+- identifier, consent, contact_purpose, contact_change: deleted (identifiers, evidence
+  of consent and the change history's old and new values are about the person and
+  nothing else).
 - provenance: kept, it holds only ids and dates (per-source counts remain); an
   Art. 14 notice not yet sent is no longer owed to nobody.
 - activity: subject and body emptied; kind, date, author, organisation stay.
@@ -25,6 +26,11 @@ all. What happens, table by table:
 - suppression_entry: a keyed hash of each email and phone, so that a later import
   cannot bring the person back.
 - audit_event and job_run hold ids, field names and counts, never values: untouched.
+
+`TREATMENT` lists every table that points at a contact and what happens to it; a
+test fails when a new one is added without saying. On PostgreSQL a batch is one
+statement (data-modifying CTEs over the locked rows); on SQLite, whose single
+writer the caller's transaction holds, one statement per table.
 
 Nothing here logs or returns a personal value.
 """
