@@ -39,7 +39,13 @@ from crm.models import (
     SourceKind,
     UserSession,
 )
-from crm.privacy.anonymise import StaleContact, anonymise_contact, anonymise_contacts, hmac_pads
+from crm.privacy.anonymise import (
+    ContactAnonymiser,
+    StaleContact,
+    anonymise_contact,
+    anonymise_contacts,
+    hmac_pads,
+)
 from crm.privacy.suppression import is_suppressed, suppression_hash
 from crm.security.sessions import SERIALIZER
 from crm.services.audit import record_event
@@ -393,7 +399,7 @@ def test_nothing_personal_in_logs_counts_or_errors(app, session, caplog, monkeyp
             Exception('duplicate key value violates unique constraint: '
                       'Key (email)=(quoted.zyxwena@zyxhome.example) already exists'))
 
-    monkeypatch.setattr("crm.services.retention.anonymise_contacts", fail)
+    monkeypatch.setattr(ContactAnonymiser, "__call__", fail)
     outcome = run_job(app, "retention")
     assert outcome.status is JobStatus.failed
     assert outcome.error == "IntegrityError (Exception)"

@@ -84,6 +84,7 @@ class Bench:
             if self.postgres:
                 conn.exec_driver_sql("VACUUM (FULL, ANALYZE) contact")
                 conn.exec_driver_sql("VACUUM ANALYZE organisation")
+                conn.exec_driver_sql("VACUUM ANALYZE activity")
             else:
                 conn.exec_driver_sql("VACUUM")
                 conn.exec_driver_sql("ANALYZE")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from crm.models import Contact, Organisation
+from crm.models import Activity, Contact, Organisation
 from crm.services.contacts import own_activity_source
 from crm.services.demo import FIRST_NAMES, LAST_NAMES, business_id
 
@@ -55,7 +55,8 @@ def existing_contacts(session: Session) -> int:
 
 
 def generate(session: Session, contacts: int, seed: int = 1) -> None:
-    """Add `contacts` generated contacts in organisations of 20 people each."""
+    """Add `contacts` generated contacts in organisations of 20 people each, and an
+    activity for every ACTIVITY_EVERY-th of them."""
     rnd = random.Random(seed)
     now = datetime.now(UTC)
     source_id = own_activity_source(session).id
@@ -74,11 +75,34 @@ def generate(session: Session, contacts: int, seed: int = 1) -> None:
     _insert(session, Contact.__table__, CONTACT_COLUMNS,
             _contact_rows(contacts, first, org_ids or expiring, expiring or org_ids, source_id,
                           rnd, now))
+    _add_activities(session, first)
     session.commit()
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.text("ANALYZE organisation"))
         session.execute(sa.text("ANALYZE contact"))
+        session.execute(sa.text("ANALYZE activity"))
         session.commit()
+
+
+#: Every ACTIVITY_EVERY-th generated contact has an activity: the call, meeting or
+#: email that set its last activity date, with a subject and notes to scrub.
+ACTIVITY_EVERY = 2
+ACTIVITY_KINDS = ("call", "meeting", "email", "note")
+
+
+def _add_activities(session: Session, first: int) -> None:
+    """Add the activities of the contacts from id `first` on, set-based."""
+    contact, activity = Contact.__table__, Activity.__table__
+    kind = sa.case(*((contact.c.id % len(ACTIVITY_KINDS) == i, sa.literal(k))
+                     for i, k in enumerate(ACTIVITY_KINDS)))
+    chosen = (sa.select(contact.c.id, contact.c.organisation_id, kind.label("kind"),
+                        sa.literal("Follow-up on the offer").label("subject"),
+                        sa.literal("Asked for a new offer in the spring.").label("body"),
+                        contact.c.last_activity_at, contact.c.created_at)
+              .where(contact.c.id >= first, contact.c.id % ACTIVITY_EVERY == 0))
+    session.execute(activity.insert().from_select(
+        ["contact_id", "organisation_id", "kind", "subject", "body", "occurred_at",
+         "created_at"], chosen))
 
 
 def _insert(session: Session, table: sa.Table, columns: tuple[str, ...],

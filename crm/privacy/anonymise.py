@@ -134,9 +134,7 @@ COUNTS = ("contacts", "suppressed", "identifiers", "consents", "purposes", "acti
 def anonymise_contacts(session: Session, ids: Sequence[int], *, reason: str,
                        now: datetime | None = None, delete: bool = False,
                        key: str | None = None, versions: Mapping[int, int] | None = None,
-                       condition: sa.ColumnElement[bool] | None = None,
-                       locations: Mapping[int, str] | None = None,
-                       session_words: SessionWords | None = None) -> dict[str, int]:
+                       condition: sa.ColumnElement[bool] | None = None) -> dict[str, int]:
     """Anonymise (or delete) the given contacts everywhere, in the caller's transaction.
 
     Contacts anonymised already are left alone. On PostgreSQL every row is locked
@@ -148,62 +146,117 @@ def anonymise_contacts(session: Session, ids: Sequence[int], *, reason: str,
     :param versions: id -> the version the caller saw; a contact whose version has
         moved on since (a user's edit: optimistic locking) is skipped.
     :param condition: what each contact must still meet (e.g. "still expired").
-    :param locations: id -> the row's physical location (PostgreSQL's ctid) when it
-        was chosen: the rows are then found without the index. A row since moved
-        (changed) or reused by another contact is not found, or fails the id check.
-    :param session_words: a batch job's cache of what stored sessions say.
     :return: counts of rows changed per kind, and of contacts skipped; no values.
     """
-    ids = sorted(set(ids))
-    counts = dict.fromkeys(COUNTS, 0)
-    if not ids:
+    anonymiser = ContactAnonymiser(
+        session.get_bind().dialect.name == "postgresql", reason=reason,
+        key=key or current_app.config["CRM_SUPPRESSION_KEY"], now=now or utcnow(),
+        delete=delete, condition=condition, checks_versions=versions is not None)
+    return anonymiser(session, ids, versions=versions)
+
+
+class ContactAnonymiser:
+    """Anonymises batches of contacts for one run: same reason, time and condition.
+
+    On PostgreSQL a batch is one statement, built once and then run with each
+    batch's ids: building its dozen data-modifying CTEs costs more Python time than
+    PostgreSQL needs to run it for a thousand people.
+
+    :param checks_versions: batches come with the versions their contacts had when
+        chosen; a contact changed since is skipped.
+    :param uses_locations: batches come with where each row was (PostgreSQL's ctid)
+        when chosen, to find them without the index. A row since moved (changed) or
+        reused by another contact is not found, or fails the id and version check.
+    """
+
+    def __init__(self, postgres: bool, *, reason: str, key: str, now: datetime,
+                 delete: bool = False, condition: sa.ColumnElement[bool] | None = None,
+                 checks_versions: bool = False, uses_locations: bool = False) -> None:
+        self.sql = AnonymiserSql(postgres, key)
+        self.reason, self.now, self.delete = reason, now, delete
+        self.candidates = CONTACT.c.anonymised_at.is_(None)
+        if condition is not None:
+            self.candidates &= condition
+        self.checks_versions = checks_versions
+        self.uses_locations = uses_locations and postgres
+        self.session_words = SessionWords()
+        self._statement: sa.Select | None = None
+
+    def forget_sessions(self) -> None:
+        """Read the stored sessions afresh: a batch that scrubbed some was rolled back."""
+        self.session_words = SessionWords()
+
+    def __call__(self, session: Session, ids: Sequence[int], *,
+                 versions: Mapping[int, int] | None = None,
+                 locations: Mapping[int, str] | None = None) -> dict[str, int]:
+        """Anonymise one batch in the caller's transaction; return the counts."""
+        ids = sorted(set(ids))
+        counts = dict.fromkeys(COUNTS, 0)
+        if not ids:
+            return counts
+        if self.checks_versions and versions is None:
+            raise ValueError("this anonymiser checks versions: give them")
+        self.sql.attach(session)
+        # Before anything changes: what stored sessions say about these people.
+        counts["sessions"] = _scrub_sessions(session, self.sql, ids, self.session_words)
+        if self.sql.postgres:
+            params = {"ids": ids}
+            if self.checks_versions:
+                params["versions"] = [versions.get(i, -1) for i in ids]
+            if self.uses_locations:
+                params["locations"] = [locations[i] for i in ids]
+            row = session.execute(self._postgres_statement(), params).one()._asdict()
+            kept = row.pop("batch")
+            counts.update(row)
+        else:
+            kept = self._one_table_at_a_time(session, ids, versions, counts)
+        counts["skipped"] = len(ids) - kept
         return counts
-    now = now or utcnow()
-    sql = AnonymiserSql(session, key or current_app.config["CRM_SUPPRESSION_KEY"])
-    # Before anything changes: what stored sessions say about these people.
-    counts["sessions"] = _scrub_sessions(session, sql, ids, session_words or SessionWords())
-    candidates = CONTACT.c.anonymised_at.is_(None)
-    if condition is not None:
-        candidates &= condition
-    if sql.postgres:
-        # One statement: lock the batch, then every change, reading the values once.
-        arrays, names = [sql.int_array(ids)], ["id"]
-        if versions is not None:
-            arrays.append(sql.int_array([versions.get(i, -1) for i in ids]))
+
+    def _postgres_statement(self) -> sa.Select:
+        """Lock the batch, then every change in data-modifying CTEs reading it once."""
+        if self._statement is not None:
+            return self._statement
+        arrays = [sa.bindparam("ids", type_=postgresql.ARRAY(sa.Integer))]
+        names = ["id"]
+        if self.checks_versions:
+            arrays.append(sa.bindparam("versions", type_=postgresql.ARRAY(sa.Integer)))
             names.append("version")
         wanted = sa.func.unnest(*arrays).table_valued(*names).render_derived(name="wanted")
         matches = CONTACT.c.id == wanted.c.id
-        if versions is not None:
+        if self.checks_versions:
             matches &= CONTACT.c.version == wanted.c.version
-        if locations is not None:
+        candidates = self.candidates
+        if self.uses_locations:
             candidates &= _CTID == sa.any_(sa.cast(
-                sa.literal([locations[i] for i in ids], postgresql.ARRAY(sa.Text)), _TID_ARRAY))
+                sa.bindparam("locations", type_=postgresql.ARRAY(sa.Text)), _TID_ARRAY))
         batch = (sa.select(*(CONTACT.c[c] for c in BATCH_COLUMNS), _CTID.label("ctid"))
                  .select_from(CONTACT.join(wanted, matches)).where(candidates)
                  .with_for_update(of=CONTACT, skip_locked=True).cte("batch"))
         changes = {name: statement.returning(sa.literal_column("1")).cte(name)
-                   for name, statement in _changes(sql, batch, reason, now, delete).items()}
-        row = session.execute(sa.select(
+                   for name, statement in _changes(self.sql, batch, self.reason, self.now,
+                                                   self.delete).items()}
+        self._statement = sa.select(
             *(sa.select(sa.func.count()).select_from(cte).scalar_subquery().label(name)
               for name, cte in changes.items()),
-            sa.select(sa.func.count()).select_from(batch).scalar_subquery().label("batch"),
-        )).one()._asdict()
-        kept = row.pop("batch")
-        counts.update(row)
-    else:
-        # SQLite: the caller's transaction holds the write lock; one statement per table.
+            sa.select(sa.func.count()).select_from(batch).scalar_subquery().label("batch"))
+        return self._statement
+
+    def _one_table_at_a_time(self, session: Session, ids: list[int],
+                             versions: Mapping[int, int] | None, counts: dict[str, int]) -> int:
+        """SQLite: the caller's transaction holds the write lock; one statement per table."""
+        sql = self.sql
         found = session.execute(sa.select(CONTACT.c.id, CONTACT.c.version)
-                                .where(sql.in_ids(CONTACT.c.id, ids), candidates)).all()
+                                .where(sql.in_ids(CONTACT.c.id, ids), self.candidates)).all()
         chosen = [i for i, version in found if versions is None or versions.get(i) == version]
-        kept = len(chosen)
-        batch = (sa.select(*(CONTACT.c[c] for c in BATCH_COLUMNS))
-                 .where(sql.in_ids(CONTACT.c.id, chosen)).subquery("batch"))
         if chosen:
-            for name, statement in _changes(sql, batch, reason, now, delete).items():
+            batch = (sa.select(*(CONTACT.c[c] for c in BATCH_COLUMNS))
+                     .where(sql.in_ids(CONTACT.c.id, chosen)).subquery("batch"))
+            for name, statement in _changes(sql, batch, self.reason, self.now,
+                                            self.delete).items():
                 counts[name] = session.execute(
                     statement.execution_options(preserve_rowcount=True)).rowcount
-    counts["skipped"] = len(ids) - kept
-    return counts
+        return len(chosen)
 
 
 class _TidArray(sa.types.UserDefinedType):
@@ -313,11 +366,14 @@ def _changes(sql: AnonymiserSql, batch: sa.FromClause, reason: str, now: datetim
 class AnonymiserSql:
     """The dialect-specific pieces: id lists as one parameter, suppression hashes in SQL."""
 
-    def __init__(self, session: Session, key: str) -> None:
-        self.session = session
+    def __init__(self, postgres: bool, key: str) -> None:
         self.key = key
-        self.postgres = session.get_bind().dialect.name == "postgresql"
+        self.postgres = postgres
+
+    def attach(self, session: Session) -> None:
+        """Give SQLite's connection the functions the statements call (no-op elsewhere)."""
         if not self.postgres:
+            key = self.key
             raw = session.connection().connection.driver_connection
             raw.create_function(
                 "crm_suppression_hash", 2,
@@ -336,10 +392,6 @@ class AnonymiserSql:
 
     def in_texts(self, column: sa.ColumnElement, values: Iterable[str]) -> sa.ColumnElement:
         return in_values(column, list(values), self.postgres, sa.Text)
-
-    @staticmethod
-    def int_array(values: Sequence[int]) -> sa.BindParameter:
-        return sa.literal(list(values), postgresql.ARRAY(sa.Integer))
 
     def hash_of(self, kind: str, column: sa.ColumnElement) -> sa.ColumnElement:
         """Return SQL computing `suppression_hash(kind, column)` for every row."""
