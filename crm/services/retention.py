@@ -73,6 +73,9 @@ _OPEN_REQUEST = REQUEST.c.status.not_in([RequestStatus.completed.value,
 _TRANSIENT = {"40P01", "55P03", "40001", "23505"}
 
 #: JIT compilation costs more than a batch's short queries ever gain from it.
+_BATCH_SETTINGS = "; ".join(f"SET LOCAL {setting}" for setting in (
+    "lock_timeout = '1s'", "synchronous_commit = off", "jit = off",
+    "plan_cache_mode = force_custom_plan"))
 _NO_JIT = sa.text("SET LOCAL jit = off; SET LOCAL plan_cache_mode = force_custom_plan")
 
 #: Called between choosing a batch and locking it: (policy code, ids). For tests.
@@ -376,9 +379,7 @@ def batch_session(engine: Engine) -> Iterator[Session]:
             # Plans are made for each batch's own values: a generic plan (psycopg prepares
             # a statement run five times) cannot see which rows an id array or a ctid
             # list names, and costs a third more time per batch.
-            for setting in ("lock_timeout = '1s'", "synchronous_commit = off", "jit = off",
-                            "plan_cache_mode = force_custom_plan"):
-                session.execute(sa.text(f"SET LOCAL {setting}"))
+            session.connection().exec_driver_sql(_BATCH_SETTINGS)  # one round trip
         else:
             # Take SQLite's write lock now, not halfway through the batch.
             session.connection().exec_driver_sql("BEGIN IMMEDIATE")
