@@ -7,10 +7,12 @@ from datetime import UTC
 import sqlalchemy as sa
 from flask import current_app, flash, g, has_request_context, request
 from flask_appbuilder import ModelView
+from flask_appbuilder.fields import QuerySelectField
 from flask_appbuilder.fieldwidgets import DateTimePickerWidget
 from flask_appbuilder.forms import GeneralModelConverter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from flask_babel import format_date, format_datetime
+from flask_appbuilder.widgets import SearchWidget
+from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy.orm.exc import StaleDataError
@@ -185,6 +187,33 @@ def _column_default(column: sa.Column):
     return default.arg if default is not None and default.is_scalar else None
 
 
+class CrmSearchWidget(SearchWidget):
+    """FAB's filter box, whose field templates are rendered once per screen and language.
+
+    FAB renders an empty field of every searchable column on every list page, to be
+    copied when a filter is added; they are the same each time, unless their choices
+    come from the database (a related record's select), which is rendered anew.
+    """
+
+    _parts: dict[tuple, tuple[dict, dict, dict]] = {}
+
+    def __call__(self, **kwargs):
+        form, columns = self.template_args["form"], tuple(self.template_args["include_cols"])
+        key = (self.template_args.get("route_base"), str(get_locale()), columns)
+        parts = self._parts.get(key)
+        if parts is None:
+            dict_filters = self.filters.get_search_filters()
+            parts = ({c: str(form[c].label.text) for c in columns},
+                     {c: form[c]() for c in columns},
+                     {c: [str(f.name) for f in dict_filters[c]] for c in columns})
+            if not any(isinstance(form[c], QuerySelectField) for c in columns):
+                self._parts[key] = parts
+        kwargs["label_columns"], kwargs["form_fields"], kwargs["search_filters"] = parts
+        kwargs["active_filters"] = self.filters.get_filters_values_tojson()
+        # FAB's SearchWidget.__call__ would render the fields again: skip to its base.
+        return super(SearchWidget, self).__call__(**kwargs)
+
+
 class _PermittedRelatedViews:
     """Related views (tabs on a record's page) shown only when their resource is readable."""
 
@@ -224,6 +253,7 @@ class CrmModelView(ModelView):
     edit_form = _PerRequestForm("edit")
     _related_views = _PermittedRelatedViews()
     list_widget = CrmListWidget
+    search_widget = CrmSearchWidget
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

@@ -1,35 +1,120 @@
 """FAB's data interface made for a million rows: a capped count and index-only paging.
 
 Stock FAB counts every matching row on every list page and pages with a plain
-OFFSET that reads (and joins) every skipped row. Here the count stops at
-`CRM_LIST_COUNT_CAP` + 1 (the list says "10 000+"), and a page is read as a
-deferred join: the page's ids come from an ORDER BY ... OFFSET ... LIMIT over
-the ids alone, which an index on the order column answers without touching the
-table, and only those 25 rows are then loaded with their joins.
+OFFSET that reads (and joins) every skipped row. Here:
+
+* the count stops at `CRM_LIST_COUNT_CAP` + 1 (the list says "10 000+"), and is
+  not run at all when the page itself settles it: a short last page gives the exact
+  count, a full page past the cap proves "10 000+". A count past the cap is kept
+  for `CRM_LIST_COUNT_CACHE_SECONDS` per list and filters (or until a row of the
+  model is added or deleted in this process), so paging through a large list does
+  not scan 10,001 index entries per click; a count within the cap is always exact;
+* a page past the first few is read as a deferred join in one statement: the page's
+  ids come from an ORDER BY ... OFFSET ... LIMIT over the ids alone, which an index on
+  the order column answers without touching the table, and only those rows are
+  loaded with their joins.
 """
 
 from __future__ import annotations
 
-from flask import current_app, has_app_context
+import time
+from urllib.parse import quote, urlencode
+
+from flask import current_app, has_app_context, url_for
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.widgets import ListWidget
 from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.orm import Session
 
 #: Count at most this many rows for a list's header; beyond it the list says "N+".
 DEFAULT_COUNT_CAP = 10_000
+#: How long a count past the cap is reused for the same list and filters.
+DEFAULT_COUNT_CACHE_SECONDS = 30.0
+#: Pages starting before this row are read directly: skipping so few rows costs less
+#: than the deferred join's extra step.
+DEFERRED_FROM_ROW = 100
+#: Counts kept at most, over all lists and filters.
+COUNT_CACHE_SIZE = 512
+
+
+def _config(name: str, default):
+    return current_app.config.get(name, default) if has_app_context() else default
 
 
 def count_cap() -> int:
     """Return the configured cap of a list's row count."""
-    if has_app_context():
-        return int(current_app.config.get("CRM_LIST_COUNT_CAP", DEFAULT_COUNT_CAP))
-    return DEFAULT_COUNT_CAP
+    return int(_config("CRM_LIST_COUNT_CAP", DEFAULT_COUNT_CAP))
+
+
+class CountCache:
+    """Counts past the cap, per model and filters, for a few seconds.
+
+    Only "more than the cap" is ever kept, which a few rows added or deleted meanwhile
+    do not change; adding or deleting a row of the model in this process forgets them.
+    """
+
+    def __init__(self) -> None:
+        self._expires: dict[tuple, float] = {}
+
+    def above_cap(self, key: tuple | None) -> bool:
+        expires = self._expires.get(key) if key is not None else None
+        return expires is not None and expires > time.monotonic()
+
+    def remember(self, key: tuple | None) -> None:
+        seconds = float(_config("CRM_LIST_COUNT_CACHE_SECONDS", DEFAULT_COUNT_CACHE_SECONDS))
+        if key is None or seconds <= 0:
+            return
+        if len(self._expires) >= COUNT_CACHE_SIZE:
+            self._expires.clear()
+        self._expires[key] = time.monotonic() + seconds
+
+    def __bool__(self) -> bool:
+        return bool(self._expires)
+
+    def clear(self) -> None:
+        self._expires.clear()
+
+    def forget(self, models: set[type]) -> None:
+        for key in [k for k in list(self._expires) if k[0] in models]:
+            self._expires.pop(key, None)
+
+
+COUNTS = CountCache()
+
+
+@event.listens_for(Session, "after_flush")
+def _forget_changed_counts(session, flush_context) -> None:
+    if COUNTS:  # nothing kept (the usual case for a bulk load): nothing to look at
+        COUNTS.forget({type(obj) for obj in session.new} | {type(obj) for obj in session.deleted})
+
+
+def filters_key(model: type, filters) -> tuple | None:
+    """Return what identifies a list's matching rows, or None if it cannot be told.
+
+    A filter whose value is a function (FAB's FilterEqualFunction) can match other
+    rows for another user: such a list is never cached.
+    """
+    parts = []
+    for flt, value in zip(getattr(filters, "filters", ()), getattr(filters, "values", ()),
+                          strict=False):
+        if callable(value):
+            return None
+        parts.append((type(flt), flt.column_name, repr(value)))
+    return (model, count_cap(), tuple(parts))
 
 
 class CrmSQLAInterface(SQLAInterface):
     """A `SQLAInterface` whose count is capped and whose pages are read by their ids."""
+
+    def get_inner_filters(self, filters):
+        # FAB copies the filters into a new `Filters`, which converts every column of
+        # the model into its filters on each call; with no dotted column the copy would
+        # hold the very same filters.
+        if filters is None or not any("." in f.column_name for f in filters.filters):
+            return filters
+        return super().get_inner_filters(filters)
 
     def query_count(self, query, filters=None, select_columns=None) -> int:
         """Return the number of matching rows, but at most the cap + 1."""
@@ -44,20 +129,82 @@ class CrmSQLAInterface(SQLAInterface):
                 select_columns and self.exists_col_to_many(select_columns)):
             return super().query(filters, order_column, order_direction, page, page_size,
                                  select_columns, outer_default_load)
-        count = self.query_count(None, filters)
+        rows = self._page(filters, order_column, order_direction, page or 0, page_size)
+        return self._count(filters, (page or 0) * page_size, len(rows), page_size), rows
+
+    def _page(self, filters, order_column, order_direction, page, page_size) -> list:
+        """Return the rows of one page, with their many-to-one joins, in one statement."""
+        if page * page_size < DEFERRED_FROM_ROW:
+            rows = self._ordered(self.session.query(self.obj), filters, order_column,
+                                 order_direction)
+            return self.apply_pagination(rows, page, page_size).all()
         pk = self.get_pk()
         # The page's ids alone: an index-only scan of the order column's index.
-        ids = self._apply_inner_all(self.session.query(pk), filters, order_column,
-                                    order_direction, page, page_size, aliases_mapping={})
+        ids = self._ordered(self.session.query(pk), filters, order_column, order_direction)
+        ids = self.apply_pagination(ids, page, page_size)
         rows = self.session.query(self.obj).filter(pk.in_(ids.subquery().select()))
-        rows = self.apply_order_by(rows, order_column, order_direction, add_pk=True)
-        if not order_column:
-            rows = rows.order_by(pk)
-        return count, rows.all()
+        return self._ordered(rows, None, order_column, order_direction).all()
+
+    def _ordered(self, query, filters, order_column, order_direction):
+        """Return `query` filtered and ordered, the id breaking ties (or alone ordering)."""
+        query = self._apply_inner_all(query, filters, order_column, order_direction,
+                                      aliases_mapping={})
+        return query if order_column else query.order_by(self.get_pk())
+
+    def _count(self, filters, offset: int, rows: int, page_size: int) -> int:
+        """Return the capped count of a list whose page at `offset` holds `rows` rows."""
+        cap = count_cap()
+        if 0 < rows < page_size or (rows == 0 and offset == 0):
+            return min(offset + rows, cap + 1)  # the last page: nothing after it
+        if offset + rows > cap:
+            return cap + 1  # this very page lies past the cap
+        key = filters_key(self.obj, filters)
+        if COUNTS.above_cap(key):
+            return cap + 1
+        count = self.query_count(None, filters)
+        if count > cap:
+            COUNTS.remember(key)
+        return count
+
+
+class RowLinks:
+    """The show, edit and delete links of a list's rows, each route built once per page.
+
+    FAB's list builds three URLs (and translates three titles) per row through its
+    macros; the routes differ only in the key, so the key is put into one built URL.
+    """
+
+    MARK = "__crm_pk__"
+
+    def __init__(self, modelview_name: str, filters) -> None:
+        self._routes = {kind: self._route(f"{modelview_name}.{kind}")
+                        for kind in ("show", "edit", "delete")}
+        # FAB's `set_link_filters`: a related list's own filter goes with show and edit.
+        self._related = urlencode([(f"_flt_0_{flt.column_name}", str(value))
+                                   for flt, value in (filters.get_filters_values() if filters
+                                                      else ())
+                                   if flt.is_related_view])
+
+    def _route(self, endpoint: str) -> tuple[str, str] | None:
+        try:
+            return tuple(url_for(endpoint, pk=self.MARK).split(self.MARK, 1))
+        except Exception:  # as FAB's `safe_url_for`: no such route, no link
+            return None
+
+    def __call__(self, kind: str, pk) -> str:
+        """Return the link of row `pk` to `kind` ("show", "edit", "delete"), or ""."""
+        route = self._routes.get(kind)
+        if route is None:
+            return ""
+        # As werkzeug's default converter quotes a path segment.
+        link = quote(str(pk), safe="!$&'()*+,/:;=@").join(route)
+        if self._related and kind != "delete":
+            link += ("&" if "?" in link else "?") + self._related
+        return link
 
 
 class CrmListWidget(ListWidget):
-    """FAB's list, whose header shows a capped count as "10 000+"."""
+    """FAB's list, whose header shows a capped count as "10 000+" and whose rows are lean."""
 
     template = "crm/widgets/list.html"
 
@@ -66,4 +213,6 @@ class CrmListWidget(ListWidget):
         count = kwargs.get("count") or 0
         kwargs["count_label"] = (_l("%(count)s+", count=format_decimal(cap)) if count > cap
                                  else format_decimal(count))
+        if kwargs.get("modelview_name"):
+            kwargs["row_links"] = RowLinks(kwargs["modelview_name"], kwargs.get("filters"))
         super().__init__(**kwargs)
