@@ -290,6 +290,34 @@ def test_differing_emails_are_different_people_even_with_one_phone(session):
     assert (result.counts["new"], result.counts["merged"]) == (1, 0)
 
 
+def test_phone_or_mobile_finds_a_person_when_one_side_has_no_email(session):
+    by_mobile = make_contact(session, email=None, phone=None, mobile="+358400000001")
+    by_phone = make_contact(session, email="vaihde@ostolista.example", phone="+358400000002")
+    session.commit()
+    lines = [line(1),  # the contact has no email: its mobile is the list's phone
+             line(2, email=""),  # the line has no email: the contact's phone
+             line(3),
+             line(4, email="VAIHDE@ostolista.example")]  # the same contact, by email
+    result = run(session, csv_file(lines))
+    assert (result.counts["merged"], result.counts["duplicate"], result.counts["new"]) == (
+        2, 1, 1)
+    by_mobile = session.get(Contact, by_mobile.id)
+    assert by_mobile.email == "aino.listalainen1@ostolista.example"
+    assert by_mobile.phone is None  # the number is its mobile already
+    assert [p.source.name for p in by_mobile.provenance] == ["Testilista"]
+    assert session.get(Contact, by_phone.id).email == "vaihde@ostolista.example"
+    assert count(session, Contact) == 3
+
+
+def test_lines_without_email_repeating_a_phone_are_duplicates(session):
+    lines = [line(1, email=""), line(2, email="", phone="040 0000001"),
+             line(3, phone="040 0000001")]  # an email of its own: a person of its own
+    result = run(session, csv_file(lines))
+    assert (result.counts["new"], result.counts["duplicate"]) == (2, 1)
+    assert session.scalar(sa.select(sa.func.count()).select_from(Contact)
+                          .where(Contact.phone == "+358400000001")) == 2
+
+
 def test_a_suppressed_person_is_not_brought_back(session):
     erased = make_contact(session, email="aino.listalainen1@ostolista.example",
                           phone="+358409999999")

@@ -12,6 +12,7 @@ owes the Art. 14 notice within a month.
 from __future__ import annotations
 
 import hashlib
+import time
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -61,6 +62,9 @@ class ImportResult:
     delimiter: str = ""
     columns: dict[str, str] = field(default_factory=dict)
     ignored_columns: list[str] = field(default_factory=list)
+    #: Seconds per phase (read_check_stage, match, organisations, update_merged,
+    #: add_new, provenance_merged, commit), for the benchmark.
+    seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def imported(self) -> int:
@@ -122,6 +126,7 @@ def import_list(session: Session, data: bytes, *, name: str, supplier: str | Non
             return result
         result.counts.update(merge.run())
         merge.drop()
+        result.seconds = merge.seconds
         if dry_run or result.imported == 0:
             session.rollback()
             return result
@@ -130,7 +135,9 @@ def import_list(session: Session, data: bytes, *, name: str, supplier: str | Non
         record_event("import", source, fields=sorted(result.columns),
                      detail=_audit_detail(result), actor=actor, session=session,
                      commit=False)
+        started = time.perf_counter()
         session.commit()
+        result.seconds["commit"] = time.perf_counter() - started
     except sa.exc.IntegrityError:
         session.rollback()
         if session.scalar(sa.select(Source.id).where(Source.file_hash == file_hash)):

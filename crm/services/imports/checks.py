@@ -53,8 +53,23 @@ def email(value: str) -> str:
 
 #: What people type between digits; anything else makes the full check decide.
 _SEPARATORS = str.maketrans("", "", " \u00a0()-")
-_TYPES = ("premium_rate", "toll_free", "shared_cost", "voip", "personal_number", "pager", "uan",
-          "voicemail", "fixed_line", "mobile")
+#: The number types `is_valid_number` accepts; the common ones first, as a number is
+#: valid when any of them matches (the order changes only how soon a match is found).
+_TYPES = ("mobile", "fixed_line", "premium_rate", "toll_free", "shared_cost", "voip",
+          "personal_number", "pager", "uan", "voicemail")
+
+
+def _lengths_regex(lengths: list[int]) -> str:
+    """A lookahead for the possible lengths, runs of lengths as ranges ({6,10})."""
+    runs: list[list[int]] = []
+    for n in sorted(set(lengths)):
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    alternatives = "|".join(f"[0-9]{{{a}}}" if a == b else f"[0-9]{{{a},{b}}}"
+                            for a, b in runs)
+    return f"(?=(?:{alternatives})\\Z)"
 
 
 def _desc_regex(desc) -> str | None:
@@ -64,8 +79,7 @@ def _desc_regex(desc) -> str | None:
     lengths = [n for n in desc.possible_length or () if n > 0]
     if desc.possible_length and not lengths:
         return None
-    alternatives = "|".join(f"[0-9]{{{n}}}" for n in lengths)
-    length = f"(?=(?:{alternatives})\\Z)" if lengths else ""
+    length = _lengths_regex(lengths) if lengths else ""
     return f"{length}(?:{desc.national_number_pattern})\\Z"
 
 
@@ -195,3 +209,9 @@ def _business_id(value: str) -> str | None:
 def business_id(value: str) -> str:
     """Return `normalise_business_id(value)`, checked once per value (and organisation)."""
     return _business_id(value) or normalise_business_id(value)
+
+
+def clear_caches() -> None:
+    """Forget the values checked so far (the benchmark times the checks from cold)."""
+    for cached in (_domain, clean, _business_id):
+        cached.cache_clear()
