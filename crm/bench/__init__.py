@@ -150,6 +150,9 @@ def run_bench(app: Flask, *, contacts: int | None, only: tuple[str, ...],
             raise BenchError(f"the database holds {present} contacts: the bench changes data, "
                              "so run it on a scratch database, with --reset to empty it "
                              "(or --reuse to keep exactly --contacts generated ones)")
+        if present and reset:
+            bench.echo(f"emptying the register ({present} contacts)")
+            bench.reset()
         from crm.services.reference import load_reference_data
 
         with Session(bench.engine) as session:
