@@ -73,10 +73,13 @@ _OPEN_REQUEST = REQUEST.c.status.not_in([RequestStatus.completed.value,
 _TRANSIENT = {"40P01", "55P03", "40001", "23505"}
 
 #: JIT compilation costs more than a batch's short queries ever gain from it.
+#: The job's short queries: plans made for each batch's own values, no JIT compiling.
+_QUERY_SETTINGS = ("jit = off", "plan_cache_mode = force_custom_plan")
+#: Choosing a batch.
+_CHOOSE_SETTINGS = "; ".join(f"SET LOCAL {setting}" for setting in _QUERY_SETTINGS)
+#: A batch's transaction (see batch_session).
 _BATCH_SETTINGS = "; ".join(f"SET LOCAL {setting}" for setting in (
-    "lock_timeout = '1s'", "synchronous_commit = off", "jit = off",
-    "plan_cache_mode = force_custom_plan"))
-_NO_JIT = sa.text("SET LOCAL jit = off; SET LOCAL plan_cache_mode = force_custom_plan")
+    "lock_timeout = '1s'", "synchronous_commit = off", *_QUERY_SETTINGS))
 
 #: Called between choosing a batch and locking it: (policy code, ids). For tests.
 BatchHook = Callable[[str, list[int]], None]
@@ -329,7 +332,7 @@ class RetentionRun:
         while True:
             with self.engine.connect() as conn:
                 if self.postgres:
-                    conn.execute(_NO_JIT)
+                    conn.exec_driver_sql(_CHOOSE_SETTINGS)
                 chosen = [tuple(row) for row in conn.execute(
                     sa.select(table.c.id, *columns).where(table.c.id > after, condition)
                     .order_by(table.c.id).limit(self.settings.batch_size))]
