@@ -23,6 +23,7 @@ from crm.bench.timing import (
     signed_in_client,
     timings_ms,
 )
+from crm.views import keyset
 from crm.views.interface import COUNTS, count_cap
 
 if TYPE_CHECKING:
@@ -35,6 +36,12 @@ PAGE_SQL = """SELECT contact.*, organisation.* FROM contact
 LEFT OUTER JOIN organisation ON organisation.id = contact.organisation_id
 WHERE contact.anonymised_at IS NULL {where}
 ORDER BY contact.last_name ASC, contact.id ASC LIMIT 25 OFFSET {offset}"""
+
+#: The same page as the row after a key, as the list's "›" link reads it.
+KEY_PAGE_SQL = """SELECT contact.*, organisation.* FROM contact
+LEFT OUTER JOIN organisation ON organisation.id = contact.organisation_id
+WHERE contact.anonymised_at IS NULL AND (contact.last_name, contact.id) > (:value, :pk)
+ORDER BY contact.last_name ASC, contact.id ASC LIMIT 25"""
 
 
 def contact_view(app):
@@ -64,6 +71,27 @@ def view_page(bench: Bench, page: int, search: str | None = None, *,
     return run
 
 
+def key_page(bench: Bench, page: int):
+    """Return a function reading page `page` as the "›" link of the page before it does,
+    that link's URL, and the key it carries (last name, id)."""
+    view = contact_view(bench.app)
+    with bench.app.test_request_context("/contactview/list/"):
+        paging = keyset.start(view.datamodel, "ContactView", page - 1)
+        view.datamodel.query(view._base_filters, "last_name", "asc", page=page - 1,
+                             page_size=PAGE_SIZE)
+        seek = paging.last
+    url = f"/contactview/list/?page_ContactView={page}&seek_ContactView={seek.encode()}"
+
+    def run():
+        with bench.app.test_request_context(url):
+            keyset.start(view.datamodel, "ContactView", page)
+            count, rows = view.datamodel.query(view._base_filters, "last_name", "asc",
+                                               page=page, page_size=PAGE_SIZE)
+            return count, [str(r.organisation) for r in rows]
+
+    return run, url, (seek.value, seek.pk)
+
+
 def page_rows(bench: Bench, page: int) -> int:
     """Return the page a bench of this size has, at most page `page` (0-based)."""
     return min(page, max(0, bench.contacts // PAGE_SIZE - 2))
@@ -86,9 +114,23 @@ def _page_measure(bench: Bench, name: str, page: int) -> dict:
     http = timings_ms(lambda: client.get(url), repetitions=20)
     row = compare(f"{name} (HTTP, rendered)", http, baseline, target_ratio=None,
                   target_ms=PAGE_MS_TARGET)
+    if page:
+        extra += _key_page_measure(bench, client, page, baseline)
     result["extra"] = [*extra, row]
     result["details"]["page"] = page
     return {k: v for k, v in result.items() if k != "name"}
+
+
+def _key_page_measure(bench: Bench, client, page: int, numbered: list[float]) -> list[dict]:
+    """The same page reached by the "›" link of the page before it (crm.views.keyset)."""
+    run, url, (value, pk) = key_page(bench, page)
+    baseline = timings_ms(bare_sql(bench.engine, KEY_PAGE_SQL, {"value": value, "pk": pk}))
+    data = compare("list_deep_page (› link)", timings_ms(run), baseline,
+                   target_ms=PAGE_MS_TARGET)
+    data["details"]["baseline"] = "the bare keyset query of the same page"
+    http = timings_ms(lambda: client.get(url), repetitions=20)
+    return [data, compare("list_deep_page (› link, HTTP, rendered)", http, baseline,
+                          target_ratio=None, target_ms=PAGE_MS_TARGET)]
 
 
 def first_page(bench: Bench) -> dict:

@@ -25,6 +25,7 @@ from crm.models.base import AwareDateTime, LabelledEnum, utcnow
 from crm.security import roles
 from crm.services.audit import record_event
 from crm.services.validation import NoSensitiveData
+from crm.views import keyset
 from crm.views.interface import CrmListWidget, CrmSQLAInterface
 from crm.views.related import related_record_fields
 
@@ -336,7 +337,12 @@ class CrmModelView(ModelView):
         # So would sorting by it; FAB sorts by any attribute named in the URL.
         if kwargs.get("order_column") not in (None, "", *self.order_columns):
             kwargs["order_column"] = kwargs["order_direction"] = ""
-        return super()._get_list_widget(filters=filters, **kwargs)
+        # "›" and "‹" continue from the page's last and first rows (crm.views.keyset).
+        paging = keyset.start(self.datamodel, self.__class__.__name__, kwargs.get("page") or 0)
+        try:
+            return super()._get_list_widget(filters=filters, paging=paging, **kwargs)
+        finally:
+            keyset.stop(self.datamodel)
 
     def _get_show_widget(self, pk, item, widgets=None, actions=None, show_fieldsets=None):
         fieldsets = show_fieldsets or self._visible_fieldsets(self.show_fieldsets)

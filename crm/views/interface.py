@@ -20,6 +20,7 @@ from __future__ import annotations
 import time
 from urllib.parse import quote, urlencode
 
+import sqlalchemy as sa
 from flask import current_app, has_app_context, url_for
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.widgets import ListWidget
@@ -27,6 +28,8 @@ from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
+
+from crm.views import keyset
 
 #: Count at most this many rows for a list's header; beyond it the list says "N+".
 DEFAULT_COUNT_CAP = 10_000
@@ -129,8 +132,59 @@ class CrmSQLAInterface(SQLAInterface):
                 select_columns and self.exists_col_to_many(select_columns)):
             return super().query(filters, order_column, order_direction, page, page_size,
                                  select_columns, outer_default_load)
-        rows = self._page(filters, order_column, order_direction, page or 0, page_size)
-        return self._count(filters, (page or 0) * page_size, len(rows), page_size), rows
+        page = page or 0
+        paging = keyset.paging_of(self)
+        if paging is None:
+            rows = self._page(filters, order_column, order_direction, page, page_size)
+        else:
+            rows = self._paged(paging, filters, order_column, order_direction, page, page_size)
+        return self._count(filters, page * page_size, len(rows), page_size), rows
+
+    def _paged(self, paging: keyset.Paging, filters, order_column: str, order_direction: str,
+               page: int, page_size: int) -> list:
+        """Return a page by its key if the request asked so, and note the page's keys."""
+        column = sa.inspect(self.obj).columns.get(order_column) if order_column else None
+        if order_column and column is None:  # ordered by something else: numbered pages only
+            return self._page(filters, order_column, order_direction, page, page_size)
+        direction = "asc" if not order_column or order_direction == "asc" else "desc"
+        digest = keyset.filters_digest(filters)
+        seek = paging.seek(order_column, direction, page, page_size, digest)
+        rows = self._seek(filters, order_column, seek, page_size) if seek else None
+        if rows is None:
+            rows = self._page(filters, order_column, order_direction, page, page_size)
+        pk_name = self.get_pk_name()
+
+        def key(row) -> tuple | None:
+            value = getattr(row, order_column) if order_column else None
+            return (value, getattr(row, pk_name)) if keyset.keyable(value) else None
+
+        paging.read(rows, order_column, direction, page, page_size, digest, key)
+        return rows
+
+    def _seek(self, filters, order_column: str, seek: keyset.Seek, page_size: int
+              ) -> list | None:
+        """Return the page after (or before) the seek's key, or None to read it by number.
+
+        Each run of rows (with a value, without one) is one range scan of the order
+        column's index, from the key on.
+        """
+        pk = self.get_pk()
+        column = getattr(self.obj, order_column) if order_column else None
+        reverse = {"asc": "desc", "desc": "asc"}
+        walk = seek.direction if seek.after else reverse[seek.direction]
+        order = [getattr(c, walk)() for c in (column, pk) if c is not None]
+        nulls_high = self.session.get_bind().dialect.name != "sqlite"
+        rows: list = []
+        for run in keyset.segments(column, pk, walk, seek.value, seek.pk, nulls_high):
+            query = self._apply_inner_all(self.session.query(self.obj), filters,
+                                          aliases_mapping={})
+            rows += query.filter(run).order_by(*order).limit(page_size - len(rows)).all()
+            if len(rows) == page_size:
+                break
+        if seek.after:
+            return rows
+        # Back at the start sooner than the page number says: read it by number instead.
+        return rows[::-1] if len(rows) == page_size else None
 
     def _page(self, filters, order_column, order_direction, page, page_size) -> list:
         """Return the rows of one page, with their many-to-one joins, in one statement."""
