@@ -129,3 +129,29 @@ def test_sales_adds_contact_fixes_phone_and_finds_it(page: Page, session, screen
         expect(result_row(page, other.id)).to_have_count(0)
     expect(page.get_by_text("Muukalainen")).to_have_count(0)
     page.screenshot(path=screenshot_dir / "contact-found.png", full_page=True)
+
+
+def test_sales_pages_through_the_contacts_with_next_and_previous(page: Page, session):
+    made = [make_contact(session, last_name=f"Sivutus{n:02d}") for n in range(7)]
+    session.commit()
+    ids = [c.id for c in sorted(made, key=lambda c: c.last_name)]
+    sign_in(page, "sales")
+    page.goto("/contactview/list/?psize_ContactView=3&_flt_2_last_name=Sivutus")
+
+    def listed() -> list[int]:
+        links = page.locator('table.table-bordered a[href^="/contactview/show/"]')
+        return [int(h.rsplit("/", 1)[1]) for h in
+                dict.fromkeys(a.get_attribute("href") for a in links.all())]
+
+    assert listed() == ids[:3]
+    page.click("ul.pagination a[rel=next]")
+    page.wait_for_load_state()
+    expect(page).to_have_url(re.compile(r"seek_ContactView="))
+    assert listed() == ids[3:6]
+    expect(page.locator("ul.pagination li.active")).to_have_text("2")
+    page.click("ul.pagination a[rel=next]")
+    page.wait_for_load_state()
+    assert listed() == ids[6:]
+    page.click("ul.pagination a[rel=prev]")
+    page.wait_for_load_state()
+    assert listed() == ids[3:6]
