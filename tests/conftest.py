@@ -94,10 +94,14 @@ def is_postgres(db_url) -> bool:
 @pytest.fixture(autouse=True)
 def _clean_register(request, app):
     """Run each test in an app context and empty the register afterwards."""
+    from crm.views.interface import COUNTS
+
+    COUNTS.clear()  # the lists' kept counts are of another test's register
     with app.app_context():
         yield
         db.session.rollback()
         _empty_register()
+        COUNTS.clear()
         load_reference_data(db.session)
         _reset_demo_users(app)
         db.session.commit()

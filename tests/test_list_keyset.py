@@ -11,21 +11,12 @@ from urllib.parse import urlencode
 import pytest
 import sqlalchemy as sa
 
-from crm.extensions import db
 from crm.models import Contact
-from crm.views.interface import COUNTS
 from crm.views.keyset import Seek
 from tests.factories import make_contact
-from tests.test_list_speed import listed_ids
+from tests.test_list_speed import executed, listed_ids
 
 PAGE = 4
-
-
-@pytest.fixture(autouse=True)
-def _no_kept_counts():
-    COUNTS.clear()
-    yield
-    COUNTS.clear()
 
 
 @pytest.fixture
@@ -63,22 +54,6 @@ def offsets(ran: list[tuple[str, object]], table: str) -> list[int]:
     return skipped
 
 
-def statements(client, url: str) -> tuple[str, list[tuple[str, object]]]:
-    """Return the page at `url` and the SQL statements its request ran, with parameters."""
-    ran: list[tuple[str, object]] = []
-
-    def record(conn, cursor, statement, parameters, *args):
-        ran.append((statement, parameters))
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        response = client.get(url)
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
-    assert response.status_code == 200, response.status_code
-    return response.get_data(as_text=True), ran
-
-
 def link(html: str, rel: str) -> str | None:
     match = re.search(rf'<a href="([^"]*)" rel="{rel}">', html)
     return html_lib.unescape(match.group(1)) if match else None
@@ -99,7 +74,7 @@ def test_next_and_previous_walk_the_list_in_its_order(session, login_as, registe
     pages = [listed_ids(html)]
     while (url := link(html, "next")) is not None:
         assert "seek_ContactView=" in url
-        html, ran = statements(sales, url)
+        html, ran = executed(sales, url)
         pages.append(listed_ids(html))
         assert all(skipped == 0 for skipped in offsets(ran, "FROM contact")), ran
     assert [i for page in pages for i in page] == expected
@@ -139,7 +114,7 @@ def test_a_key_made_for_another_list_is_not_used(session, login_as, register, ch
     token = next_seek(sales, "/contactview/list/?psize_ContactView=4")
     query = {"psize_ContactView": "4", "page_ContactView": "1", "seek_ContactView": token}
     query.update(change)
-    html, ran = statements(sales, "/contactview/list/?" + urlencode(query))
+    html, ran = executed(sales, "/contactview/list/?" + urlencode(query))
     assert any(offsets(ran, "FROM contact"))  # read by its number
     del query["seek_ContactView"]
     assert listed_ids(html) == listed_ids(sales.get("/contactview/list/?" + urlencode(query))

@@ -13,15 +13,8 @@ from crm.extensions import db
 from crm.models import Contact
 from crm.views import interface
 from crm.views.base import CrmModelView
-from crm.views.interface import COUNTS, CrmListWidget
+from crm.views.interface import CrmListWidget
 from tests.factories import make_contact, make_identifier, make_organisation
-
-
-@pytest.fixture(autouse=True)
-def _no_kept_counts():
-    COUNTS.clear()
-    yield
-    COUNTS.clear()
 
 
 @pytest.fixture
@@ -39,10 +32,16 @@ def contacts(session, count: int, **overrides) -> list[Contact]:
 
 def statements(client, url: str) -> tuple[str, list[str]]:
     """Return the page at `url` and the SQL statements its request ran."""
-    ran: list[str] = []
+    html, ran = executed(client, url)
+    return html, [statement for statement, _ in ran]
 
-    def record(conn, cursor, statement, *args):
-        ran.append(statement)
+
+def executed(client, url: str) -> tuple[str, list[tuple[str, object]]]:
+    """Return the page at `url` and the SQL statements its request ran, with parameters."""
+    ran: list[tuple[str, object]] = []
+
+    def record(conn, cursor, statement, parameters, *args):
+        ran.append((statement, parameters))
 
     sa.event.listen(db.engine, "before_cursor_execute", record)
     try:
