@@ -116,13 +116,15 @@ class Contact(Model):
     __tablename__ = "contact"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Names, email and last activity are indexed as the lists and searches read them
+    # (crm.models.indexes, live contacts only): each index slows every contact added.
     first_name: Mapped[str] = mapped_column(sa.String(100))
-    last_name: Mapped[str] = mapped_column(sa.String(100), index=True)
+    last_name: Mapped[str] = mapped_column(sa.String(100))
     title: Mapped[str | None] = mapped_column(sa.String(200))
     organisation_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("organisation.id", ondelete="SET NULL"), index=True
     )
-    email: Mapped[str | None] = mapped_column(sa.String(320), index=True)
+    email: Mapped[str | None] = mapped_column(sa.String(320))
     alt_email: Mapped[str | None] = mapped_column(sa.String(320), index=True)
     phone: Mapped[str | None] = mapped_column(sa.String(32), index=True)
     mobile: Mapped[str | None] = mapped_column(sa.String(32), index=True)
@@ -149,8 +151,8 @@ class Contact(Model):
     )
     relationship_notes: Mapped[str | None] = mapped_column(sa.Text)
     # Lifecycle.
-    last_activity_at: Mapped[datetime | None] = mapped_column(AwareDateTime, index=True)
-    anonymised_at: Mapped[datetime | None] = mapped_column(AwareDateTime, index=True)
+    last_activity_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    anonymised_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
     legal_hold: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow, onupdate=utcnow)

@@ -57,9 +57,8 @@ class Provenance(Model):
     __table_args__ = (sa.UniqueConstraint("contact_id", "source_id", name="uq_provenance"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    contact_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("contact.id", ondelete="CASCADE"), index=True
-    )
+    # Found by contact through uq_provenance, which starts with it.
+    contact_id: Mapped[int] = mapped_column(sa.ForeignKey("contact.id", ondelete="CASCADE"))
     source_id: Mapped[int] = mapped_column(sa.ForeignKey("source.id"), index=True)
     recorded_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
     art14_due_on: Mapped[date | None] = mapped_column(sa.Date, index=True)
