@@ -2,15 +2,28 @@
 
 from __future__ import annotations
 
+import itertools
 import string
 
 import phonenumbers
 from flask import g, has_app_context, request
 from flask_appbuilder.models.filters import BaseFilter
-from sqlalchemy import and_, func, literal, or_, select, union
+from sqlalchemy import (
+    and_,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    table,
+    tuple_,
+    union,
+    union_all,
+)
 
 from crm.extensions import db
 from crm.models import Contact, Organisation
+from crm.views.interface import count_cap
 
 
 class FilterIsNull(BaseFilter):
@@ -63,35 +76,198 @@ def _contacts_where(condition):
     return select(Contact.id).where(condition)
 
 
+#: A lookup matching fewer contacts than this is rare, told by one short probe; only a
+#: common one is probed further, up to the list's count cap (see `_matching`).
+COMMON_AT = 1000
+#: The list orders whose (column, id) WHERE anonymised_at IS NULL index a walk reads.
+#: Both are NOT NULL, so a key bound on them leaves out no row.
+WALKED_ORDERS = ("last_name", "first_name")
+
+
+def _literal(value):
+    # Written into the statement, as the patterns are, so each plan sees its value.
+    return literal(value, literal_execute=True)
+
+
+def _codepoint_order(session) -> bool:
+    """Whether text sorts by code point (SQLite; PostgreSQL in a C collation)."""
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        return True
+    known = _CODEPOINT.get(bind.url)
+    if known is None:
+        collation = session.execute(select(literal_column("datcollate")).select_from(
+            table("pg_database")).where(literal_column("datname")
+                                        == func.current_database())).scalar()
+        known = _CODEPOINT[bind.url] = collation in ("C", "POSIX", "C.UTF-8", "C.utf8")
+    return known
+
+
+_CODEPOINT: dict = {}
+
+
+#: Characters other than the capital whose lower() is this ASCII letter (PostgreSQL).
+_ALSO_LOWER = {"i": "\u0130", "k": "\u212a"}
+
+
+def _heads(text: str, length: int = 3) -> list[str]:
+    """Return the strings one of which starts every value whose lower() starts with
+    `text`: the spellings of its first few ASCII characters (none if it starts with
+    another), so each is one short range of a (column, id) index."""
+    heads = [""]
+    for ch in itertools.islice(itertools.takewhile(str.isascii, text), length):
+        spellings = {ch.lower(), ch.upper(), *_ALSO_LOWER.get(ch.lower(), "")}
+        heads = [head + spelling for head in heads for spelling in sorted(spellings)]
+    return heads if heads != [""] else []
+
+
+class _Lookup:
+    """One way a contact matches: a condition, the prefix it asks of one of the list's
+    order columns (if so), and the select of its contacts that tells how common it is
+    (by default, those the condition matches)."""
+
+    def __init__(self, condition, probe=None, **prefixes: str) -> None:
+        self.condition, self.prefixes = condition, prefixes
+        self.probe = probe if probe is not None else select(literal(1)).where(condition)
+        #: The condition tested row by row in a walk.
+        self.walk = condition
+
+    def ranges(self, session, column_name: str) -> list:
+        """Return conditions whose live matches together are the lookup's, each one
+        range of the (column, id) WHERE anonymised_at IS NULL index (none if it cannot).
+
+        Values whose lower() starts with "virt" start with "Virt", "VIRT", "vIrt", ...:
+        each spelling is one range, read from its start rather than from A on, and
+        its lower() tested from the index alone.
+        """
+        if column_name not in WALKED_ORDERS or not _codepoint_order(session):
+            return []
+        column = getattr(Contact, column_name)
+        return [Contact.anonymised_at.is_(None) & self.condition
+                & (column >= _literal(head))
+                & (column < _literal(head[:-1] + chr(ord(head[-1]) + 1)))
+                for head in _heads(self.prefixes.get(column_name, ""))]
+
+    def count_probe(self, session):
+        """Return the probe of a common lookup: of a name, from its order index alone."""
+        column_name = next(iter(self.prefixes), "") if len(self.prefixes) == 1 else ""
+        ranges = self.ranges(session, column_name)
+        return union_all(*(select(literal(1)).where(r) for r in ranges)).subquery().select() \
+            if ranges else self.probe
+
+
+def _matching(session, lookups: list[_Lookup], order: tuple[str, str] | None):
+    """Return the condition of contacts any lookup matches, in the form fastest here.
+
+    A rare value (the usual case) is a UNION of index lookups whose ids are then
+    sorted. A common one (a surname, "Bench Org": tens of thousands) would sort all of
+    them for 25 rows; instead, once a lookup has more matches than the list counts
+    (its count stops at the cap then), the list walks its order index testing each row
+    (the other lookups as one set of ids) and meets 25 matches soon. The walk would
+    still be long if no match came early in the order (every "Virtanen" sorts late by
+    last name), so it starts at the least key any lookup matches, each found by a short
+    walk of its own. The contacts list shows live contacts only, so that bound leaves
+    out none of its rows.
+    """
+    column_name = order[0] if order else ""
+    # Whether each lookup has a COMMON_AT-th row (reading no further), then whether a
+    # common one has more than the list counts.
+    common = session.execute(select(*(_has(lookup.probe, COMMON_AT)
+                                      for lookup in lookups))).one()
+    if not any(common):
+        return _ids(*(_contacts_where(lookup.condition) for lookup in lookups))
+    over_cap = session.execute(select(*(
+        _has(lookup.count_probe(session), count_cap() + 1) if many else literal(False)
+        for lookup, many in zip(lookups, common, strict=True)))).one()
+    if not any(over_cap):
+        return _ids(*(_contacts_where(lookup.condition) for lookup in lookups))
+    walked = [lookup for lookup, over in zip(lookups, over_cap, strict=True) if over]
+    few = [_contacts_where(lookup.condition)
+           for lookup, over in zip(lookups, over_cap, strict=True) if not over]
+    condition = or_(*(lookup.walk for lookup in walked), *([_ids(*few)] if few else []))
+    if column_name not in WALKED_ORDERS:
+        return condition
+    column, ascending = getattr(Contact, column_name), order[1] != "desc"
+    firsts = [r for lookup in walked for r in lookup.ranges(session, column_name)
+              or [Contact.anonymised_at.is_(None) & lookup.walk]]
+    if few:
+        firsts.append(Contact.anonymised_at.is_(None) & _ids(*few))
+    keys = []
+    for first in firsts:
+        first = select(column.label("value"), Contact.id.label("id")).where(first)
+        first = first.order_by(*_sort(column, ascending)).limit(1).subquery()
+        keys.append(select(first.c.value, first.c.id))
+    # The database compares the keys, in the column's collation.
+    keys = union_all(*keys).subquery()
+    bound = session.execute(select(keys.c.value, keys.c.id).order_by(
+        *_sort(keys.c.value, ascending, keys.c.id)).limit(1)).first()
+    if bound is None:
+        return condition
+    key, edge = tuple_(column, Contact.id), tuple_(_literal(bound[0]), _literal(bound[1]))
+    return condition & (key >= edge if ascending else key <= edge)
+
+
+def _has(probe, rows: int):
+    return probe.offset(rows - 1).limit(1).exists()
+
+
+def _sort(column, ascending: bool, pk=Contact.id):
+    return (column.asc(), pk.asc()) if ascending else (column.desc(), pk.desc())
+
+
 class ContactQuickSearch(BaseFilter):
     """Match contacts by name, email, phone or organisation name, whichever the text is."""
 
     name = "matches"
+    #: The list's (order column, direction), set by its view: a common value's page
+    #: walks that order (see `_matching`).
+    list_order: tuple[str, str] | None = None
 
     def apply(self, query, value):
         text = " ".join(value.split())
         if not text:
             return query
-        if "@" in text:
-            return query.filter(_ids(
-                _contacts_where(Contact.email.is_not(None) & _starts_with(Contact.email, text)),
-                _contacts_where(Contact.alt_email.is_not(None)
-                                & _starts_with(Contact.alt_email, text))))
-        phone = _as_phone(text) if any(ch.isdigit() for ch in text) else None
+        # Digits among letters are a name or an organisation ("Bench Org 0037500 Oy").
+        phone = (_as_phone(text) if "@" not in text and any(ch.isdigit() for ch in text)
+                 and not any(ch.isalpha() for ch in text) else None)
         if phone:
             return query.filter(or_(Contact.phone == phone, Contact.mobile == phone))
+        # Once per list read (a new filter each): its page and its count ask alike.
+        known = self.__dict__.setdefault("_conditions", {})
+        if text not in known:
+            known[text] = _matching(query.session, self._lookups(query.session, text),
+                                    self.list_order)
+        return query.filter(known[text])
+
+    @staticmethod
+    def _lookups(session, text: str) -> list[_Lookup]:
+        if "@" in text:
+            return [_Lookup(Contact.email.is_not(None) & _starts_with(Contact.email, text)),
+                    _Lookup(Contact.alt_email.is_not(None)
+                            & _starts_with(Contact.alt_email, text))]
+        named = select(Organisation.id).where(_starts_with(Organisation.name, text))
+        # Told common by the people of its first organisations: a probe joining every
+        # matching organisation would read all of them.
+        first_organisations = named.limit(count_cap() + 1).subquery()
+        organisations = _Lookup(Contact.organisation_id.in_(named), select(literal(1)).where(
+            Contact.organisation_id == first_organisations.c.id))
+        if session.execute(select(named.offset(COMMON_AT - 1).limit(1).exists())).scalar():
+            # So many organisations that a walk reads each row's own rather than them all.
+            organisations.walk = _starts_with(select(Organisation.name).where(
+                Organisation.id == Contact.organisation_id).scalar_subquery(), text)
+        lookups = [_Lookup(_starts_with(Contact.last_name, text), last_name=text),
+                   _Lookup(_starts_with(Contact.first_name, text), first_name=text),
+                   organisations]
         words = text.split(" ")
-        organisations = select(Organisation.id).where(_starts_with(Organisation.name, text))
-        selects = [_contacts_where(_starts_with(Contact.last_name, text)),
-                   _contacts_where(_starts_with(Contact.first_name, text)),
-                   _contacts_where(Contact.organisation_id.in_(organisations))]
         if len(words) == 2:
             first, last = words
-            selects.append(_contacts_where(_starts_with(Contact.first_name, first)
-                                           & _starts_with(Contact.last_name, last)))
-            selects.append(_contacts_where(_starts_with(Contact.last_name, first)
-                                           & _starts_with(Contact.first_name, last)))
-        return query.filter(_ids(*selects))
+            lookups.append(_Lookup(_starts_with(Contact.first_name, first)
+                                   & _starts_with(Contact.last_name, last),
+                                   first_name=first, last_name=last))
+            lookups.append(_Lookup(_starts_with(Contact.last_name, first)
+                                   & _starts_with(Contact.first_name, last),
+                                   first_name=last, last_name=first))
+        return lookups
 
 
 class OrganisationQuickSearch(BaseFilter):
@@ -122,9 +298,19 @@ class _QuickSearchMixin:
         text = g.get("crm_quick_search", {}).get(id(self)) if has_app_context() else None
         if base is None or not text:
             return base
+        search = self.quick_search_filter("id", self.datamodel)
+        search.list_order = self._quick_search_order()
         joined = base.copy()
-        joined._add_filter(self.quick_search_filter("id", self.datamodel), text)
+        joined._add_filter(search, text)
         return joined
+
+    def _quick_search_order(self) -> tuple[str, str] | None:
+        """Return the list's (order column, direction) as this request asked, else its
+        base order; None if the list may show anonymised contacts (see `_matching`)."""
+        if ["anonymised_at", FilterIsNull, None] not in (self.base_filters or []):
+            return None
+        order = g.get("crm_quick_search_order", {}).get(id(self))
+        return order if order and order[0] else tuple(self.base_order or ("", ""))
 
     @_base_filters.setter
     def _base_filters(self, value):
@@ -136,10 +322,13 @@ class _QuickSearchMixin:
             return super()._get_list_widget(filters=filters, **kwargs)
         searches = g.setdefault("crm_quick_search", {})
         searches[id(self)] = text
+        orders = g.setdefault("crm_quick_search_order", {})
+        orders[id(self)] = (kwargs.get("order_column"), kwargs.get("order_direction"))
         try:
             return super()._get_list_widget(filters=filters, **kwargs)
         finally:
             searches.pop(id(self), None)
+            orders.pop(id(self), None)
 
     def render_template(self, template, **kwargs):
         kwargs.setdefault("quick_search", request.args.get("q", ""))
