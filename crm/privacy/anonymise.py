@@ -200,11 +200,11 @@ class ContactAnonymiser:
         # Before anything changes: what stored sessions say about these people.
         counts["sessions"] = _scrub_sessions(session, self.sql, ids, self.session_words)
         if self.sql.postgres:
-            params = {"ids": ids}
+            params = {"ids": _array_text(ids)}
             if self.checks_versions:
-                params["versions"] = [versions.get(i, -1) for i in ids]
+                params["versions"] = _array_text(versions.get(i, -1) for i in ids)
             if self.uses_locations:
-                params["locations"] = [locations[i] for i in ids]
+                params["locations"] = _array_text(f'"{locations[i]}"' for i in ids)
             row = session.execute(self._postgres_statement(), params).one()._asdict()
             kept = row.pop("batch")
             counts.update(row)
@@ -217,10 +217,10 @@ class ContactAnonymiser:
         """Lock the batch, then every change in data-modifying CTEs reading it once."""
         if self._statement is not None:
             return self._statement
-        arrays = [sa.bindparam("ids", type_=postgresql.ARRAY(sa.Integer))]
+        arrays = [_array_parameter("ids", _INT_ARRAY)]
         names = ["id"]
         if self.checks_versions:
-            arrays.append(sa.bindparam("versions", type_=postgresql.ARRAY(sa.Integer)))
+            arrays.append(_array_parameter("versions", _INT_ARRAY))
             names.append("version")
         wanted = sa.func.unnest(*arrays).table_valued(*names).render_derived(name="wanted")
         matches = CONTACT.c.id == wanted.c.id
@@ -228,8 +228,7 @@ class ContactAnonymiser:
             matches &= CONTACT.c.version == wanted.c.version
         candidates = self.candidates
         if self.uses_locations:
-            candidates &= _CTID == sa.any_(sa.cast(
-                sa.bindparam("locations", type_=postgresql.ARRAY(sa.Text)), _TID_ARRAY))
+            candidates &= _CTID == sa.any_(_array_parameter("locations", _TID_ARRAY))
         batch = (sa.select(*(CONTACT.c[c] for c in BATCH_COLUMNS), _CTID.label("ctid"))
                  .select_from(CONTACT.join(wanted, matches)).where(candidates)
                  .with_for_update(of=CONTACT, skip_locked=True).cte("batch"))
@@ -271,6 +270,23 @@ class _TidArray(sa.types.UserDefinedType):
 #: PostgreSQL's physical row location, and its array type.
 _CTID = sa.literal_column("contact.ctid")
 _TID_ARRAY = _TidArray()
+_INT_ARRAY = postgresql.ARRAY(sa.Integer)
+
+
+def _array_parameter(name: str, type_: sa.types.TypeEngine) -> sa.ColumnElement:
+    """Return the parameter `name`, an array given in PostgreSQL's text form (`_array_text`)."""
+    return sa.cast(sa.bindparam(name, type_=sa.Text), type_)
+
+
+def _array_text(items: Iterable) -> str:
+    """Return PostgreSQL's text form of an array of these items: '{1,2,3}'.
+
+    Items are numbers or already quoted: PostgreSQL parses the text. psycopg would
+    dump a list item by item, each checked against a regular expression: for a
+    batch's ids, versions and row locations, 3 ms of Python per batch, which the
+    job's single thread spends with the database idle.
+    """
+    return "{" + ",".join(map(str, items)) + "}"
 
 _TOUCHED_MODELS = (Contact, Identifier, Consent, Provenance, Activity, CallbackRequest,
                    DataSubjectRequest, Organisation)
