@@ -62,10 +62,15 @@ def view_page(bench: Bench, page: int, search: str | None = None, *,
         if first_visit:
             COUNTS.clear()
         with bench.app.test_request_context("/contactview/list/"):
+            # The bench's own app context holds `g` for every request it makes: the
+            # search must not stay behind for the next measure's pages.
             if search:
                 g.crm_quick_search = {id(view): search}
-            count, rows = view.datamodel.query(view._base_filters, "last_name", "asc",
-                                               page=page, page_size=PAGE_SIZE)
+            try:
+                count, rows = view.datamodel.query(view._base_filters, "last_name", "asc",
+                                                   page=page, page_size=PAGE_SIZE)
+            finally:
+                g.pop("crm_quick_search", None)
             return count, [str(r.organisation) for r in rows]
 
     return run
