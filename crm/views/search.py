@@ -89,6 +89,10 @@ def _literal(value):
     return literal(value, literal_execute=True)
 
 
+#: Whether each database (by URL) sorts text by code point: asked once per process.
+_CODEPOINT: dict = {}
+
+
 def _codepoint_order(session) -> bool:
     """Whether text sorts by code point (SQLite; PostgreSQL in a C collation)."""
     bind = session.get_bind()
@@ -101,9 +105,6 @@ def _codepoint_order(session) -> bool:
                                         == func.current_database())).scalar()
         known = _CODEPOINT[bind.url] = collation in ("C", "POSIX", "C.UTF-8", "C.utf8")
     return known
-
-
-_CODEPOINT: dict = {}
 
 
 #: Characters other than the capital whose lower() is this ASCII letter (PostgreSQL).
