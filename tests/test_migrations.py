@@ -107,3 +107,25 @@ def test_upgrade_from_empty_downgrade_to_base_and_upgrade_again(scratch_app):
     assert _tables() == _model_tables() | {"alembic_version"}
     assert _current_revision() == _head()
     _assert_no_drift(scratch_app)
+
+
+def test_0009_keeps_every_suppression_entry_through_upgrade_and_downgrade(scratch_app):
+    """The suppression list outlives the change of its hashes from hex text to bytes:
+    an entry made before 0009 still keeps its person out after it, and back."""
+    from crm.privacy.suppression import is_suppressed, suppression_hash
+
+    upgrade(directory=str(MIGRATIONS_DIR), revision="0008")
+    digest = suppression_hash("email", "vanha@esimerkki.example")
+    insert = sa.text("INSERT INTO suppression_entry (kind, key_hash, reason, created_at) "
+                     "VALUES ('email', :key_hash, 'erasure', CURRENT_TIMESTAMP)")
+    with db.engine.begin() as conn:
+        conn.execute(insert, {"key_hash": digest.hex()})
+
+    upgrade(directory=str(MIGRATIONS_DIR))
+    assert is_suppressed(db.session, "email", "Vanha@Esimerkki.example")
+    assert not is_suppressed(db.session, "email", "uusi@esimerkki.example")
+    db.session.rollback()
+
+    downgrade(directory=str(MIGRATIONS_DIR), revision="0008")
+    with db.engine.connect() as conn:
+        assert conn.scalar(sa.text("SELECT key_hash FROM suppression_entry")) == digest.hex()

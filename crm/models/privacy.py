@@ -307,7 +307,8 @@ class SuppressionEntry(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(sa.String(10))
-    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    #: HMAC-SHA256, 32 bytes (crm.privacy.suppression).
+    key_hash: Mapped[bytes] = mapped_column(sa.LargeBinary(32), unique=True)
     reason: Mapped[str] = mapped_column(sa.String(20))
     created_at: Mapped[datetime] = mapped_column(AwareDateTime, default=utcnow)
 

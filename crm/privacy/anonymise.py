@@ -37,7 +37,6 @@ Nothing here logs or returns a personal value.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -66,7 +65,7 @@ from crm.models import (
     contact_purpose,
 )
 from crm.models.base import AwareDateTime, utcnow
-from crm.privacy.suppression import suppression_hash
+from crm.privacy.suppression import suppression_hash, suppression_hash_sql
 from crm.security.sessions import SERIALIZER
 
 CONTACT = Contact.__table__
@@ -412,17 +411,10 @@ class AnonymiserSql:
     def hash_of(self, kind: str, column: sa.ColumnElement) -> sa.ColumnElement:
         """Return SQL computing `suppression_hash(kind, column)` for every row."""
         if not self.postgres:
-            return sa.func.crm_suppression_hash(kind, column)
-        # HMAC-SHA256 from PostgreSQL's sha256(): H(K^opad || H(K^ipad || message)).
-        inner_pad, outer_pad = hmac_pads(self.key)
+            return sa.func.crm_suppression_hash(kind, column, type_=sa.LargeBinary)
         normalised = sa.func.lower(sa.func.trim(column)) if kind == "email" \
             else sa.func.trim(column)
-        message = sa.func.convert_to(sa.literal(f"{kind}:") + normalised, "UTF8")
-        inner = sa.func.sha256(sa.literal(inner_pad, sa.LargeBinary)
-                               .op("||", return_type=sa.LargeBinary)(message))
-        outer = sa.func.sha256(sa.literal(outer_pad, sa.LargeBinary)
-                               .op("||", return_type=sa.LargeBinary)(inner))
-        return sa.func.encode(outer, "hex")
+        return suppression_hash_sql(kind, normalised, self.key)
 
     def suppress(self, batch: sa.FromClause, reason: str, now: datetime) -> sa.Insert:
         """Return the insert of the suppression entries of the batch's emails and phones.
@@ -457,15 +449,6 @@ def in_values(column: sa.ColumnElement, values: Sequence, postgres: bool,
         return column == sa.any_(sa.literal(list(values), postgresql.ARRAY(type_)))
     return column.in_(sa.select(sa.column("value", type_))
                       .select_from(sa.func.json_each(json.dumps(list(values)))))
-
-
-def hmac_pads(key: str) -> tuple[bytes, bytes]:
-    """Return HMAC-SHA256's inner and outer padded keys for `key` (RFC 2104)."""
-    raw = key.encode()
-    if len(raw) > 64:
-        raw = hashlib.sha256(raw).digest()
-    raw = raw.ljust(64, b"\0")
-    return bytes(b ^ 0x36 for b in raw), bytes(b ^ 0x5C for b in raw)
 
 
 # -- sessions -----------------------------------------------------------------

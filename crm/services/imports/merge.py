@@ -29,8 +29,7 @@ from sqlalchemy.orm import Session
 
 from crm.models import Contact, Organisation, Provenance, Purpose, SuppressionEntry, contact_purpose
 from crm.models.base import AwareDateTime
-from crm.privacy.anonymise import hmac_pads
-from crm.privacy.suppression import suppression_hash
+from crm.privacy.suppression import suppression_hash, suppression_hash_sql
 from crm.services.imports.parsing import Row
 
 CONTACT = Contact.__table__
@@ -227,15 +226,8 @@ class Merge:
     def _hash(self, kind: str, column: sa.ColumnElement) -> sa.ColumnElement:
         """SQL for `suppression_hash(kind, value)` of normalised values (email lower-cased)."""
         if not self.postgres:
-            return sa.func.crm_suppression_hash(kind, column)
-        # HMAC-SHA256 from PostgreSQL's sha256(): H(K^opad || H(K^ipad || message)).
-        inner_pad, outer_pad = hmac_pads(self.key)
-        message = sa.func.convert_to(sa.literal(f"{kind}:") + column, "UTF8")
-        inner = sa.func.sha256(sa.literal(inner_pad, sa.LargeBinary)
-                               .op("||", return_type=sa.LargeBinary)(message))
-        outer = sa.func.sha256(sa.literal(outer_pad, sa.LargeBinary)
-                               .op("||", return_type=sa.LargeBinary)(inner))
-        return sa.func.encode(outer, "hex")
+            return sa.func.crm_suppression_hash(kind, column, type_=sa.LargeBinary)
+        return suppression_hash_sql(kind, column, self.key)
 
     def _mark_suppressed(self) -> None:
         if self.conn.scalar(sa.select(SUPPRESSION.c.id).limit(1)) is None:
