@@ -185,6 +185,8 @@ class Config:
         self.CRM_SCHEDULER = _on_off("CRM_SCHEDULER", default=True)
         #: Contacts per retention batch: one transaction, one short lock, each.
         self.CRM_RETENTION_BATCH_SIZE = _positive_int("CRM_RETENTION_BATCH_SIZE", 1000)
+        #: Retention batches of contacts run at once on PostgreSQL (SQLite: one).
+        self.CRM_RETENTION_WORKERS = _positive_int("CRM_RETENTION_WORKERS", 2)
         #: Seconds to wait between batches, to leave the database to users on a busy day.
         self.CRM_RETENTION_BATCH_PAUSE = float(_env("CRM_RETENTION_BATCH_PAUSE", "0"))
         #: A job lock whose holder has not shown signs of life for this long is free (SQLite).

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, date, datetime, timedelta
 
@@ -180,6 +181,7 @@ def test_a_new_policy_must_use_a_clock_that_applies(app, session, login_as):
 
 def test_the_job_goes_in_keyset_batches_each_its_own_transaction(app, session, monkeypatch):
     monkeypatch.setitem(app.config, "CRM_RETENTION_BATCH_SIZE", 3)
+    monkeypatch.setitem(app.config, "CRM_RETENTION_WORKERS", 1)  # one after the other
     people = [make_contact(session, last_activity_at=days_ago(800)) for _ in range(8)]
     for person in people:
         make_identifier(session, person)
@@ -204,16 +206,18 @@ def test_a_contact_edited_while_its_batch_runs_keeps_the_edit(app, session, monk
     people = [make_contact(session, last_activity_at=days_ago(800)) for _ in range(7)]
     target = people[4]
     session.commit()
+    # The hook runs on a batch's own thread, outside the app context.
+    target_id, engine = target.id, db.engine
     edited = []
 
     def edit_in_another_transaction(code, ids):
-        if target.id in ids and not edited:
+        if target_id in ids and not edited:
             # A user saves the contact between the job choosing the batch and doing it.
-            with db.engine.begin() as conn:
-                conn.execute(sa.update(Contact.__table__).where(Contact.id == target.id)
+            with engine.begin() as conn:
+                conn.execute(sa.update(Contact.__table__).where(Contact.id == target_id)
                              .values(title="Edited by a user",
                                      version=Contact.__table__.c.version + 1))
-            edited.append(target.id)
+            edited.append(target_id)
 
     outcome = retention(app, hooks={"before_batch": edit_in_another_transaction})
     assert edited and outcome.counts["prospects"] == 6
@@ -422,6 +426,43 @@ def test_a_killed_run_then_run_again_ends_where_an_uninterrupted_run_ends(
     uninterrupted = _state()
     assert resumed == uninterrupted
     assert sum(1 for row in uninterrupted["contacts"] if row[-1]) == expired
+
+
+@pytest.mark.postgres
+def test_batches_run_side_by_side_end_where_one_at_a_time_ends(app, session, is_postgres,
+                                                                monkeypatch):
+    if not is_postgres:
+        pytest.skip("SQLite has one writer: its batches run one at a time")
+    monkeypatch.setitem(app.config, "CRM_RETENTION_BATCH_SIZE", 100)
+    contacts = 3000
+    expired = _seed_bulk(app, contacts)
+    monkeypatch.setitem(app.config, "CRM_RETENTION_WORKERS", 1)
+    one_at_a_time = retention(app)
+    alone = _state()
+
+    session.rollback()
+    _seed_bulk(app, contacts)  # the same data again (same seed, same ids)
+    monkeypatch.setitem(app.config, "CRM_RETENTION_WORKERS", 2)
+    threads, overlapping, running = set(), [], []
+    guard = threading.Lock()
+
+    def note(code, ids):
+        with guard:
+            threads.add(threading.current_thread().name)
+            running.append(ids[0])
+            overlapping.append(len(running) > 1)
+        time.sleep(0.01)  # let the other worker's batch start meanwhile
+        with guard:
+            running.remove(ids[0])
+
+    side_by_side = retention(app, hooks={"before_batch": note})
+    assert len(threads) == 2 and any(overlapping), "the batches never ran at once"
+    assert _state() == alone
+    _consistent(alone)
+    assert sum(1 for row in alone["contacts"] if row[-1]) == expired
+    for key in ("prospects", "former_customers", "identifiers", "consents", "activities",
+                "suppressed", "batches"):
+        assert side_by_side.counts.get(key) == one_at_a_time.counts.get(key), key
 
 
 def test_activity_touching_a_contact_moves_its_clock(app, session):

@@ -107,7 +107,8 @@ class Bench:
                    CRM_DATABASE_URL=self.app.config["SQLALCHEMY_DATABASE_URI"],
                    CRM_SECRET_KEY=self.app.config["SECRET_KEY"],
                    CRM_SUPPRESSION_KEY=self.app.config["CRM_SUPPRESSION_KEY"],
-                   CRM_RETENTION_BATCH_SIZE=str(self.app.config["CRM_RETENTION_BATCH_SIZE"]))
+                   CRM_RETENTION_BATCH_SIZE=str(self.app.config["CRM_RETENTION_BATCH_SIZE"]),
+                   CRM_RETENTION_WORKERS=str(self.app.config["CRM_RETENTION_WORKERS"]))
         done = subprocess.run([sys.executable, "-m", "crm.bench.worker", *args], env=env,
                               cwd=os.getcwd(), capture_output=True, text=True, check=False)
         if done.returncode != 0:

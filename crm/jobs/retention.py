@@ -14,6 +14,7 @@ def _run(ctx: JobContext, kinds: tuple[RecordKind, ...]) -> None:
         pause=ctx.config["CRM_RETENTION_BATCH_PAUSE"],
         dry_run=ctx.dry_run,
         suppression_key=ctx.config["CRM_SUPPRESSION_KEY"],
+        workers=ctx.config["CRM_RETENTION_WORKERS"],
     )
     RetentionRun(ctx.engine, settings, heartbeat=ctx.heartbeat, counts=ctx.counts,
                  before_batch=ctx.hooks.get("before_batch")).run(kinds)

@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -178,12 +179,23 @@ class ContactAnonymiser:
             self.candidates &= condition
         self.checks_versions = checks_versions
         self.uses_locations = uses_locations and postgres
-        self.session_words = SessionWords()
+        # Batches may run on several threads at once (crm.services.retention): each
+        # keeps its own words of the sessions, and the statement is built once.
+        self._local = threading.local()
+        self._building = threading.Lock()
         self._statement: sa.Select | None = None
 
+    @property
+    def session_words(self) -> SessionWords:
+        """This thread's words of the stored sessions (see `SessionWords`)."""
+        if not hasattr(self._local, "words"):
+            self._local.words = SessionWords()
+        return self._local.words
+
     def forget_sessions(self) -> None:
-        """Read the stored sessions afresh: a batch that scrubbed some was rolled back."""
-        self.session_words = SessionWords()
+        """Read the stored sessions afresh: a batch of this thread that scrubbed some
+        was rolled back."""
+        self._local.words = SessionWords()
 
     def __call__(self, session: Session, ids: Sequence[int], *,
                  versions: Mapping[int, int] | None = None,
@@ -214,8 +226,12 @@ class ContactAnonymiser:
 
     def _postgres_statement(self) -> sa.Select:
         """Lock the batch, then every change in data-modifying CTEs reading it once."""
-        if self._statement is not None:
+        with self._building:
+            if self._statement is None:
+                self._statement = self._build_postgres_statement()
             return self._statement
+
+    def _build_postgres_statement(self) -> sa.Select:
         arrays = [_array_parameter("ids", _INT_ARRAY)]
         names = ["id"]
         if self.checks_versions:
@@ -234,11 +250,10 @@ class ContactAnonymiser:
         changes = {name: statement.returning(sa.literal_column("1")).cte(name)
                    for name, statement in _changes(self.sql, batch, self.reason, self.now,
                                                    self.delete).items()}
-        self._statement = sa.select(
+        return sa.select(
             *(sa.select(sa.func.count()).select_from(cte).scalar_subquery().label(name)
               for name, cte in changes.items()),
             sa.select(sa.func.count()).select_from(batch).scalar_subquery().label("batch"))
-        return self._statement
 
     def _one_table_at_a_time(self, session: Session, ids: list[int],
                              versions: Mapping[int, int] | None, counts: dict[str, int]) -> int:
@@ -547,11 +562,16 @@ def _scrub_sessions(session: Session, sql: AnonymiserSql, ids: Sequence[int],
         return 0
     table = UserSession.__table__
     naming = [key for key, tokens in tokens_of.items() if tokens & hits]
+    scrubbed = 0
     for key, text in session.execute(sa.select(table.c.key_hash, table.c.data)
                                      .where(sql.in_texts(table.c.key_hash, naming))
                                      .with_for_update()):
-        data = _scrub(SERIALIZER.loads(text), hits)
+        stored = SERIALIZER.loads(text)
+        data = _scrub(stored, hits)
+        words.scrubbed(key, data)
+        if data == stored:
+            continue  # scrubbed by a batch running beside this one: its words were old
         session.execute(table.update().where(table.c.key_hash == key)
                         .values(data=SERIALIZER.dumps(data)))
-        words.scrubbed(key, data)
-    return len(naming)
+        scrubbed += 1
+    return scrubbed

@@ -9,16 +9,20 @@ The work goes in keyset batches by id. Each batch is chosen first, then done in 
 transaction of its own that locks its rows, checks again that each is still expired
 and unchanged (same `version`: optimistic locking) and anonymises or deletes them.
 A row a user changed meanwhile, or is changing right now (its row is locked), is
-left for a later run; a killed run loses at most the batch it was in, undone whole
-by the database.
+left for a later run; a killed run loses at most the batches it was in, each undone
+whole by the database. On PostgreSQL `workers` batches of contacts run at once, each
+on a connection of its own: their contacts are disjoint, and what else two batches
+may both touch (an organisation's billing email, a stored session, the same
+suppression entry) makes one wait for the other or fail and be tried again.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -231,6 +235,8 @@ class RetentionSettings:
     pause: float = 0.0
     dry_run: bool = False
     suppression_key: str | None = None
+    #: Contact batches run at once (PostgreSQL; SQLite has one writer).
+    workers: int = 1
 
 
 class RetentionRun:
@@ -247,9 +253,18 @@ class RetentionRun:
         self.before_batch = before_batch
         self.postgres = engine.dialect.name == "postgresql"
         self._rolled_back: Callable[[], None] = lambda: None
+        self._counting = threading.Lock()
 
     def add(self, key: str, value: int) -> None:
-        self.counts[key] = self.counts.get(key, 0) + value
+        with self._counting:
+            self.counts[key] = self.counts.get(key, 0) + value
+
+    def _held(self, seconds: float) -> None:
+        """Note a batch's lock time: the run's longest is one of its figures."""
+        with self._counting:
+            self.counts["batches"] = self.counts.get("batches", 0) + 1
+            self.counts["longest_lock_ms"] = max(self.counts.get("longest_lock_ms", 0),
+                                                 round(seconds * 1000))
 
     def run(self, kinds: tuple[RecordKind, ...]) -> dict[str, int]:
         """Apply every enabled policy of these kinds; return the counts."""
@@ -282,23 +297,28 @@ class RetentionRun:
         self._rolled_back = anonymiser.forget_sessions
         # On PostgreSQL the batch also notes where each row is, to find it again fast.
         where = (sa.cast(sa.literal_column("contact.ctid"), sa.Text),) if self.postgres else ()
-        for chosen in self._batches(CONTACT, condition, CONTACT.c.version, *where):
-            snapshot = {row[0]: row[1] for row in chosen}
-            locations = {row[0]: row[2] for row in chosen} if self.postgres else None
-            # Only what is still expired and unchanged since chosen; a row a user holds
-            # locked right now is skipped, not waited for.
-            done = self._transaction(policy.code, list(snapshot), partial(
-                anonymiser, ids=list(snapshot), versions=snapshot, locations=locations))
-            if done is None:
-                self.add(f"{policy.code}_deferred", len(snapshot))
-                continue
-            self.add(policy.code, done.pop("contacts"))
-            changed = done.pop("skipped")
-            if changed:
-                # Edited, locked or no longer expired since the batch was chosen: next run.
-                self.add(f"{policy.code}_retry", changed)
-            for key, value in done.items():
-                self.add(key, value)
+        work = partial(self._contact_batch, policy.code, anonymiser)
+        workers = self.settings.workers if self.postgres else 1
+        _each(self._batches(CONTACT, condition, CONTACT.c.version, *where), work, workers)
+
+    def _contact_batch(self, code: str, anonymiser: ContactAnonymiser,
+                       chosen: Sequence[tuple]) -> None:
+        snapshot = {row[0]: row[1] for row in chosen}
+        locations = {row[0]: row[2] for row in chosen} if self.postgres else None
+        # Only what is still expired and unchanged since chosen; a row a user holds
+        # locked right now is skipped, not waited for.
+        done = self._transaction(code, list(snapshot), partial(
+            anonymiser, ids=list(snapshot), versions=snapshot, locations=locations))
+        if done is None:
+            self.add(f"{code}_deferred", len(snapshot))
+            return
+        self.add(code, done.pop("contacts"))
+        changed = done.pop("skipped")
+        if changed:
+            # Edited, locked or no longer expired since the batch was chosen: next run.
+            self.add(f"{code}_retry", changed)
+        for key, value in done.items():
+            self.add(key, value)
 
     def _rows(self, policy: RetentionPolicy, table: sa.Table,
               condition: sa.ColumnElement[bool]) -> None:
@@ -367,10 +387,7 @@ class RetentionRun:
                 with batch_session(self.engine) as session:
                     started = time.perf_counter()
                     result = work(session)
-                held = time.perf_counter() - started
-                self.add("batches", 1)
-                self.counts["longest_lock_ms"] = max(self.counts.get("longest_lock_ms", 0),
-                                                     round(held * 1000))
+                self._held(time.perf_counter() - started)
                 return result
             except DBAPIError as exc:
                 # What the rolled-back batch did to sessions is undone: forget it too.
@@ -381,6 +398,29 @@ class RetentionRun:
                          type(exc.orig).__name__, attempt + 1)
                 time.sleep(0.2 * (attempt + 1))
         return None
+
+
+def _each(batches: Iterable[Sequence[tuple]], work: Callable[[Sequence[tuple]], None],
+          workers: int) -> None:
+    """Do `work` for each batch, `workers` at a time, in the order they come.
+
+    A batch that fails stops the run once the batches under way have ended (each
+    commits or rolls back whole); the error is raised.
+    """
+    if workers <= 1:
+        for chosen in batches:
+            work(chosen)
+        return
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="retention-batch") as pool:
+        running: set[Future] = set()
+        for chosen in batches:
+            if len(running) >= workers:
+                finished, running = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    future.result()
+            running.add(pool.submit(work, chosen))
+        for future in running:
+            future.result()
 
 
 @contextmanager
