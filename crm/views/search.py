@@ -10,6 +10,7 @@ from flask import g, has_app_context, request
 from flask_appbuilder.models.filters import BaseFilter
 from sqlalchemy import (
     and_,
+    any_,
     func,
     literal,
     literal_column,
@@ -68,8 +69,17 @@ def _starts_with(column, text: str):
 
 
 def _ids(*selects):
-    """Contacts whose id any of `selects` names: each select uses its own index."""
-    return Contact.id.in_(union(*selects).subquery().select())
+    """Contacts whose id any of `selects` names: each select uses its own index.
+
+    On PostgreSQL the ids are gathered first, as one array, and the contacts then
+    read by primary key. As `IN (subquery)` the planner guesses how many there are:
+    at a few thousand it guessed ten thousand and chose to hash-join a scan of every
+    contact (a surname prefix with 5,700 people among 1M: 160 ms, now 15).
+    """
+    ids = union(*selects).subquery().select()
+    if has_app_context() and db.engine.dialect.name == "postgresql":
+        return Contact.id == any_(func.array(ids.scalar_subquery()))
+    return Contact.id.in_(ids)
 
 
 def _contacts_where(condition):
@@ -223,6 +233,9 @@ class ContactQuickSearch(BaseFilter):
     #: The list's (order column, direction), set by its view: a common value's page
     #: walks that order (see `_matching`).
     list_order: tuple[str, str] | None = None
+    #: Matches are ids gathered from several indexes: the list sorts the page's ids
+    #: before joining their rows (crm.views.interface).
+    sorts_matches = True
 
     def apply(self, query, value):
         text = " ".join(value.split())
