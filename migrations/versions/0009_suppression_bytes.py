@@ -55,6 +55,6 @@ def _convert(change):
     """
     bind = op.get_bind()
     rows = bind.execute(sa.text("SELECT id, key_hash FROM suppression_entry")).all()
-    for id_, value in rows:
+    if rows:
         bind.execute(sa.text("UPDATE suppression_entry SET key_hash = :value WHERE id = :id"),
-                     {"id": id_, "value": change(value)})
+                     [{"id": id_, "value": change(value)} for id_, value in rows])
