@@ -465,6 +465,33 @@ def test_batches_run_side_by_side_end_where_one_at_a_time_ends(app, session, is_
         assert side_by_side.counts.get(key) == one_at_a_time.counts.get(key), key
 
 
+@pytest.mark.postgres
+def test_a_batch_failing_beside_another_stops_the_run_and_leaves_no_half_person(
+        app, session, is_postgres, monkeypatch):
+    if not is_postgres:
+        pytest.skip("SQLite has one writer: its batches run one at a time")
+    monkeypatch.setitem(app.config, "CRM_RETENTION_BATCH_SIZE", 100)
+    monkeypatch.setitem(app.config, "CRM_RETENTION_WORKERS", 2)
+    expired = _seed_bulk(app, 2000)
+    started = []
+
+    def fail_the_fourth(code, ids):
+        started.append(ids[0])
+        if len(started) == 4:
+            raise RuntimeError("the database went away")
+        time.sleep(0.01)
+
+    outcome = run_job(app, "retention", hooks={"before_batch": fail_the_fourth})
+    assert outcome.status is JobStatus.failed
+    halfway = _state()
+    _consistent(halfway)
+    assert 0 < sum(1 for row in halfway["contacts"] if row[-1]) < expired
+    retention(app)
+    done = _state()
+    _consistent(done)
+    assert sum(1 for row in done["contacts"] if row[-1]) == expired
+
+
 def test_activity_touching_a_contact_moves_its_clock(app, session):
     """Recording an activity sets last activity (services.contacts): not expired then."""
     from crm.services.contacts import touch_contact

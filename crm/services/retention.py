@@ -21,9 +21,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -400,7 +400,7 @@ class RetentionRun:
         return None
 
 
-def _each(batches: Iterable[Sequence[tuple]], work: Callable[[Sequence[tuple]], None],
+def _each(batches: Iterator[Sequence[tuple]], work: Callable[[Sequence[tuple]], None],
           workers: int) -> None:
     """Do `work` for each batch, `workers` at a time, in the order they come.
 
@@ -411,9 +411,10 @@ def _each(batches: Iterable[Sequence[tuple]], work: Callable[[Sequence[tuple]], 
         for chosen in batches:
             work(chosen)
         return
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="retention-batch") as pool:
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="retention-batch") as pool, \
+            closing(iter(batches)) as upcoming:
         running: set[Future] = set()
-        for chosen in batches:
+        for chosen in upcoming:
             if len(running) >= workers:
                 finished, running = wait(running, return_when=FIRST_COMPLETED)
                 for future in finished:
