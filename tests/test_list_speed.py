@@ -119,6 +119,21 @@ def test_every_page_holds_the_rows_of_a_plain_order_by_offset(session, login_as,
         assert html.count("Sivu Oy") == len(expected)
 
 
+@pytest.mark.parametrize("query", ["", "&page_ContactView=1", "&page_ContactView=30"])
+def test_a_page_s_limit_and_offset_are_written_into_its_statement(session, login_as, query,
+                                                                 small_cap):
+    """A bound `LIMIT $1` makes PostgreSQL plan a prepared statement anew on every run."""
+    contacts(session, 7)
+    _, ran = executed(login_as("sales"), "/contactview/list/?psize_ContactView=3" + query)
+    pages = [(s, p) for s, p in ran if "FROM contact" in s and "ORDER BY" in s]
+    assert pages and all(re.search(r"LIMIT 3\b", s) for s, _ in pages), pages
+    if query:
+        offset = int(query.rsplit("=", 1)[1]) * 3
+        assert all(f"OFFSET {offset}" in s for s, _ in pages), pages
+    capped = [s for s, _ in ran if "count(" in s.lower()]
+    assert all(re.search(r"LIMIT 6\b", s) for s in capped), capped
+
+
 # -- the count -------------------------------------------------------------------
 
 

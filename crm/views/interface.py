@@ -12,7 +12,8 @@ OFFSET that reads (and joins) every skipped row. Here:
 * a page past the first few is read as a deferred join in one statement: the page's
   ids come from an ORDER BY ... OFFSET ... LIMIT over the ids alone, which an index on
   the order column answers without touching the table, and only those rows are
-  loaded with their joins.
+  loaded with their joins;
+* LIMIT and OFFSET are written into the statement as numbers (`_literal_int`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,19 @@ DEFAULT_COUNT_CACHE_SECONDS = 30.0
 DEFERRED_FROM_ROW = 100
 #: Counts kept at most, over all lists and filters.
 COUNT_CACHE_SIZE = 512
+
+
+def _literal_int(value: int):
+    """Return `value` for a LIMIT or OFFSET, written into the SQL rather than bound.
+
+    psycopg prepares a statement the list runs often; PostgreSQL then plans a statement
+    with `LIMIT $1` anew on every run (its generic plan, for an unknown limit, costs
+    more than planning), which took longer than the page's own execution (0.12 ms
+    planning against 0.04 ms). With the number in the text the prepared plan is reused.
+    The compiled statement is still cached once per shape: the number is put in at
+    execution (`literal_execute`).
+    """
+    return sa.literal(int(value), literal_execute=True)
 
 
 def _config(name: str, default):
@@ -123,7 +137,7 @@ class CrmSQLAInterface(SQLAInterface):
         """Return the number of matching rows, but at most the cap + 1."""
         pk = self.get_pk()
         ids = self._apply_inner_all(self.session.query(pk), filters, aliases_mapping={})
-        limited = ids.limit(count_cap() + 1).subquery()
+        limited = ids.limit(_literal_int(count_cap() + 1)).subquery()
         return self.session.execute(select(func.count()).select_from(limited)).scalar_one()
 
     def query(self, filters=None, order_column="", order_direction="", page=None,
@@ -178,13 +192,22 @@ class CrmSQLAInterface(SQLAInterface):
         for run in keyset.segments(column, pk, walk, seek.value, seek.pk, nulls_high):
             query = self._apply_inner_all(self.session.query(self.obj), filters,
                                           aliases_mapping={})
-            rows += query.filter(run).order_by(*order).limit(page_size - len(rows)).all()
+            rows += query.filter(run).order_by(*order).limit(
+                _literal_int(page_size - len(rows))).all()
             if len(rows) == page_size:
                 break
         if seek.after:
             return rows
         # Back at the start sooner than the page number says: read it by number instead.
         return rows[::-1] if len(rows) == page_size else None
+
+    def apply_pagination(self, query, page, page_size):
+        """FAB's OFFSET and LIMIT, as numbers in the statement (`_literal_int`)."""
+        if page and page_size:
+            query = query.offset(_literal_int(page * page_size))
+        if page_size:
+            query = query.limit(_literal_int(page_size))
+        return query
 
     def _page(self, filters, order_column, order_direction, page, page_size) -> list:
         """Return the rows of one page, with their many-to-one joins, in one statement."""
