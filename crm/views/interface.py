@@ -122,6 +122,13 @@ def filters_key(model: type, filters) -> tuple | None:
     return (model, count_cap(), tuple(parts))
 
 
+def _sorts_matches(filters) -> bool:
+    """Whether a filter's matches come as a set of ids to sort rather than in the
+    order index's order (`sorts_matches`, the quick search's): the page's 25 ids are
+    then sorted before any row is joined, not after joining every match."""
+    return any(getattr(flt, "sorts_matches", False) for flt in getattr(filters, "filters", ()))
+
+
 class CrmSQLAInterface(SQLAInterface):
     """A `SQLAInterface` whose count is capped and whose pages are read by their ids."""
 
@@ -211,7 +218,7 @@ class CrmSQLAInterface(SQLAInterface):
 
     def _page(self, filters, order_column, order_direction, page, page_size) -> list:
         """Return the rows of one page, with their many-to-one joins, in one statement."""
-        if page * page_size < DEFERRED_FROM_ROW:
+        if page * page_size < DEFERRED_FROM_ROW and not _sorts_matches(filters):
             rows = self._ordered(self.session.query(self.obj), filters, order_column,
                                  order_direction)
             return self.apply_pagination(rows, page, page_size).all()
