@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import string
 
 import phonenumbers
@@ -13,14 +14,13 @@ from sqlalchemy import (
     any_,
     func,
     literal,
-    literal_column,
     or_,
     select,
-    table,
     tuple_,
     union,
     union_all,
 )
+from sqlalchemy import text as sql_text
 
 from crm.extensions import db
 from crm.models import Contact, Organisation
@@ -99,22 +99,144 @@ def _literal(value):
     return literal(value, literal_execute=True)
 
 
-#: Whether each database (by URL) sorts text by code point: asked once per process.
-_CODEPOINT: dict = {}
+#: How each database (by URL) sorts the walked columns' text: asked once per process.
+_TEXT_ORDER: dict = {}
+#: The walked columns' collation names, per database (by URL).
+_COLLATIONS: dict = {}
+#: Whether one string sorts before another, per database, column and strings.
+_BEFORE: dict = {}
+
+#: ICU (CLDR) locales whose collation orders letters (and digits) with no contraction
+#: among the characters a bound is drawn from (`_BOUND_CHARACTERS`), nor numeric or
+#: other keyword options. Danish and Norwegian ("aa" is not "aA"), Czech, Slovak
+#: ("ch"), Hungarian, Spanish traditional, Turkish (its lower()) are not here. glibc's
+#: linguistic locales are not either: none could be tested here, so their searches
+#: walk from the order's first row, as before.
+_ICU_LANGUAGES = frozenset({"und", "root", "en", "fi", "sv", "de", "fr", "nl", "it", "pt",
+                            "es", "et"})
+_ICU_LOCALE = re.compile(r"(?P<language>[a-z]{2,3}|root)(?:[-_](?:[A-Za-z]{2}|[0-9]{3}))?")
+_CODEPOINT_LOCALES = ("C", "POSIX", "C.UTF-8", "C.utf8")
+
+
+def _column_order(collation: dict, database: dict) -> str:
+    """Return "codepoint", "icu" (bounds proven, see `_Lookup.edge`) or "other"
+    for a column of `collation` (pg_collation as JSON) in `database` (pg_database)."""
+    if collation.get("collname") == "default":
+        provider = database.get("datlocprovider", "c")  # before PostgreSQL 15: libc
+        locale = (database.get("datcollate") if provider == "c"
+                  else database.get("daticulocale") or database.get("datlocale"))
+        deterministic, rules = True, database.get("daticurules")
+    else:
+        provider = collation.get("collprovider")
+        locale = (collation.get("collcollate") if provider == "c"
+                  else collation.get("colliculocale") or collation.get("colllocale"))
+        deterministic = collation.get("collisdeterministic")
+        rules = collation.get("collicurules")
+    locale = locale or ""
+    if provider in ("c", "b") and locale in _CODEPOINT_LOCALES:
+        return "codepoint"
+    if not deterministic or rules:  # rules: a tailoring of the database's own
+        return "other"
+    if provider == "i":
+        match = _ICU_LOCALE.fullmatch(locale)
+        if match and match["language"] in _ICU_LANGUAGES:
+            return "icu"
+    return "other"
+
+
+def _text_order(session) -> str:
+    """Return how the walked columns sort their text (see `_column_order`): SQLite
+    by code point; on PostgreSQL as their collation (the database's by default)."""
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        return "codepoint"
+    known = _TEXT_ORDER.get(bind.url)
+    if known is None:
+        rows = session.execute(sql_text(
+            "SELECT to_jsonb(c), to_jsonb(d), a.attname FROM pg_attribute a "
+            "JOIN pg_collation c ON c.oid = a.attcollation "
+            "JOIN pg_database d ON d.datname = current_database() "
+            "WHERE a.attrelid = 'contact'::regclass AND a.attname = ANY(:names)"),
+            {"names": list(WALKED_ORDERS)}).all()
+        orders = {_column_order(collation, database) for collation, database, _name in rows}
+        known = orders.pop() if len(rows) == len(WALKED_ORDERS) and len(orders) == 1 \
+            else "other"
+        if known == "icu" and not all(_greatest_last(session, collation["collname"])
+                                      for collation, _database, _name in rows):
+            known = "other"  # an ICU before CLDR's U+FFFF: its bound is not proven
+        _COLLATIONS[bind.url] = {name: collation["collname"] for collation, _d, name in rows}
+        _TEXT_ORDER[bind.url] = known
+    return known
+
+
+def _greatest_last(session, collation: str) -> bool:
+    """Whether U+FFFF sorts after all else in `collation` (ICU): the greatest primary
+    weight, "to include all strings starting with "sch" or equivalent" in the range
+    "Sch" to "Sch\\uFFFF" (Unicode TS #35, Collation, root collation). Without it,
+    as a code point unassigned, it would sort before U+10FFFD (private use)."""
+    name = collation.replace('"', '""')
+    return session.execute(sql_text(
+        f'SELECT value FROM (VALUES (U&\'\\FFFF\'), (U&\'\\+10FFFD\'), (U&\'\\FFFD\'), '
+        f'(\'\u00f6\'), (\'\u4e2d\'), (\'z\')) AS v(value) '
+        f'ORDER BY value COLLATE "{name}" DESC LIMIT 1')).scalar() == "\uffff"
+
+
+def _sorts_before(session, column_name: str, lesser: str, greater: str) -> bool:
+    """Whether `lesser` sorts before `greater` in the collation of `column_name`."""
+    bind = session.get_bind()
+    key = (bind.url, column_name, lesser, greater)
+    if key not in _BEFORE:
+        name = _COLLATIONS[bind.url][column_name].replace('"', '""')
+        _BEFORE[key] = bool(session.execute(sql_text(
+            f'SELECT CAST(:lesser AS text) < CAST(:greater AS text) COLLATE "{name}"'),
+            {"lesser": lesser, "greater": greater}).scalar())
+    return _BEFORE[key]
 
 
 def _codepoint_order(session) -> bool:
     """Whether text sorts by code point (SQLite; PostgreSQL in a C collation)."""
-    bind = session.get_bind()
-    if bind.dialect.name != "postgresql":
-        return True
-    known = _CODEPOINT.get(bind.url)
-    if known is None:
-        collation = session.execute(select(literal_column("datcollate")).select_from(
-            table("pg_database")).where(literal_column("datname")
-                                        == func.current_database())).scalar()
-        known = _CODEPOINT[bind.url] = collation in ("C", "POSIX", "C.UTF-8", "C.utf8")
-    return known
+    return _text_order(session) == "codepoint"
+
+
+def _linguistic_order(session) -> bool:
+    """Whether text sorts by an ICU collation whose prefix bounds are proven
+    (`_Lookup.edge`)."""
+    return _text_order(session) == "icu"
+
+
+#: The characters of a prefix whose bounds are proven (`_Lookup.edge`): letters and
+#: digits whose upper case (or other character lowering to them) weighs the same at
+#: the first level, and a few marks between words.
+_BOUND_CHARACTERS = frozenset(string.ascii_lowercase + string.digits
+                              + "àáâãäåæçèéêëìíîïñòóôõöøùúûüý" + " -'.")
+
+
+def _prefix_bound(text: str, ascending: bool):
+    """Return (bound, check): every value whose lower() starts with `text` sorts after
+    (`ascending`) or before `bound` in an "icu" collation, if the database
+    finds check's first string before its second (check None: nothing to ask), as
+    `_Lookup.edge` shows; None if no bound is proven."""
+    prefix = text.lower()
+    if not prefix or not set(prefix) <= _BOUND_CHARACTERS:
+        return None
+    letters = [i for i, ch in enumerate(prefix) if ch.isalnum()]
+    if not letters:
+        return None
+    head, ch = prefix[:letters[-1]], prefix[letters[-1]]
+    greatest = "\uffff"  # of the greatest primary weight
+    if not head:
+        # One letter: after the one before it, if the collation puts it first.
+        if ascending and "b" <= ch <= "z":
+            before = chr(ord(ch) - 1) + greatest
+            return before, (before, ch)
+        return None
+    if ascending:
+        if "1" <= ch <= "9":
+            return head + chr(ord(ch) - 1) + greatest, None
+        return head, None
+    if "0" <= ch <= "8":
+        return head + chr(ord(ch) + 1), None
+    return head + greatest, None
 
 
 #: Characters other than the capital whose lower() is this ASCII letter (PostgreSQL).
@@ -159,6 +281,48 @@ class _Lookup:
                 & (column < _literal(head[:-1] + chr(ord(head[-1]) + 1)))
                 for head in _heads(self.prefixes.get(column_name, ""))]
 
+    def edge(self, session, column_name: str, ascending: bool):
+        """Return a condition every live match of the lookup meets, a bound of the
+        (column, id) index on the side the walk starts from (None if none is proven).
+
+        In an ICU collation (`_column_order`) "Virtanen" does not sort by code
+        point, but by collation weights, level by level: first the letters' primary
+        weights ("V", "v" alike), then accents, then case (upper or lower first, by
+        locale). Let p be the lowered prefix, drawn from `_BOUND_CHARACTERS` only, and
+        b its part before its last letter or digit ("virtane"). Every s whose lower()
+        starts with p begins with characters whose lower() are b's: case variants,
+        the Kelvin sign, the angstrom sign or dotted capital I, each with the primary
+        weights of its lower case (canonically equivalent, or the same letter). The
+        allowed locales have no contraction among such characters (`_ICU_LANGUAGES`),
+        so s's primary weights are b's, then those of the letter or digit that comes
+        next (with any combining mark after it: "u" + diaeresis may be "y" in
+        Finnish, still a letter), never empty. b's primary weights are thus a proper
+        prefix of s's: s sorts after b whatever the lower levels (case first,
+        backward accents, ignored punctuation) say. Below, ICU gives U+FFFF the
+        greatest primary weight of all, so s sorts before b + U+FFFF. A digit is
+        bound closer: digits weigh 0 < 1 < ... < 9 (no numeric option allowed), and
+        no character but the digit itself has it as lower(), so "saarinen7..." sorts
+        after "saarinen6" + U+FFFF and before "saarinen8".
+
+        A one-letter prefix ("v") has no b. In ICU, "u" + U+FFFF sorts before "v"
+        only if u's primary weight is less than v's (equal, the longer sorts last),
+        which the database is asked (`_sorts_before`: "y" is after "z" in Estonian).
+        Then every s starting with "v" or "V" sorts after it: its first primary
+        weight is v's, or that of a letter a combining mark makes of v, which in the
+        allowed locales is v's or after it (accented letters are secondary variants
+        of theirs, or tailored after them: "å", "ä", "ö" after "z", "ü" as "y").
+        """
+        prefix = self.prefixes.get(column_name, "")
+        linguistic = column_name in WALKED_ORDERS and _linguistic_order(session)
+        bound = _prefix_bound(prefix, ascending) if linguistic else None
+        if bound is None:
+            return None
+        bound, check = bound
+        if check is not None and not _sorts_before(session, column_name, *check):
+            return None
+        column = getattr(Contact, column_name)
+        return column > _literal(bound) if ascending else column < _literal(bound)
+
     def count_probe(self, session):
         """Return the probe of a common lookup: of a name, from its order index alone."""
         column_name = next(iter(self.prefixes), "") if len(self.prefixes) == 1 else ""
@@ -199,8 +363,16 @@ def _matching(session, lookups: list[_Lookup], order: tuple[str, str] | None):
     if column_name not in WALKED_ORDERS:
         return condition
     column, ascending = getattr(Contact, column_name), order[1] != "desc"
-    firsts = [r for lookup in walked for r in lookup.ranges(session, column_name)
-              or [Contact.anonymised_at.is_(None) & lookup.walk]]
+    firsts = []
+    for lookup in walked:
+        ranges = lookup.ranges(session, column_name)
+        if not ranges:
+            # Not by code point: from the bound proven of the collation, if any
+            # (`_Lookup.edge`), else from the order's first row.
+            first, edge = (Contact.anonymised_at.is_(None) & lookup.walk,
+                           lookup.edge(session, column_name, ascending))
+            ranges = [first if edge is None else first & edge]
+        firsts += ranges
     if few:
         firsts.append(Contact.anonymised_at.is_(None) & _ids(*few))
     keys = []
