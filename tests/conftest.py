@@ -73,8 +73,9 @@ class IsolatedClient(FlaskClient):
         return contextvars.copy_context().run(run)
 
 
-@pytest.fixture(scope="session")
-def app(db_url):
+def prepared_app(db_url: str):
+    """Return an app on `db_url`, its schema migrated, roles, reference data and demo
+    users in place."""
     app = create_app(TestConfig(db_url))
     app.test_client_class = IsolatedClient
     with app.app_context():
@@ -84,6 +85,11 @@ def app(db_url):
         load_demo_users(db.session, app.appbuilder.sm, PASSWORD)
         db.session.commit()
     return app
+
+
+@pytest.fixture(scope="session")
+def app(db_url):
+    return prepared_app(db_url)
 
 
 @pytest.fixture(scope="session")

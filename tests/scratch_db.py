@@ -24,15 +24,19 @@ def postgres_server_url() -> str | None:
 
 
 @contextmanager
-def scratch_postgres_database(prefix: str = "crm_val_scratch") -> Iterator[str]:
-    """Create an empty PostgreSQL database, yield its URL, and drop it."""
+def scratch_postgres_database(prefix: str = "crm_val_scratch", options: str = ""
+                              ) -> Iterator[str]:
+    """Create an empty PostgreSQL database, yield its URL, and drop it.
+
+    :param options: the rest of CREATE DATABASE (e.g. its collation).
+    """
     server = postgres_server_url()
     assert server is not None, "CRM_TEST_DATABASE_URL is not a PostgreSQL URL"
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as conn:
-            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+            conn.execute(sa.text(f'CREATE DATABASE "{name}" {options}'))
         try:
             yield sa.make_url(server).set(database=name).render_as_string(hide_password=False)
         finally:

@@ -9,24 +9,16 @@ from __future__ import annotations
 
 import random
 import re
-import uuid
-from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
-from flask_migrate import upgrade
 
-from config import TestConfig
-from crm import MIGRATIONS_DIR, create_app
 from crm.extensions import db
 from crm.models import Contact
-from crm.security.sync import sync_roles
-from crm.services.demo import load_demo_users
-from crm.services.reference import load_reference_data
 from crm.views import search
-from tests.conftest import PASSWORD, IsolatedClient, login
+from tests.conftest import login, prepared_app
 from tests.factories import make_contact
-from tests.scratch_db import postgres_server_url
+from tests.scratch_db import postgres_server_url, scratch_postgres_database
 from tests.test_search_speed import ORDERS, expected, listed, walked
 
 DEFAULT_COLLATION = {"collname": "default"}
@@ -147,33 +139,22 @@ def _names() -> list[str]:
     return sorted(names)
 
 
-@contextmanager
-def _postgres_database(prefix: str, options: str):
-    server = postgres_server_url()
-    if server is None:
-        pytest.skip("PostgreSQL collations not tested: set CRM_TEST_DATABASE_URL")
-    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
-    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
-    try:
-        with admin.connect() as conn:
-            if conn.dialect.server_version_info < (15,):
-                pytest.skip("an ICU database needs PostgreSQL 15")
-            conn.execute(sa.text(f'CREATE DATABASE "{name}" TEMPLATE template0 {options}'))
-        try:
-            yield sa.make_url(server).set(database=name).render_as_string(hide_password=False)
-        finally:
-            with admin.connect() as conn:
-                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        admin.dispose()
-
-
 FINNISH_ICU = "LOCALE_PROVIDER icu ICU_LOCALE 'fi-FI' LOCALE 'C.UTF-8'"
 
 
 @pytest.fixture(scope="module")
 def icu_url():
-    with _postgres_database("crm_val_icu", FINNISH_ICU) as url:
+    server = postgres_server_url()
+    if server is None:
+        pytest.skip("PostgreSQL collations not tested: set CRM_TEST_DATABASE_URL")
+    engine = sa.create_engine(server)
+    try:
+        with engine.connect() as conn:
+            if conn.dialect.server_version_info < (15,):
+                pytest.skip("an ICU database needs PostgreSQL 15")
+    finally:
+        engine.dispose()
+    with scratch_postgres_database("crm_val_icu", f"TEMPLATE template0 {FINNISH_ICU}") as url:
         yield url
 
 
@@ -247,14 +228,7 @@ def test_no_name_a_prefix_matches_sorts_beyond_its_bounds(icu_url):
 
 @pytest.fixture(scope="module")
 def icu_app(icu_url):
-    app = create_app(TestConfig("postgresql+psycopg://" + icu_url.split("://", 1)[1]))
-    app.test_client_class = IsolatedClient
-    with app.app_context():
-        upgrade(directory=str(MIGRATIONS_DIR))
-        sync_roles(app.appbuilder)
-        load_reference_data(db.session)
-        load_demo_users(db.session, app.appbuilder.sm, PASSWORD)
-        db.session.commit()
+    app = prepared_app("postgresql+psycopg://" + icu_url.split("://", 1)[1])
     yield app
     with app.app_context():
         db.session.remove()
