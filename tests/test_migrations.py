@@ -129,3 +129,48 @@ def test_0009_keeps_every_suppression_entry_through_upgrade_and_downgrade(scratc
     downgrade(directory=str(MIGRATIONS_DIR), revision="0008")
     with db.engine.connect() as conn:
         assert conn.scalar(sa.text("SELECT key_hash FROM suppression_entry")) == digest.hex()
+
+
+def _index_definition(name: str) -> str | None:
+    """The index's CREATE statement as the database keeps it; None when there is none."""
+    if db.engine.dialect.name == "postgresql":
+        query = "SELECT indexdef FROM pg_indexes WHERE indexname = :name"
+    else:
+        query = "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = :name"
+    with db.engine.connect() as conn:
+        return conn.scalar(sa.text(query), {"name": name})
+
+
+def test_0010_indexes_the_second_email_and_mobile_only_where_given(scratch_app):
+    """After 0010 the second email's and the mobile's indexes hold only the contacts
+    that have one, the person is still found by both, and the downgrade restores them."""
+    from crm.services.subjects import find_subject
+
+    partial = ("ix_contact_alt_email_lower", "ix_contact_mobile")
+    upgrade(directory=str(MIGRATIONS_DIR))
+    for name in partial:
+        assert "is not null" in _index_definition(name).lower(), name
+    assert _index_definition("ix_contact_alt_email") is None
+    with db.engine.begin() as conn:
+        source = conn.scalar(sa.text(
+            "INSERT INTO source (kind, name, created_at) VALUES ('own_activity', 'Oma', "
+            "CURRENT_TIMESTAMP) RETURNING id"))
+        for last, alt_email, mobile in (("Toinen", "Toinen@Esimerkki.example", "+358401112223"),
+                                        ("Ilman", None, None)):
+            conn.execute(sa.text(
+                "INSERT INTO contact (first_name, last_name, alt_email, mobile, country, "
+                "language, legal_basis, source_id, marketing_status, legal_hold, created_at, "
+                "updated_at, version) VALUES ('Testi', :last, :alt_email, :mobile, 'FI', 'fi', "
+                "'position', :source, 'never', false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1)"),
+                {"last": last, "alt_email": alt_email, "mobile": mobile, "source": source})
+    found = {text: [(m.display, m.reasons) for m in find_subject(db.session, text)]
+             for text in ("toinen@esimerkki.example", "+358401112223")}
+    assert found == {"toinen@esimerkki.example": [("Testi Toinen", ["email"])],
+                     "+358401112223": [("Testi Toinen", ["phone"])]}
+    db.session.rollback()
+
+    downgrade(directory=str(MIGRATIONS_DIR), revision="0009")
+    for name in (*partial, "ix_contact_alt_email"):
+        assert "not null" not in _index_definition(name).lower(), name
+    upgrade(directory=str(MIGRATIONS_DIR))
+    assert _current_revision() == _head()

@@ -125,9 +125,11 @@ class Contact(Model):
         sa.ForeignKey("organisation.id", ondelete="SET NULL"), index=True
     )
     email: Mapped[str | None] = mapped_column(sa.String(320))
-    alt_email: Mapped[str | None] = mapped_column(sa.String(320), index=True)
+    # Most people have no second email or mobile: their indexes (crm.models.subject)
+    # hold only the contacts that do.
+    alt_email: Mapped[str | None] = mapped_column(sa.String(320))
     phone: Mapped[str | None] = mapped_column(sa.String(32), index=True)
-    mobile: Mapped[str | None] = mapped_column(sa.String(32), index=True)
+    mobile: Mapped[str | None] = mapped_column(sa.String(32))
     street_address: Mapped[str | None] = mapped_column(sa.String(200))
     postal_code: Mapped[str | None] = mapped_column(sa.String(10))
     city: Mapped[str | None] = mapped_column(sa.String(100))
