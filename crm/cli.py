@@ -10,6 +10,7 @@ import sys
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup
+from flask_babel import force_locale
 
 from crm.privacy.cli import subject
 from crm.services.imports.cli import import_command
@@ -127,7 +128,8 @@ def jobs_list_command() -> None:
         when = (f"last {last.status.value} {last.started_at:%Y-%m-%d %H:%M}"
                 f"{' (dry run)' if last.dry_run else ''}" if last else "never run")
         click.echo(f"{name:<18} {crontabs[name] or 'not scheduled':<14} {when}")
-        click.echo(f"{'':<18} {job.description}")
+        with force_locale("en"):  # the command line speaks English, as `crm import` does
+            click.echo(f"{'':<18} {job.description}")
 
 
 @jobs.command("run")

@@ -210,6 +210,8 @@ def test_jobs_list_shows_every_job_with_its_schedule(app, session):
     for name in JOBS:
         assert name in result.output
     assert "*/15 * * * *" in result.output and "last succeeded" in result.output
+    # One language throughout, as `crm import` speaks: English, not the app's Finnish.
+    assert "Delete expired sign-in sessions" in result.output
 
 
 def test_jobs_run_prints_counts_and_exits_by_status(app, session, monkeypatch):
