@@ -14,8 +14,9 @@ import hashlib
 import secrets
 import tempfile
 import time
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import abort, current_app, flash, g, redirect, request, session, url_for
@@ -41,6 +42,13 @@ KEEP_SECONDS = 2 * 3600
 #: Bad lines shown on the check page; the count says how many there are.
 SHOWN_ERRORS = 100
 _SESSION_KEY = "crm_import"
+#: Python's codec names as Excel's Save As dialog and the upload help name them.
+ENCODING_NAMES = {"utf-8": "UTF-8", "cp1252": "Windows-1252"}
+
+
+def _today() -> date:
+    """Today where the register is kept (`CRM_TIMEZONE`)."""
+    return datetime.now(ZoneInfo(current_app.config["CRM_TIMEZONE"])).date()
 
 
 def upload_folder() -> Path:
@@ -107,6 +115,11 @@ class PurchasedListImportView(BaseView):
     @expose("/")
     @has_any_access(roles.READ, roles.ADD)
     def index(self):
+        may_import = self.appbuilder.sm.has_access(roles.ADD, roles.PURCHASED_LIST_IMPORT)
+        return self._index(UploadForm() if may_import else None)
+
+    def _index(self, form: UploadForm | None):
+        """Render the history and, for who may import, the upload `form` (with its errors)."""
         lists = db.session.scalars(
             sa.select(Source).where(Source.kind == SourceKind.purchased_list)
             .order_by(Source.created_at.desc(), Source.id.desc()).limit(100)).all()
@@ -114,9 +127,8 @@ class PurchasedListImportView(BaseView):
             sa.select(AuditEvent.object_id, AuditEvent.actor)
             .where(AuditEvent.action == "import", AuditEvent.object_type == "Source",
                    AuditEvent.object_id.in_([str(s.id) for s in lists]))).all())
-        may_import = self.appbuilder.sm.has_access(roles.ADD, roles.PURCHASED_LIST_IMPORT)
         return self.render_template("imports/index.html", lists=lists, importers=importers,
-                                    form=UploadForm() if may_import else None,
+                                    form=form, today=_today().isoformat(),
                                     max_mb=current_app.config["CRM_IMPORT_MAX_MB"])
 
     @expose("/upload", methods=["POST"])
@@ -125,14 +137,22 @@ class PurchasedListImportView(BaseView):
         form = UploadForm()
         too_big = (request.content_length or 0) > \
             current_app.config["CRM_IMPORT_MAX_MB"] * 1024 * 1024
-        if too_big or not form.validate_on_submit():
+        valid = not too_big and form.validate_on_submit()
+        if valid and form.received_on.data and form.received_on.data > _today():
+            # Refused here, where the date can still be changed, not at the check.
+            form.received_on.errors = [
+                _("The date the list was received cannot be in the future.")]
+            valid = False
+        if not valid:
             if too_big:
                 flash(_("The file is larger than %(mb)d MB.",
                         mb=current_app.config["CRM_IMPORT_MAX_MB"]), "danger")
+            # The form comes back with what was typed (the file must be chosen again)
+            # and each error beside its field; errors of no field (CSRF) are flashed.
             for field, messages in form.errors.items():
-                label = getattr(form, field).label.text if hasattr(form, field) else field
-                flash(f"{label}: {' '.join(str(m) for m in messages)}", "danger")
-            return redirect(url_for(".index"))
+                if field not in ("file", "name", "supplier", "received_on"):
+                    flash(f"{field}: {' '.join(str(m) for m in messages)}", "danger")
+            return self._index(form)
         _delete_stale()
         self._forget()
         token = secrets.token_urlsafe(32)
@@ -157,7 +177,11 @@ class PurchasedListImportView(BaseView):
         except ImportRefused as exc:  # empty, wrong encoding: nothing to map
             self._forget()
             flash(str(exc), "danger")
-            return redirect(url_for(".index"))
+            # Back to the upload with the list's details as typed: only the file is new.
+            received = upload["received_on"]
+            return self._index(UploadForm(
+                name=upload["name"], supplier=upload["supplier"],
+                received_on=date.fromisoformat(received) if received else None))
         try:
             require_columns(parsed)
             problem = None
@@ -166,6 +190,7 @@ class PurchasedListImportView(BaseView):
         chosen = {f: parsed.headers[i] for f, i in parsed.columns.items()}
         return self.render_template(
             "imports/mapping.html", upload=upload, parsed=parsed, chosen=chosen,
+            encoding_name=ENCODING_NAMES.get(parsed.encoding, parsed.encoding),
             fields=[(f, FIELD_LABELS[f]) for f in FIELDS], problem=problem,
             delimiter_name=_("tabs") if parsed.delimiter == "\t" else f"“{parsed.delimiter}”",
             csrf=StepForm().csrf_token.current_token)

@@ -61,12 +61,15 @@ class JobsView(BaseView):
         dry_run = request.form.get("dry_run") == "1"
         outcome = run_job(current_app._get_current_object(), name, dry_run=dry_run,
                           trigger="screen", actor=(g.user.id, g.user.username))
+        # A dry run's message says so: it looks like a run's but changed nothing.
+        prefix = f"{_('Dry run')} – " if dry_run else ""
         if outcome.status is JobStatus.succeeded:
-            flash(_("Job %(name)s: %(status)s.", name=name, status=outcome.status.label),
-                  "success")
+            flash(prefix + _("Job %(name)s: %(status)s.", name=name,
+                             status=outcome.status.label), "success")
         else:
-            flash(_("Job %(name)s: %(status)s. %(error)s", name=name,
-                    status=outcome.status.label, error=outcome.error or ""), "warning")
+            flash(prefix + _("Job %(name)s: %(status)s. %(error)s", name=name,
+                             status=outcome.status.label, error=outcome.error or ""),
+                  "warning")
         return redirect(url_for("JobRunView.show", pk=outcome.run_id))
 
     @expose("/forecast")
@@ -79,6 +82,7 @@ class JobsView(BaseView):
         show_contacts = self.appbuilder.sm.can(roles.READ, roles.CONTACT)
         if show_contacts:
             contacts, total = expiring_contacts(db.session, days)
+        rows = forecast(db.session, days)
         return self.render_template(
-            "jobs/forecast.html", days=days, rows=forecast(db.session, days),
-            contacts=contacts, total=total, show_contacts=show_contacts)
+            "jobs/forecast.html", days=days, rows=rows, contacts=contacts, total=total,
+            show_contacts=show_contacts, policy_names={row.code: row.name for row in rows})
