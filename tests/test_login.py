@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+from urllib.parse import urlparse
+
 import pytest
 
 from config import TestConfig
@@ -47,3 +50,23 @@ def test_login_is_rate_limited(limited_app):
     assert 429 not in statuses
     # The sixth attempt within the minute is refused, even with the right password.
     assert _post_login(client, "sales", PASSWORD).status_code == 429
+
+
+@pytest.mark.parametrize(("next_url", "lands_on", "warns"), [
+    (None, "/", False),
+    ("/contactview/list/", "/contactview/list/", False),
+    ("https://evil.example.test/", "/", True),
+])
+def test_password_sign_in_follows_only_a_safe_next_page(client, caplog, next_url, lands_on,
+                                                        warns):
+    """A next page on this site is followed, another site's is not and is logged; a plain
+    sign-in (no next page) logs no redirect warning that would drown the real ones."""
+    token = csrf_token(client, "/login/")
+    path = "/login/" if next_url is None else f"/login/?next={next_url}"
+    with caplog.at_level(logging.WARNING):
+        response = client.post(path, data={"username": "sales", "password": PASSWORD,
+                                           "csrf_token": token})
+    assert response.status_code == 302
+    location = urlparse(response.headers["Location"])
+    assert location.netloc in ("", "localhost") and location.path == lands_on
+    assert any("Invalid redirect" in r.getMessage() for r in caplog.records) is warns
