@@ -264,6 +264,21 @@ def test_open_requests_by_deadline_with_overdue_marked(session, login_as):
     assert login_as("sales").get("/requests/").status_code == 403
 
 
+def test_request_dates_read_as_the_user_writes_them(session, login_as):
+    """Finnish users read 5.1.2026, English ones 1/5/26: not 2026-01-05."""
+    received = date(2026, 1, 5)
+    request = make_request(session, requester_name="Päivä Paula", received_on=received)
+    session.commit()
+    client = login_as("privacy")
+    client.get("/lang/fi")
+    for path in ("/requests/", f"/datasubjectrequestview/show/{request.id}"):
+        page = client.get(path).get_data(as_text=True)
+        assert "5.2.2026" in page, path  # the answer is due a month after receipt
+        assert "2026-02-05" not in page, path
+    client.get("/lang/en")
+    assert "2/5/26" in client.get("/requests/").get_data(as_text=True)
+
+
 # -- the DPO reads everything and changes nothing --------------------------------------
 
 STEPS = {
