@@ -84,6 +84,15 @@ def test_marketing_checks_a_finnish_excel_list_then_imports_it(page: Page, sessi
     expect(page.locator("select#map_title")).to_have_value("Tehtävänimike")
     expect(page.locator("select#map_organisation")).to_have_value("Yrityksen nimi")
     expect(page.locator("select#map_email")).to_have_value("")
+    # Beside each header, its first values: the unknown column holds the work emails.
+    work_email = page.locator('table.crm-import-columns tr[data-column="3"]')
+    expect(work_email.locator("th")).to_have_text("Työsähköposti")
+    expect(work_email.locator(".crm-import-sample")).to_have_text(
+        ["aija.kokeilulista@lista.example", "oljynen.kokeilulista@lista.example",
+         "solve.kokeilulista@lista.example"])
+    # The separator is named in words, not shown as a bare character.
+    expect(page.locator("h2 + p")).to_contain_text("puolipiste")
+    expect(page.locator("h2 + p")).not_to_contain_text("“;”")
     page.locator("select#map_email").select_option("Työsähköposti")
     page.screenshot(path=screenshot_dir / "import-mapping.png", full_page=True)
 

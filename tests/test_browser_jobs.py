@@ -40,12 +40,25 @@ def runs(session) -> list[JobRun]:
 
 
 def press(page: Page, job: str, dry_run: bool) -> int:
-    """Press a job's "dry run" or "run now" button; return the run shown afterwards."""
+    """Press a job's "dry run" or "run now" button; return the run shown afterwards.
+
+    "Run now" shows its dry run's counts and asks first: the page is left to the caller.
+    """
     page.goto("/jobs/")
     page.locator(f"button#{'dry-run' if dry_run else 'run'}-{job}").click()
     page.wait_for_load_state()
-    expect(page).to_have_url(re.compile(r"/jobrunview/show/\d+$"))
-    return int(page.url.rsplit("/", 1)[1])
+    shown = r"/jobrunview/show/(\d+)$" if dry_run else rf"/jobs/confirm/{job}/(\d+)$"
+    expect(page).to_have_url(re.compile(shown))
+    return int(re.search(shown, page.url).group(1))
+
+
+def count(page: Page, key: str):
+    """The value cell of a count in a run's counts table."""
+    return page.locator(f'table.crm-job-counts tr[data-count="{key}"] td')
+
+
+def count_label(page: Page, key: str):
+    return page.locator(f'table.crm-job-counts tr[data-count="{key}"] th')
 
 
 def test_privacy_forecasts_dry_runs_and_runs_the_retention_job(page: Page, session,
@@ -81,7 +94,10 @@ def test_privacy_forecasts_dry_runs_and_runs_the_retention_job(page: Page, sessi
     assert (dry.job, dry.dry_run, dry.status, dry.trigger) == (
         "retention", True, JobStatus.succeeded, "screen")
     assert dry.counts["prospects"] == 1
-    expect(page.locator("body")).to_contain_text("prospects: 1")
+    # The counts by the policies' names; the message says nothing was changed.
+    expect(count(page, "prospects")).to_have_text("1")
+    expect(count_label(page, "prospects")).to_have_text("Prospects with no activity for 24 months")
+    expect(page.locator(".alert-success")).to_contain_text("Mitään ei muutettu")
     still = fresh(session, Contact, expired.id)
     assert still.anonymised_at is None, "the dry run anonymised the contact"
     assert (still.first_name, still.last_name, still.email) == (
@@ -93,9 +109,30 @@ def test_privacy_forecasts_dry_runs_and_runs_the_retention_job(page: Page, sessi
     expect(last.locator(f'a[href="/jobrunview/show/{dry_id}"]')).to_have_count(1)
     page.screenshot(path=screenshot_dir / "jobs-after-dry-run.png", full_page=True)
 
-    # Run now: the expired contact is anonymised, the others stay.
-    run_id = press(page, "retention", dry_run=False)
-    expect(page.locator("body")).to_contain_text("prospects: 1")
+    # The job's readable title, and when it runs next.
+    expect(last.locator("td.crm-job-title strong")).to_have_text("Säilytysaikojen toteutus")
+    expect(last.locator(".crm-next-run")).to_have_attribute("data-next-run",
+                                                            re.compile(r"T02:30:00\+0[23]:00$"))
+
+    # Run now asks first, showing what a dry run counted; nothing is changed until then.
+    preview_id = press(page, "retention", dry_run=False)
+    expect(count(page, "prospects")).to_have_text("1")
+    expect(count_label(page, "prospects")).to_have_text("Prospects with no activity for 24 months")
+    page.screenshot(path=screenshot_dir / "jobs-run-confirm.png", full_page=True)
+    assert fresh(session, Contact, expired.id).anonymised_at is None, "run before confirming"
+    # Cancelled: still nothing.
+    page.locator("a#cancel-run").click()
+    page.wait_for_load_state()
+    expect(page).to_have_url(re.compile(r"/jobs/$"))
+    assert fresh(session, Contact, expired.id).anonymised_at is None
+
+    # Confirmed: the expired contact is anonymised, the others stay.
+    preview_id = press(page, "retention", dry_run=False)
+    page.locator("button#confirm-run-retention").click()
+    page.wait_for_load_state()
+    expect(page).to_have_url(re.compile(r"/jobrunview/show/\d+$"))
+    run_id = int(page.url.rsplit("/", 1)[1])
+    expect(count(page, "prospects")).to_have_text("1")
     page.screenshot(path=screenshot_dir / "jobs-run.png", full_page=True)
     done = fresh(session, Contact, expired.id)
     assert done.anonymised_at is not None
@@ -103,18 +140,19 @@ def test_privacy_forecasts_dry_runs_and_runs_the_retention_job(page: Page, sessi
     assert fresh(session, Contact, soon.id).anonymised_at is None
     assert fresh(session, Contact, recent.id).anonymised_at is None
 
-    # The history lists both runs, the real one with its count.
-    assert [(r.id, r.dry_run, r.counts["prospects"]) for r in runs(session)] == [
-        (dry_id, True, 1), (run_id, False, 1)]
+    # The history lists every run, the dry runs before the real one, each with its count.
+    recorded = [(r.dry_run, r.counts["prospects"]) for r in runs(session)]
+    assert recorded == [(True, 1)] * 3 + [(False, 1)]
+    assert runs(session)[-1].id == run_id and preview_id < run_id
     page.goto("/jobs/")
     page.locator("a#jobs-history").click()
     page.wait_for_load_state()
-    for run in (dry_id, run_id):
+    for run in (dry_id, preview_id, run_id):
         expect(page.locator(f'a[href="/jobrunview/show/{run}"]')).to_have_count(1)
     page.screenshot(path=screenshot_dir / "jobs-history.png", full_page=True)
     page.locator(f'a[href="/jobrunview/show/{run_id}"]').click()
     page.wait_for_load_state()
-    expect(page.locator("body")).to_contain_text("prospects: 1")
+    expect(count(page, "prospects")).to_have_text("1")
 
     # The forecast no longer lists the anonymised person.
     page.goto("/jobs/forecast")

@@ -119,3 +119,53 @@ def test_privacy_reads_the_history_but_cannot_upload(login_as, session):
         content_type="multipart/form-data")
     assert response.status_code == 403
     assert contacts(session) == 0
+
+
+SAMPLED = ("Etunimi;Sukunimi;Sähköposti;Lisätieto\r\n"
+           "Aino;Ruutulainen;aino@ruutu.example;Messut 2026\r\n"
+           "\r\n"
+           "Eero;Ruutulainen;eero@ruutu.example;<b>Verkkosivu</b>\r\n"
+           "Kerttu;Ruutulainen;kerttu@ruutu.example;\r\n"
+           "Lauri;Neljäs;lauri@ruutu.example;Neljäs arvo\r\n").encode()
+
+
+def column_row(page: str, index: int) -> str:
+    match = re.search(rf'<tr data-column="{index}">(.*?)</tr>', page, re.S)
+    assert match, f"no row for column {index}"
+    return match.group(1)
+
+
+def test_the_mapping_shows_each_columns_first_values_and_names_the_separator(
+        login_as, session, caplog):
+    caplog.set_level("DEBUG")
+    client = login_as("marketing")
+    upload(client, SAMPLED)
+    page = client.get("/imports/mapping").get_data(as_text=True)
+    # The column no field is known for: its header and first three values (a blank
+    # line skipped, an empty value said so, markup shown as text), not the fourth.
+    extra = column_row(page, 3)
+    assert "Lisätieto" in extra and "Messut 2026" in extra
+    assert "&lt;b&gt;Verkkosivu&lt;/b&gt;" in extra and "<b>" not in extra
+    assert "(tyhjä)" in extra and "Neljäs arvo" not in extra
+    names = column_row(page, 0)
+    assert all(n in names for n in ("Aino", "Eero", "Kerttu")) and "Lauri" not in names
+    # The separator in words, in Finnish and in English.
+    assert "erottimena puolipiste," in page and "“;”" not in page
+    client.get("/lang/en")
+    page = client.get("/imports/mapping").get_data(as_text=True)
+    assert "separated by semicolons," in page and "(empty)" in column_row(page, 3)
+    # The values are the uploader's own: shown on the page, never logged.
+    logged = caplog.text
+    assert "Messut 2026" not in logged and "Verkkosivu" not in logged
+
+
+def test_the_mapping_names_commas_and_tabs_in_words(login_as, session):
+    client = login_as("marketing")
+    client.get("/lang/en")
+    for separator, words in ((",", "commas"), ("\t", "tabs")):
+        data = separator.join(("Etunimi", "Sukunimi", "Sähköposti")) + "\r\n" + \
+            separator.join(("Aino", "Ruutulainen", "aino@ruutu.example")) + "\r\n"
+        upload(client, data.encode())
+        page = client.get("/imports/mapping").get_data(as_text=True)
+        assert f"separated by {words}," in page, words
+        assert "aino@ruutu.example" in column_row(page, 2)

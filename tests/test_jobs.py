@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import os
+import re
 import socketserver
 import threading
 from datetime import UTC, date, datetime, timedelta
@@ -241,10 +242,38 @@ def test_jobs_run_prints_counts_and_exits_by_status(app, session, monkeypatch):
 
 # -- the jobs screen ---------------------------------------------------------------------------
 
-def test_privacy_runs_a_job_or_a_dry_run_from_the_screen(app, session, login_as):
+def english(client):
+    assert client.get("/lang/en").status_code == 302
+    return client
+
+
+def latest_run(session) -> JobRun:
+    session.expire_all()
+    return session.scalar(sa.select(JobRun).order_by(JobRun.id.desc()).limit(1))
+
+
+def job_runs(session) -> int:
+    session.expire_all()
+    return session.scalar(sa.select(sa.func.count()).select_from(JobRun))
+
+
+def count_cell(html: str, key: str) -> tuple[str, str]:
+    """Return the (label, value) of a count row of a run's counts table."""
+    match = re.search(rf'<tr data-count="{re.escape(key)}"><th>([^<]*)</th>'
+                      rf'<td class="text-right">([^<]*)</td>', html)
+    assert match, f"no count row {key}"
+    return match.group(1), match.group(2)
+
+
+def shown_as(html: str, text: str) -> bool:
+    """Return whether `text` is the whole of an element's text (spaces aside)."""
+    return re.search(rf">\s*{re.escape(text)}\s*<", html) is not None
+
+
+def test_privacy_dry_runs_a_job_from_the_screen_in_one_click(app, session, login_as):
     contact = make_contact(session, last_activity_at=days_ago(900))
     session.commit()
-    client = login_as("privacy")
+    client = english(login_as("privacy"))
     page = client.get("/jobs/")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
@@ -254,20 +283,171 @@ def test_privacy_runs_a_job_or_a_dry_run_from_the_screen(app, session, login_as)
 
     response = client.post("/jobs/run/retention", data={"csrf_token": token, "dry_run": "1"})
     assert response.status_code == 302 and "/jobrunview/show/" in response.location
-    dry = session.scalar(sa.select(JobRun).order_by(JobRun.id.desc()).limit(1))
+    dry = latest_run(session)
     assert dry.dry_run and dry.trigger == "screen" and dry.counts["prospects"] == 1
-    session.expire_all()
     assert session.get(Contact, contact.id).anonymised_at is None
+    shown = client.get(response.location).get_data(as_text=True)
+    # The message says outright that nothing changed, by the job's title.
+    assert "Dry run of Retention: Succeeded. Nothing was changed." in shown
+    assert count_cell(shown, "prospects") == ("Prospects with no activity for 24 months", "1")
 
+
+def test_run_now_shows_the_dry_runs_counts_and_runs_only_when_confirmed(app, session,
+                                                                        login_as):
+    contact = make_contact(session, last_activity_at=days_ago(900))
+    session.commit()
+    client = english(login_as("privacy"))
+    token = csrf_token(client, "/jobs/")
+
+    # "Run now" counts first (a dry run) and asks; nothing is anonymised yet.
     response = client.post("/jobs/run/retention", data={"csrf_token": token, "dry_run": "0"})
     assert response.status_code == 302
-    session.expire_all()
+    dry = latest_run(session)
+    assert response.location.endswith(f"/jobs/confirm/retention/{dry.id}")
+    assert dry.dry_run and dry.status is JobStatus.succeeded and dry.trigger == "screen"
+    assert session.get(Contact, contact.id).anonymised_at is None
+    runs_before = job_runs(session)
+    confirm = client.get(response.location)
+    assert confirm.status_code == 200
+    page = confirm.get_data(as_text=True)
+    assert "Run Retention now?" in page and "It changed nothing" in page
+    assert count_cell(page, "prospects") == ("Prospects with no activity for 24 months", "1")
+    assert f'name="confirm" type="hidden" value="{dry.id}"' in page
+    assert 'id="confirm-run-retention"' in page
+    # Looking at the page (again) changes nothing.
+    assert client.get(response.location).status_code == 200
+    assert job_runs(session) == runs_before
+    assert session.get(Contact, contact.id).anonymised_at is None
+
+    # The confirming post runs the job, with its token.
+    refused = client.post("/jobs/run/retention", data={"dry_run": "0", "confirm": dry.id})
+    assert refused.status_code in (302, 400) and job_runs(session) == runs_before
+    done = client.post("/jobs/run/retention",
+                       data={"csrf_token": token, "dry_run": "0", "confirm": dry.id})
+    assert done.status_code == 302 and "/jobrunview/show/" in done.location
+    real = latest_run(session)
+    assert not real.dry_run and real.status is JobStatus.succeeded
     assert session.get(Contact, contact.id).anonymised_at is not None
-    shown = client.get(response.location).get_data(as_text=True)
-    assert "prospects: 1" in shown
+    shown = client.get(done.location).get_data(as_text=True)
+    assert "Job Retention: Succeeded." in shown
+    assert count_cell(shown, "prospects") == ("Prospects with no activity for 24 months", "1")
     event = session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "job")
                            .order_by(AuditEvent.id.desc()).limit(1))
     assert event.actor == "privacy"
+
+    # Pressing confirm again (a second click) runs nothing: it counts afresh and asks.
+    again = client.post("/jobs/run/retention",
+                        data={"csrf_token": token, "dry_run": "0", "confirm": dry.id})
+    assert "/jobs/confirm/retention/" in again.location
+    assert latest_run(session).dry_run
+
+
+@pytest.mark.parametrize("case", ["old", "failed", "other job", "not dry", "none"])
+def test_run_now_without_a_fresh_successful_dry_run_of_that_job_only_counts(
+        app, session, login_as, case):
+    contact = make_contact(session, last_activity_at=days_ago(900))
+    preview = JobRun(job="consent_expiry" if case == "other job" else "retention",
+                     started_at=days_ago(1) if case == "old" else datetime.now(UTC),
+                     dry_run=case != "not dry", trigger="screen",
+                     status=JobStatus.failed if case == "failed" else JobStatus.succeeded)
+    session.add(preview)
+    session.commit()
+    client = login_as("privacy")
+    token = csrf_token(client, "/jobs/")
+    data = {"csrf_token": token, "dry_run": "0"}
+    if case != "none":
+        data["confirm"] = preview.id
+    response = client.post("/jobs/run/retention", data=data)
+    assert "/jobs/confirm/retention/" in response.location
+    assert latest_run(session).dry_run
+    assert session.get(Contact, contact.id).anonymised_at is None
+
+
+def test_the_confirm_page_of_a_failed_dry_run_offers_no_run(app, session, login_as):
+    failed = JobRun(job="retention", started_at=NOW, dry_run=True, trigger="screen",
+                    status=JobStatus.failed, error="RuntimeError")
+    not_dry = JobRun(job="retention", started_at=NOW, dry_run=False, trigger="screen",
+                     status=JobStatus.succeeded)
+    session.add_all([failed, not_dry])
+    session.commit()
+    client = login_as("privacy")
+    page = client.get(f"/jobs/confirm/retention/{failed.id}").get_data(as_text=True)
+    assert 'id="job-confirm-unfinished"' in page and 'id="confirm-run-retention"' not in page
+    assert client.get(f"/jobs/confirm/retention/{not_dry.id}").status_code == 404
+    assert client.get(f"/jobs/confirm/consent_expiry/{failed.id}").status_code == 404
+    assert client.get(f"/jobs/confirm/nosuch/{failed.id}").status_code == 404
+    assert client.post(f"/jobs/confirm/retention/{failed.id}").status_code == 405
+    # Reading the job runs is not enough to be asked.
+    assert login_as("dpo").get(f"/jobs/confirm/retention/{failed.id}").status_code == 403
+
+
+def test_a_job_runs_page_labels_its_trigger_counts_and_technical_figures(app, session,
+                                                                          login_as):
+    run_row = JobRun(job="retention", started_at=NOW, finished_at=NOW, dry_run=False,
+                     trigger="schedule", status=JobStatus.succeeded,
+                     counts={"batches": 3, "former_customers": 2, "longest_lock_ms": 41,
+                             "mystery_key": 7, "prospects": 5, "prospects_retry": 1,
+                             "suppressed": 6})
+    by_hand = JobRun(job="session_purge", started_at=NOW, finished_at=NOW, dry_run=True,
+                     trigger="command", status=JobStatus.succeeded, counts={"sessions": 4})
+    session.add_all([run_row, by_hand])
+    session.commit()
+    client = english(login_as("dpo"))
+    page = client.get(f"/jobrunview/show/{run_row.id}").get_data(as_text=True)
+    assert count_cell(page, "prospects") == ("Prospects with no activity for 24 months", "5")
+    assert count_cell(page, "former_customers") == (
+        "Former customers 5 years after the relationship ended", "2")
+    assert count_cell(page, "suppressed") == ("Added to the suppression list", "6")
+    assert count_cell(page, "prospects_retry")[0].startswith(
+        "Prospects with no activity for 24 months: changed meanwhile")
+    assert count_cell(page, "mystery_key") == ("mystery_key", "7")
+    # What each policy removed comes first.
+    assert page.index('data-count="prospects"') < page.index('data-count="mystery_key"')
+    counts, technical = page.split("Technical details")
+    assert "crm-job-technical" in technical and "batches" not in counts
+    assert count_cell(technical, "batches") == ("Batches", "3")
+    assert count_cell(technical, "longest_lock_ms") == ("Longest batch lock (ms)", "41")
+    assert shown_as(page, "Scheduler") and not shown_as(page, "schedule")
+    assert shown_as(page, "Retention") and not shown_as(page, "retention")
+    assert "prospects: 5" not in page
+
+    page = client.get(f"/jobrunview/show/{by_hand.id}").get_data(as_text=True)
+    assert count_cell(page, "sessions") == ("Expired sign-in sessions deleted", "4")
+    assert shown_as(page, "Command line") and "Technical details" not in page
+    assert 'id="job-run-dry-note"' in page
+
+    listed = client.get("/jobrunview/list/").get_data(as_text=True)
+    for label in ("Retention", "Sign-in session purge", "Scheduler", "Command line"):
+        assert shown_as(listed, label), label
+    for raw in ("retention", "session_purge", "schedule", "command"):
+        assert not shown_as(listed, raw), raw
+
+    # In Finnish by default.
+    page = login_as("dpo").get(f"/jobrunview/show/{run_row.id}").get_data(as_text=True)
+    assert "Tekniset tiedot" in page and shown_as(page, "Ajastus")
+
+
+def test_the_jobs_screen_shows_titles_and_the_next_run_in_local_time(app, session, login_as,
+                                                                     monkeypatch):
+    from zoneinfo import ZoneInfo
+
+    monkeypatch.setitem(app.config, "CRM_JOB_SCHEDULES", {"session_purge": "off"})
+    zone = ZoneInfo(app.config["CRM_TIMEZONE"])
+    before = datetime.now(zone)
+    client = english(login_as("privacy"))
+    html = client.get("/jobs/").get_data(as_text=True)
+    row = html.split('data-job="retention"')[1].split("</tr>")[0]
+    assert "<strong>Retention</strong>" in row
+    when = datetime.fromisoformat(re.search(r'data-next-run="([^"]+)"', row).group(1))
+    # The default crontab "30 2 * * *": 02:30 where the register is kept, within a day.
+    assert (when.hour, when.minute) == (2, 30)
+    assert when.utcoffset() == when.astimezone(zone).utcoffset()
+    assert before < when <= before + timedelta(days=1)
+    assert "2:30" in row.split("crm-next-run")[1]
+    # Every scheduled job has one; one switched off has none.
+    assert html.count("data-next-run=") == len(JOBS) - 1
+    purge = html.split('data-job="session_purge"')[1].split("</tr>")[0]
+    assert "data-next-run" not in purge and "not scheduled" in purge
 
 
 def test_runs_need_the_run_permission_a_post_and_a_token(app, session, login_as):

@@ -51,6 +51,7 @@ from crm.models import (
     DataSubjectRequest,
     Identifier,
     JobRun,
+    JobStatus,
     MarketingStatus,
     Organisation,
     Provenance,
@@ -115,16 +116,23 @@ RESOURCE_PERMISSIONS: dict[tuple[str, str], set[str]] = {
 
 #: Screens that are not model views (DESIGN §6 "purchased-list import", "marketing
 #: audience export / sync"): who may open each; everyone else is refused with 403.
+#: The jobs screens (§6 "job runs": read; run by the privacy officer) too; `{dry_run}` is
+#: a dry run of the session purge, whose confirmation page asks to run it for real.
 PAGES: dict[str, set[str]] = {
     "/imports/": {"marketing", "privacy", "dpo"},
     "/audience/": {"marketing", "comms"},
     "/audience/export.csv": {"marketing", "comms"},
+    "/jobs/": {"privacy", "dpo", "admin", "maintainer"},
+    "/jobs/forecast": {"privacy", "dpo", "admin", "maintainer"},
+    "/jobs/confirm/session_purge/{dry_run}": {"privacy"},
 }
-#: Posts of those screens that change something: who may make them.
+#: Posts of those screens that change something: who may make them. (A job's "run now"
+#: with no confirmation does its dry run and asks.)
 PAGE_POSTS: dict[str, set[str]] = {
     "/imports/upload": {"marketing"},
     "/imports/run": {"marketing"},
     "/audience/sync": {"marketing", "comms"},
+    "/jobs/run/session_purge": {"privacy"},
 }
 
 ACTIONS = ("list", "show", "add", "edit", "delete", "export")
@@ -311,6 +319,8 @@ class World:
     purpose_id: int = 0
     source_id: int = 0
     role_id: int = 0
+    #: A dry run of a job, for its confirmation page.
+    dry_run_id: int = 0
     clients: dict[str, FlaskClient] = field(default_factory=dict)
     #: user -> the (permission, resource) pairs the database grants them.
     granted: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
@@ -602,6 +612,11 @@ def world(app):
         for view, screen in SCREENS.items():
             if view not in world.pk:
                 world.pk[view] = screen.make(session, world, "").id
+        dry_run = JobRun(job="session_purge", started_at=datetime.now(UTC), dry_run=True,
+                         status=JobStatus.succeeded, trigger="screen", counts={"sessions": 0})
+        session.add(dry_run)
+        session.flush()
+        world.dry_run_id = dry_run.id
         session.commit()
         for user in USERS:
             world.clients[user] = sign_in(app, user)
@@ -695,7 +710,7 @@ class TestMatrix:
     @pytest.mark.parametrize("user", USERS)
     @pytest.mark.parametrize("url", list(PAGES))
     def test_page_without_model(self, world, user, url):
-        response = world.clients[user].get(url)
+        response = world.clients[user].get(url.format(dry_run=world.dry_run_id))
         assert response.status_code == (200 if user in PAGES[url] else 403)
 
     @pytest.mark.parametrize("user", USERS)

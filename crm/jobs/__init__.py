@@ -23,26 +23,32 @@ class Job:
     description: object
     #: Default crontab, in `CRM_TIMEZONE`; `CRM_JOB_SCHEDULES` overrides it.
     schedule: str
+    #: A short name for the screens (the description says what it does).
+    title: object = None
 
 
 JOBS: dict[str, Job] = {job.name: job for job in (
     Job("retention", retention.retention,
         _l("Anonymise or delete contacts and callback requests past their retention period"),
-        "30 2 * * *"),
+        "30 2 * * *", title=_l("Retention")),
     Job("audit_pruning", retention.audit_pruning,
-        _l("Delete audit events and job runs past their retention period"), "0 4 * * 0"),
+        _l("Delete audit events and job runs past their retention period"), "0 4 * * 0",
+        title=_l("Audit trail pruning")),
     Job("consent_expiry", housekeeping.consent_expiry,
         _l("Lapse consents not renewed in time; unsubscribe who has no valid consent left"),
-        "15 3 * * *"),
+        "15 3 * * *", title=_l("Consent expiry")),
     Job("request_reminders", reminders.request_reminders,
         _l("Remind the privacy officer of data subject requests due soon or overdue"),
-        "0 7 * * *"),
+        "0 7 * * *", title=_l("Request reminders")),
     Job("art14_notices", reminders.art14_notices,
-        _l("Flag the Art. 14 notices owed to people from purchased lists"), "5 7 * * *"),
+        _l("Flag the Art. 14 notices owed to people from purchased lists"), "5 7 * * *",
+        title=_l("Art. 14 notices")),
     Job("session_purge", housekeeping.session_purge,
-        _l("Delete expired sign-in sessions"), "*/15 * * * *"),
+        _l("Delete expired sign-in sessions"), "*/15 * * * *",
+        title=_l("Sign-in session purge")),
     Job("mailchimp_sync", mailchimp.mailchimp_sync,
-        _l("Sync the marketing audience to Mailchimp"), "20 * * * *"),
+        _l("Sync the marketing audience to Mailchimp"), "20 * * * *",
+        title=_l("Mailchimp sync")),
 )}
 
 

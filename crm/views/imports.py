@@ -9,8 +9,11 @@ after `KEEP_SECONDS`): it is never stored in the database, nor logged.
 
 from __future__ import annotations
 
+import csv
 import functools
 import hashlib
+import io
+import itertools
 import secrets
 import tempfile
 import time
@@ -34,7 +37,7 @@ from crm.extensions import db
 from crm.models import AuditEvent, Source, SourceKind
 from crm.security import roles
 from crm.services.imports import FIELDS, ImportRefused, import_list, read_layout, require_columns
-from crm.services.imports.parsing import FIELD_LABELS
+from crm.services.imports.parsing import FIELD_LABELS, ParsedList
 from crm.services.validation import NoSensitiveData
 
 #: An upload not imported or cancelled is deleted after this long.
@@ -42,6 +45,9 @@ KEEP_SECONDS = 2 * 3600
 #: Bad lines shown on the check page; the count says how many there are.
 SHOWN_ERRORS = 100
 _SESSION_KEY = "crm_import"
+#: Values of each column shown on the mapping page, and how much of each.
+SAMPLE_VALUES = 3
+SAMPLE_LENGTH = 40
 #: Python's codec names as Excel's Save As dialog and the upload help name them.
 ENCODING_NAMES = {"utf-8": "UTF-8", "cp1252": "Windows-1252"}
 
@@ -70,6 +76,32 @@ def _delete_stale() -> None:
                 path.unlink()
         except FileNotFoundError:
             pass
+
+
+def delimiter_name(delimiter: str) -> str:
+    """Name the file's separator in words, as the mapping page says it."""
+    names = {";": _l("semicolons"), ",": _l("commas"), "\t": _l("tabs")}
+    return str(names.get(delimiter, f"“{delimiter}”"))
+
+
+def column_samples(parsed: ParsedList, count: int = SAMPLE_VALUES) -> list[list[str]]:
+    """Return the first `count` values of each column (blank lines skipped), by column.
+
+    Only for the uploader's own mapping page: the values are never logged nor stored.
+    """
+    samples: list[list[str]] = [[] for _header in parsed.headers]
+    lines = csv.reader(io.StringIO(parsed.text, newline=""), delimiter=parsed.delimiter)
+    try:
+        next(lines, None)  # the header
+        for line in itertools.islice((x for x in lines if any(v.strip() for v in x)), count):
+            for index, values in enumerate(samples):
+                value = line[index].strip() if index < len(line) else ""
+                if len(value) > SAMPLE_LENGTH:
+                    value = value[:SAMPLE_LENGTH - 1] + "…"
+                values.append(value)
+    except csv.Error:
+        pass  # a line that is not CSV: the check reports it; show what was read
+    return samples
 
 
 class UploadForm(FlaskForm):
@@ -192,7 +224,8 @@ class PurchasedListImportView(BaseView):
             "imports/mapping.html", upload=upload, parsed=parsed, chosen=chosen,
             encoding_name=ENCODING_NAMES.get(parsed.encoding, parsed.encoding),
             fields=[(f, FIELD_LABELS[f]) for f in FIELDS], problem=problem,
-            delimiter_name=_("tabs") if parsed.delimiter == "\t" else f"“{parsed.delimiter}”",
+            delimiter_name=delimiter_name(parsed.delimiter),
+            samples=column_samples(parsed),
             csrf=StepForm().csrf_token.current_token)
 
     @expose("/check", methods=["POST"])

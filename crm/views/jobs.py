@@ -1,22 +1,156 @@
 """The jobs screen: the scheduled jobs, 'run now' and 'dry run', open reminders, and the
-retention forecast (what expires in the next 30 days)."""
+retention forecast (what expires in the next 30 days).
+
+Every job changes data (the retention job irreversibly), so "run now" first does a dry
+run, which changes nothing, and shows its counts on a page that asks to confirm; only
+the confirming post runs the job. A dry run alone is one click.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import sqlalchemy as sa
+from apscheduler.triggers.cron import CronTrigger
 from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
+from flask_babel import format_datetime
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 
 from crm.extensions import db
 from crm.jobs import JOBS, schedules
 from crm.jobs.reminders import describe
-from crm.jobs.runner import run_job
-from crm.models import JobRun, JobStatus
+from crm.jobs.runner import RunOutcome, run_job
+from crm.models import JobRun, JobStatus, RetentionPolicy
+from crm.models.base import utcnow
 from crm.models.privacy import Notification
 from crm.security import roles
 from crm.services.retention import expiring_contacts, forecast
+
+#: A dry run older than this is not confirmed: a new one is shown first (so is one
+#: that a run followed already).
+PREVIEW_MAX_AGE = timedelta(hours=1)
+
+#: What started a run (`JobRun.trigger`).
+TRIGGERS = {"screen": _l("Jobs screen"), "schedule": _l("Scheduler"),
+            "command": _l("Command line")}
+
+#: Counts of how a run went rather than of what it did: shown apart.
+TECHNICAL = {"batches": _l("Batches"), "longest_lock_ms": _l("Longest batch lock (ms)")}
+
+#: Count keys of the retention jobs besides the policies' codes (crm.services.retention
+#: and crm.privacy.anonymise COUNTS): what anonymising or deleting contacts also did.
+_RETENTION_COUNTS = {
+    "contacts": _l("Contacts"),
+    "suppressed": _l("Added to the suppression list"),
+    "identifiers": _l("Identifiers deleted"),
+    "consents": _l("Consents deleted"),
+    "purposes": _l("Purpose links deleted"),
+    "activities": _l("Activities emptied or deleted"),
+    "provenance": _l("Provenance records updated or deleted"),
+    "callback_requests": _l("Callback requests anonymised"),
+    "requests": _l("Data subject requests anonymised"),
+    "organisations": _l("Billing emails removed from organisations"),
+    "sessions": _l("Sign-in sessions cleaned"),
+    "contact_change": _l("Change history entries deleted"),
+    "skipped": _l("Skipped: changed meanwhile"),
+    "unsupported_policies": _l("Policies skipped: their clock does not apply"),
+}
+_NOTIFICATION_COUNTS = {"raised": _l("Reminders raised"), "resolved": _l("Reminders resolved"),
+                        "emailed": _l("Reminders mailed")}
+#: The jobs that count what they did under each retention policy's code.
+POLICY_JOBS = ("retention", "audit_pruning")
+#: Job -> count key -> label. Keys the job does not name are shown as they are.
+COUNT_LABELS: dict[str, dict[str, object]] = {
+    "retention": _RETENTION_COUNTS,
+    "audit_pruning": _RETENTION_COUNTS,
+    "consent_expiry": {"consents": _l("Consents lapsed"),
+                       "unsubscribed": _l("Contacts unsubscribed from marketing")},
+    "request_reminders": {"due_soon": _l("Requests due soon"),
+                          "overdue": _l("Requests overdue"), **_NOTIFICATION_COUNTS},
+    "art14_notices": {"owed": _l("People owed an Art. 14 notice"),
+                      "overdue": _l("Of them overdue"), "lists": _l("Purchased lists"),
+                      **_NOTIFICATION_COUNTS},
+    "session_purge": {"sessions": _l("Expired sign-in sessions deleted")},
+    "mailchimp_sync": {
+        "audience": _l("Contacts in the audience"), "sent": _l("Sent to Mailchimp"),
+        "created": _l("Added at Mailchimp"), "updated": _l("Updated at Mailchimp"),
+        "refused": _l("Refused by Mailchimp"), "unchanged": _l("Unchanged"),
+        "unsubscribed": _l("Unsubscribed at Mailchimp"),
+        "archived": _l("Archived at Mailchimp"),
+        "deleted": _l("Deleted permanently at Mailchimp"),
+        "not_configured": _l("Mailchimp is not configured"),
+    },
+}
+
+
+def job_title(name: str) -> str:
+    """Return the job's short title; an unknown job by its name."""
+    job = JOBS.get(name)
+    if job is None:
+        return name
+    return str(job.title or job.description)
+
+
+def trigger_label(trigger: str | None) -> str:
+    if not trigger:
+        return ""
+    return str(TRIGGERS.get(trigger, trigger))
+
+
+def count_rows(job: str, counts: dict | None) -> tuple[list[tuple], list[tuple]]:
+    """Return (key, label, value) rows of a run's counts, and apart its technical figures.
+
+    The retention jobs count each policy under its code: labelled with the policy's name
+    and shown first. A key no label is known for is shown as it is.
+    """
+    rows: list[tuple] = []
+    technical: list[tuple] = []
+    if not counts:
+        return rows, technical
+    labels = COUNT_LABELS.get(job, {})
+    # The retention jobs count under each policy's code first of all; other jobs' keys
+    # are their own (a policy coded like one of them does not rename it).
+    by_policy = job in POLICY_JOBS
+    policies: dict[str, str] = {}
+    if by_policy or any(key not in labels and key not in TECHNICAL for key in counts):
+        policies = dict(db.session.execute(
+            sa.select(RetentionPolicy.code, RetentionPolicy.name)).all())
+    for key, value in counts.items():
+        if key in TECHNICAL:
+            technical.append((key, str(TECHNICAL[key]), value))
+            continue
+        label = policies.get(key) if by_policy else None
+        if label is None:
+            label = labels.get(key)
+        if label is None:
+            code, _sep, suffix = key.rpartition("_")
+            if key in policies:
+                label = policies[key]
+            elif suffix == "deferred" and code in policies:
+                label = _("%(policy)s: left for a later run (locked by a user)",
+                          policy=policies[code])
+            elif suffix == "retry" and code in policies:
+                label = _("%(policy)s: changed meanwhile, left for the next run",
+                          policy=policies[code])
+        rows.append((key, str(label) if label is not None else key, value))
+    if by_policy:  # what each policy removed first, then what else that changed
+        rows.sort(key=lambda row: row[0] not in policies)
+    return rows, technical
+
+
+def next_run(crontab: str | None, zone: ZoneInfo, now: datetime | None = None):
+    """Return when the scheduler next runs a job on `crontab`, in `zone` (None: never)."""
+    if not crontab:
+        return None
+    try:
+        trigger = CronTrigger.from_crontab(crontab, timezone=zone)
+    except ValueError:
+        return None
+    return trigger.get_next_fire_time(None, now or datetime.now(zone))
 
 
 class RunForm(FlaskForm):
@@ -27,20 +161,26 @@ class JobsView(BaseView):
     route_base = "/jobs"
     default_view = "index"
     class_permission_name = roles.JOB_RUN
-    method_permission_name = {"index": "read", "forecast": "read", "run": "run"}
+    method_permission_name = {"index": "read", "forecast": "read", "run": "run",
+                              "confirm": "run"}
     base_permissions = [roles.READ, roles.RUN]
 
     @expose("/")
     @has_access
     def index(self):
         crontabs = schedules(current_app.config)
+        zone = ZoneInfo(current_app.config["CRM_TIMEZONE"])
         rows = []
         for name, job in JOBS.items():
             last = db.session.scalar(
                 sa.select(JobRun).where(JobRun.job == name, JobRun.status != JobStatus.skipped)
                 .order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(1))
-            rows.append({"name": name, "description": job.description,
-                         "schedule": crontabs[name], "last": last})
+            upcoming = next_run(crontabs[name], zone)
+            rows.append({"name": name, "title": job_title(name),
+                         "description": job.description, "schedule": crontabs[name],
+                         "last": last, "next_run": upcoming,
+                         "next_run_text": format_datetime(upcoming, "short", rebase=False)
+                         if upcoming else ""})
         notifications = db.session.scalars(
             sa.select(Notification).where(Notification.resolved_at.is_(None))
             .order_by(Notification.due_on, Notification.id)).all()
@@ -53,24 +193,76 @@ class JobsView(BaseView):
     @expose("/run/<name>", methods=["POST"])
     @has_access
     def run(self, name: str):
+        """A dry run (dry_run=1); else the dry run to confirm, or the confirmed run."""
         if name not in JOBS:
             abort(404)
         if not RunForm().validate_on_submit():
             flash(_("The form had expired. Nothing was run; please try again."), "danger")
             return redirect(url_for(".index"))
-        dry_run = request.form.get("dry_run") == "1"
-        outcome = run_job(current_app._get_current_object(), name, dry_run=dry_run,
-                          trigger="screen", actor=(g.user.id, g.user.username))
-        # A dry run's message says so: it looks like a run's but changed nothing.
-        prefix = f"{_('Dry run')} – " if dry_run else ""
+        if request.form.get("dry_run") == "1":
+            outcome = self._run(name, dry_run=True)
+            title = job_title(name)
+            if outcome.status is JobStatus.succeeded:
+                flash(_("Dry run of %(job)s: %(status)s. Nothing was changed.", job=title,
+                        status=outcome.status.label), "success")
+            else:
+                flash(_("Dry run of %(job)s: %(status)s. %(error)s Nothing was changed.",
+                        job=title, status=outcome.status.label, error=outcome.error or ""),
+                      "warning")
+            return redirect(url_for("JobRunView.show", pk=outcome.run_id))
+        dry = self._dry_run(name, request.form.get("confirm", type=int))
+        stale = dry is not None and (dry.started_at < utcnow() - PREVIEW_MAX_AGE
+                                     or self._run_since(dry))
+        if dry is None or dry.status is not JobStatus.succeeded or stale:
+            # Not confirmed (or on an old or unfinished dry run, or one a run followed
+            # already: a second press): count first, change nothing.
+            if stale:
+                flash(_("The dry run shown was out of date: here is a new one."), "info")
+            outcome = self._run(name, dry_run=True)
+            return redirect(url_for(".confirm", name=name, run_id=outcome.run_id))
+        outcome = self._run(name, dry_run=False)
+        title = job_title(name)
         if outcome.status is JobStatus.succeeded:
-            flash(prefix + _("Job %(name)s: %(status)s.", name=name,
-                             status=outcome.status.label), "success")
+            flash(_("Job %(name)s: %(status)s.", name=title, status=outcome.status.label),
+                  "success")
         else:
-            flash(prefix + _("Job %(name)s: %(status)s. %(error)s", name=name,
-                             status=outcome.status.label, error=outcome.error or ""),
-                  "warning")
+            flash(_("Job %(name)s: %(status)s. %(error)s", name=title,
+                    status=outcome.status.label, error=outcome.error or ""), "warning")
         return redirect(url_for("JobRunView.show", pk=outcome.run_id))
+
+    @expose("/confirm/<name>/<int:run_id>")
+    @has_access
+    def confirm(self, name: str, run_id: int):
+        """Show what the dry run `run_id` of job `name` counted and ask to confirm the run."""
+        if name not in JOBS:
+            abort(404)
+        dry = self._dry_run(name, run_id)
+        if dry is None:
+            abort(404)
+        rows, technical = count_rows(name, dry.counts)
+        return self.render_template(
+            "jobs/confirm.html", job=JOBS[name], title=job_title(name), dry=dry, rows=rows,
+            technical=technical, csrf=RunForm().csrf_token.current_token,
+            succeeded=dry.status is JobStatus.succeeded)
+
+    def _run(self, name: str, *, dry_run: bool) -> RunOutcome:
+        return run_job(current_app._get_current_object(), name, dry_run=dry_run,
+                       trigger="screen", actor=(g.user.id, g.user.username))
+
+    @staticmethod
+    def _dry_run(name: str, run_id: int | None) -> JobRun | None:
+        """Return the dry run `run_id` of job `name`; None if it is not one."""
+        dry = db.session.get(JobRun, run_id) if run_id is not None else None
+        if dry is None or dry.job != name or not dry.dry_run:
+            return None
+        return dry
+
+    @staticmethod
+    def _run_since(dry: JobRun) -> bool:
+        """Return whether the job has run (not dry) since the dry run `dry`."""
+        return db.session.scalar(sa.select(sa.exists().where(
+            JobRun.job == dry.job, JobRun.id > dry.id, JobRun.dry_run.is_(False),
+            JobRun.status != JobStatus.skipped)))
 
     @expose("/forecast")
     @has_access

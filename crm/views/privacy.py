@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from wtforms.validators import NumberRange
 
+from crm.extensions import db
 from crm.models import (
     AuditEvent,
     DataSubjectRequest,
@@ -19,6 +20,7 @@ from crm.models import (
 from crm.security import roles
 from crm.services import validation as v
 from crm.views.base import CrmModelView
+from crm.views.jobs import count_rows, job_title, trigger_label
 
 LABELS = {
     "name": _l("Name"), "role": _l("Role"), "country": _l("Country"), "purpose": _l("Purpose"),
@@ -158,29 +160,38 @@ class RetentionPolicyView(CrmModelView):
             raise ValueError(str(_l("This clock does not apply to these records.")))
 
 
-def _counts(counts: dict | None) -> Markup:
-    if not counts:
-        return Markup("—")
-    return Markup("<br>").join(Markup("{}: {}").format(k, v) for k, v in counts.items())
+def _job_title(name: str) -> str:
+    return job_title(name) if name else ""
 
 
 class JobRunView(CrmModelView):
     """History of the scheduled jobs: counts and errors, never personal data.
 
-    Runs are started from the jobs screen (crm.views.jobs), not created here.
+    Runs are started from the jobs screen (crm.views.jobs), not created here. A run's
+    page shows its counts with readable labels, and apart the figures of how it ran.
     """
 
     resource = roles.JOB_RUN
     datamodel = SQLAInterface(JobRun)
     base_permissions = ["can_read"]
+    show_template = "jobs/run_show.html"
     list_title = show_title = _l("Job runs")
     label_columns = LABELS
     list_columns = ["job", "started_at", "finished_at", "status", "dry_run", "trigger"]
+    # The counts are shown below these, as tables (jobs/run_show.html).
     show_columns = ["job", "started_at", "finished_at", "status", "dry_run", "trigger",
-                    "counts", "error"]
+                    "error"]
     search_columns = ["job", "status", "started_at", "dry_run"]
     base_order = ("started_at", "desc")
-    formatters_columns = {"counts": _counts}
+    formatters_columns = {"job": _job_title, "trigger": trigger_label}
+
+    def render_template(self, template, **kwargs):
+        if template == self.show_template and "pk" in kwargs:
+            run = db.session.get(JobRun, kwargs["pk"])
+            if run is not None:
+                kwargs["rows"], kwargs["technical"] = count_rows(run.job, run.counts)
+                kwargs["job_run"] = run
+        return super().render_template(template, **kwargs)
 
 
 class AuditEventView(CrmModelView):
