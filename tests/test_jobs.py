@@ -27,16 +27,23 @@ from crm.models import (
     Provenance,
     Purpose,
     RequestStatus,
+    RetentionPolicy,
     Source,
     SourceKind,
     UserSession,
 )
 from crm.models.privacy import JobLock, Notification, NotificationKind
+from crm.services.reference import load_reference_data
 from tests.conftest import csrf_token
 from tests.factories import make_consent, make_contact, make_request
 
 NOW = datetime.now(UTC)
 TODAY = date.today()
+
+
+def policy_name(code: str) -> str:
+    """A retention policy's name, as the privacy officer reads and edits it."""
+    return db.session.scalar(sa.select(RetentionPolicy.name).where(RetentionPolicy.code == code))
 
 
 def days_ago(days: int) -> datetime:
@@ -289,7 +296,7 @@ def test_privacy_dry_runs_a_job_from_the_screen_in_one_click(app, session, login
     shown = client.get(response.location).get_data(as_text=True)
     # The message says outright that nothing changed, by the job's title.
     assert "Dry run of Retention: Succeeded. Nothing was changed." in shown
-    assert count_cell(shown, "prospects") == ("Prospects with no activity for 24 months", "1")
+    assert count_cell(shown, "prospects") == (policy_name("prospects"), "1")
 
 
 def test_run_now_shows_the_dry_runs_counts_and_runs_only_when_confirmed(app, session,
@@ -311,7 +318,7 @@ def test_run_now_shows_the_dry_runs_counts_and_runs_only_when_confirmed(app, ses
     assert confirm.status_code == 200
     page = confirm.get_data(as_text=True)
     assert "Run Retention now?" in page and "It changed nothing" in page
-    assert count_cell(page, "prospects") == ("Prospects with no activity for 24 months", "1")
+    assert count_cell(page, "prospects") == (policy_name("prospects"), "1")
     assert f'name="confirm" type="hidden" value="{dry.id}"' in page
     assert 'id="confirm-run-retention"' in page
     # Looking at the page (again) changes nothing.
@@ -330,7 +337,7 @@ def test_run_now_shows_the_dry_runs_counts_and_runs_only_when_confirmed(app, ses
     assert session.get(Contact, contact.id).anonymised_at is not None
     shown = client.get(done.location).get_data(as_text=True)
     assert "Job Retention: Succeeded." in shown
-    assert count_cell(shown, "prospects") == ("Prospects with no activity for 24 months", "1")
+    assert count_cell(shown, "prospects") == (policy_name("prospects"), "1")
     event = session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "job")
                            .order_by(AuditEvent.id.desc()).limit(1))
     assert event.actor == "privacy"
@@ -394,12 +401,11 @@ def test_a_job_runs_page_labels_its_trigger_counts_and_technical_figures(app, se
     session.commit()
     client = english(login_as("dpo"))
     page = client.get(f"/jobrunview/show/{run_row.id}").get_data(as_text=True)
-    assert count_cell(page, "prospects") == ("Prospects with no activity for 24 months", "5")
-    assert count_cell(page, "former_customers") == (
-        "Former customers 5 years after the relationship ended", "2")
+    assert count_cell(page, "prospects") == (policy_name("prospects"), "5")
+    assert count_cell(page, "former_customers") == (policy_name("former_customers"), "2")
     assert count_cell(page, "suppressed") == ("Added to the suppression list", "6")
-    assert count_cell(page, "prospects_retry")[0].startswith(
-        "Prospects with no activity for 24 months: changed meanwhile")
+    assert count_cell(page, "prospects_retry")[0] == (
+        f"{policy_name('prospects')}: changed meanwhile, left for the next run")
     assert count_cell(page, "mystery_key") == ("mystery_key", "7")
     # What each policy removed comes first.
     assert page.index('data-count="prospects"') < page.index('data-count="mystery_key"')
@@ -679,3 +685,20 @@ def test_expired_sessions_are_purged(app, session):
     assert run(app, "session_purge", dry_run=True).counts["sessions"] == 2
     assert run(app, "session_purge").counts["sessions"] == 2
     assert set(session.scalars(sa.select(UserSession.key_hash))) == {"3" * 64}
+
+
+def test_default_retention_policies_are_named_in_the_registers_language(app, session):
+    """Seeded in Finnish for a Finnish register (the privacy officer edits them as data),
+    in English for an English one."""
+    assert policy_name("prospects") == \
+        "Potentiaaliset asiakkaat, joihin ei ole ollut yhteyttä 24 kuukauteen"
+    session.execute(sa.delete(RetentionPolicy).where(RetentionPolicy.code == "job_runs"))
+    app.config["BABEL_DEFAULT_LOCALE"] = "en"
+    try:
+        load_reference_data(session)
+        session.flush()
+        assert policy_name("job_runs") == "Job runs after 1 year"
+        assert policy_name("prospects").startswith("Potentiaaliset")  # left as it was
+    finally:
+        app.config["BABEL_DEFAULT_LOCALE"] = "fi"
+        session.rollback()

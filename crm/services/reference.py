@@ -6,6 +6,9 @@ officer has edited them.
 
 from __future__ import annotations
 
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -31,18 +34,20 @@ PURPOSES = [
     ("invoicing", "Laskutus", "Invoicing"),
 ]
 
-#: DESIGN §8 defaults: (code, name, records, clock, days, action).
+#: DESIGN §8 defaults: (code, name, records, clock, days, action). A policy's name is
+#: the privacy officer's to edit, like any data: it is written in the register's own
+#: language (`BABEL_DEFAULT_LOCALE`) when the row is first made.
 RETENTION = [
-    ("prospects", "Prospects with no activity for 24 months", RecordKind.prospect_contact,
+    ("prospects", _l("Prospects with no activity for 24 months"), RecordKind.prospect_contact,
      ClockStart.last_activity, 730, RetentionAction.anonymise),
-    ("former_customers", "Former customers 5 years after the relationship ended",
+    ("former_customers", _l("Former customers 5 years after the relationship ended"),
      RecordKind.former_customer_contact, ClockStart.relationship_end, 1826,
      RetentionAction.anonymise),
-    ("callbacks", "Callback requests that led nowhere, after 6 months",
+    ("callbacks", _l("Callback requests that led nowhere, after 6 months"),
      RecordKind.callback_request, ClockStart.received, 183, RetentionAction.delete),
-    ("audit_events", "Audit events after 3 years", RecordKind.audit_event, ClockStart.created,
-     1096, RetentionAction.delete),
-    ("job_runs", "Job runs after 1 year", RecordKind.job_run, ClockStart.created, 365,
+    ("audit_events", _l("Audit events after 3 years"), RecordKind.audit_event,
+     ClockStart.created, 1096, RetentionAction.delete),
+    ("job_runs", _l("Job runs after 1 year"), RecordKind.job_run, ClockStart.created, 365,
      RetentionAction.delete),
 ]
 
@@ -56,10 +61,12 @@ def load_reference_data(session: Session) -> None:
         if code not in existing:
             session.add(Purpose(code=code, name_fi=fi, name_en=en))
     existing = set(session.scalars(select(RetentionPolicy.code)))
-    for code, name, kind, clock, days, action in RETENTION:
-        if code not in existing:
-            session.add(RetentionPolicy(code=code, name=name, record_kind=kind,
-                                        clock_start=clock, period_days=days, action=action))
+    with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+        for code, name, kind, clock, days, action in RETENTION:
+            if code not in existing:
+                session.add(RetentionPolicy(code=code, name=str(name), record_kind=kind,
+                                            clock_start=clock, period_days=days,
+                                            action=action))
     if session.scalar(select(Recipient).where(Recipient.name == "Mailchimp")) is None:
         session.add(Recipient(
             name="Mailchimp", role=RecipientRole.processor, country="US",
