@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext
@@ -12,6 +13,13 @@ from flask_babel import lazy_gettext
 def utcnow() -> datetime:
     """Return the current time, timezone-aware in UTC."""
     return datetime.now(UTC)
+
+
+def register_today() -> date:
+    """Return today's date where the register is kept (the app's `CRM_TIMEZONE`)."""
+    from flask import current_app
+
+    return utcnow().astimezone(ZoneInfo(current_app.config["CRM_TIMEZONE"])).date()
 
 
 class LabelledEnum(enum.StrEnum):

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import calendar
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
@@ -26,7 +24,7 @@ from crm.models import (
     RequestStatus,
     RequestType,
 )
-from crm.models.base import utcnow
+from crm.models.base import register_today, utcnow
 from crm.services.audit import record_event
 from crm.services.validation import InvalidValue, check_free_text
 
@@ -59,9 +57,8 @@ def latest_extension(received_on: date) -> date:
     return add_months(received_on, 3)
 
 
-def today() -> date:
-    """Return today's date where the register is kept (`CRM_TIMEZONE`)."""
-    return utcnow().astimezone(ZoneInfo(current_app.config["CRM_TIMEZONE"])).date()
+#: Today's date where the register is kept.
+today = register_today
 
 
 def deadline(request: DataSubjectRequest) -> date:

@@ -17,9 +17,8 @@ import itertools
 import secrets
 import tempfile
 import time
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import abort, current_app, flash, g, redirect, request, session, url_for
@@ -35,6 +34,7 @@ from wtforms.validators import Optional as OptionalValidator
 
 from crm.extensions import db
 from crm.models import AuditEvent, Source, SourceKind
+from crm.models.base import register_today
 from crm.security import roles
 from crm.services.imports import FIELDS, ImportRefused, import_list, read_layout, require_columns
 from crm.services.imports.parsing import FIELD_LABELS, ParsedList
@@ -50,11 +50,6 @@ SAMPLE_VALUES = 3
 SAMPLE_LENGTH = 40
 #: Python's codec names as Excel's Save As dialog and the upload help name them.
 ENCODING_NAMES = {"utf-8": "UTF-8", "cp1252": "Windows-1252"}
-
-
-def _today() -> date:
-    """Today where the register is kept (`CRM_TIMEZONE`)."""
-    return datetime.now(ZoneInfo(current_app.config["CRM_TIMEZONE"])).date()
 
 
 def upload_folder() -> Path:
@@ -160,7 +155,7 @@ class PurchasedListImportView(BaseView):
             .where(AuditEvent.action == "import", AuditEvent.object_type == "Source",
                    AuditEvent.object_id.in_([str(s.id) for s in lists]))).all())
         return self.render_template("imports/index.html", lists=lists, importers=importers,
-                                    form=form, today=_today().isoformat(),
+                                    form=form, today=register_today().isoformat(),
                                     max_mb=current_app.config["CRM_IMPORT_MAX_MB"])
 
     @expose("/upload", methods=["POST"])
@@ -170,7 +165,7 @@ class PurchasedListImportView(BaseView):
         too_big = (request.content_length or 0) > \
             current_app.config["CRM_IMPORT_MAX_MB"] * 1024 * 1024
         valid = not too_big and form.validate_on_submit()
-        if valid and form.received_on.data and form.received_on.data > _today():
+        if valid and form.received_on.data and form.received_on.data > register_today():
             # Refused here, where the date can still be changed, not at the check.
             form.received_on.errors = [
                 _("The date the list was received cannot be in the future.")]

@@ -14,8 +14,7 @@ from __future__ import annotations
 import hashlib
 import time
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import sqlalchemy as sa
 from flask import current_app
@@ -23,7 +22,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from crm.models import Source, SourceKind
-from crm.models.base import utcnow
+from crm.models.base import register_today, utcnow
 from crm.services.audit import record_event
 from crm.services.imports.merge import Merge
 from crm.services.imports.parsing import (
@@ -93,7 +92,7 @@ def import_list(session: Session, data: bytes, *, name: str, supplier: str | Non
     name = (name or "").strip()
     supplier = (supplier or "").strip() or None
     _check_list_details(name, supplier)
-    today = datetime.now(ZoneInfo(current_app.config["CRM_TIMEZONE"])).date()
+    today = register_today()
     received_on = received_on or today
     if received_on > today:
         raise ImportRefused(_("The date the list was received cannot be in the future."))
