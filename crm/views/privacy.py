@@ -160,10 +160,6 @@ class RetentionPolicyView(CrmModelView):
             raise ValueError(str(_l("This clock does not apply to these records.")))
 
 
-def _job_title(name: str) -> str:
-    return job_title(name) if name else ""
-
-
 class JobRunView(CrmModelView):
     """History of the scheduled jobs: counts and errors, never personal data.
 
@@ -183,7 +179,7 @@ class JobRunView(CrmModelView):
                     "error"]
     search_columns = ["job", "status", "started_at", "dry_run"]
     base_order = ("started_at", "desc")
-    formatters_columns = {"job": _job_title, "trigger": trigger_label}
+    formatters_columns = {"job": job_title, "trigger": trigger_label}
 
     def render_template(self, template, **kwargs):
         if template == self.show_template and "pk" in kwargs:
