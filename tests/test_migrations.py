@@ -174,3 +174,23 @@ def test_0010_indexes_the_second_email_and_mobile_only_where_given(scratch_app):
         assert "not null" not in _index_definition(name).lower(), name
     upgrade(directory=str(MIGRATIONS_DIR))
     assert _current_revision() == _head()
+
+
+def test_0011_leaves_room_on_activity_pages_on_postgresql(scratch_app):
+    """After 0011 PostgreSQL fills activity pages to 80 % (anonymising then rewrites a
+    row in place, touching no index); the downgrade restores the default."""
+    def fillfactor() -> str | None:
+        with db.engine.connect() as conn:
+            options = conn.scalar(sa.text(
+                "SELECT reloptions FROM pg_class WHERE relname = 'activity'"))
+        return next((o for o in options or () if o.startswith("fillfactor=")), None)
+
+    upgrade(directory=str(MIGRATIONS_DIR))
+    if db.engine.dialect.name != "postgresql":
+        assert "activity" in _tables()  # SQLite has no fill factor: nothing to change
+        return
+    assert fillfactor() == "fillfactor=80"
+    downgrade(directory=str(MIGRATIONS_DIR), revision="0010")
+    assert fillfactor() is None
+    upgrade(directory=str(MIGRATIONS_DIR))
+    assert fillfactor() == "fillfactor=80"
