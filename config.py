@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from dotenv import load_dotenv
@@ -162,6 +163,9 @@ class Config:
         self.CRM_CONTACT_RATE_LIMIT = _env("CRM_CONTACT_RATE_LIMIT", "5 per minute;30 per day")
         #: Largest purchased-list file the upload screen takes, in megabytes.
         self.CRM_IMPORT_MAX_MB = _positive_int("CRM_IMPORT_MAX_MB", 50)
+        #: Where uploaded lists wait between the upload screen's steps (private, 0700);
+        #: None: "crm-imports" in the system's temporary folder.
+        self.CRM_IMPORT_FOLDER: str | None = None
         self.CRM_SMTP_URL = _env("CRM_SMTP_URL")
         # The controller as the privacy notice names it (DESIGN §2, §9.6).
         self.CRM_CONTROLLER_NAME = _env("CRM_CONTROLLER_NAME", "Esimerkki Oy")
@@ -257,6 +261,10 @@ class TestConfig(Config):
         self.AUTH_RATE_LIMITED = False
         self.SECRET_KEY = "test-secret-key"
         self.CRM_SUPPRESSION_KEY = "test-suppression-key"
+        # Uploads of this test process only: a CRM served beside the tests on the same
+        # machine keeps its own in the shared folder, which the tests count.
+        self.CRM_IMPORT_FOLDER = os.path.join(tempfile.gettempdir(),
+                                              f"crm-imports-test-{os.getpid()}")
         # Test users' passwords need no protection: keep hashing cheap.
         self.FAB_PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
         # SSO only where a test sets it up (tests/oidc), whatever the developer's .env says.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextvars
 import os
 import re
+import shutil
 from pathlib import Path
 
 import flask.globals
@@ -89,7 +90,10 @@ def prepared_app(db_url: str):
 
 @pytest.fixture(scope="session")
 def app(db_url):
-    return prepared_app(db_url)
+    app = prepared_app(db_url)
+    yield app
+    # This process's own upload folder (TestConfig): nothing of it outlives the run.
+    shutil.rmtree(app.config["CRM_IMPORT_FOLDER"], ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -53,7 +53,9 @@ ENCODING_NAMES = {"utf-8": "UTF-8", "cp1252": "Windows-1252"}
 
 
 def upload_folder() -> Path:
-    folder = Path(tempfile.gettempdir()) / "crm-imports"
+    """Return the private folder where uploads wait between the steps (CRM_IMPORT_FOLDER)."""
+    configured = current_app.config.get("CRM_IMPORT_FOLDER")
+    folder = Path(configured) if configured else Path(tempfile.gettempdir()) / "crm-imports"
     folder.mkdir(mode=0o700, exist_ok=True)
     return folder
 
