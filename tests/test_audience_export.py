@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -88,6 +89,35 @@ def test_the_audience_page_counts_and_runs_the_sync(login_as, session, audience)
     session.rollback()
     run = session.scalar(sa.select(JobRun).where(JobRun.job == "mailchimp_sync"))
     assert run.trigger == "screen" and run.counts.get("not_configured") == 1
-    assert client.post("/audience/sync").status_code == 400  # no token: nothing run
+    # No token (or a stale one): nothing run, and the page says so.
+    refused = client.post("/audience/sync")
+    assert refused.status_code == 302 and refused.location.endswith("/audience/")
+    assert "Mitään ei ajettu" in client.get("/audience/").get_data(as_text=True)
     assert session.scalar(sa.select(sa.func.count()).select_from(JobRun)
                           .where(JobRun.job == "mailchimp_sync")) == 1
+
+
+def test_the_export_is_named_by_the_registers_day_not_the_servers(login_as, session,
+                                                                   audience, monkeypatch):
+    from datetime import UTC, datetime
+
+    import crm.models.base
+
+    # 23.30 UTC on 24 November is already 25 November in Helsinki (CRM_TIMEZONE).
+    monkeypatch.setattr(crm.models.base, "utcnow",
+                        lambda: datetime(2026, 11, 24, 23, 30, tzinfo=UTC))
+    response = login_as("marketing").get("/audience/export.csv")
+    assert response.status_code == 200
+    assert 'filename="marketing-audience-2026-11-25.csv"' in \
+        response.headers["Content-Disposition"]
+
+
+def test_the_last_sync_is_kept_on_one_line(login_as, session, audience):
+    # The narrow value column wrapped "ei vielä ajettu" and "Onnistui 25.11.2026 9.47".
+    client = login_as("marketing")
+    page = client.get("/audience/").get_data(as_text=True)
+    assert re.search(r'data-count="last-sync"><th>[^<]*</th><td class="text-nowrap">', page)
+    token = csrf_token(client, "/imports/")
+    client.post("/audience/sync", data={"csrf_token": token})
+    page = client.get("/audience/").get_data(as_text=True)
+    assert re.search(r'data-count="last-sync"><th>[^<]*</th><td class="text-nowrap">\S', page)

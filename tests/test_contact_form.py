@@ -147,6 +147,25 @@ def test_language_by_query_and_by_browser(client):
     assert CONSENT_TEXT_VERSION not in page(client.get("/contact"))
 
 
+def test_the_language_links_are_named_in_the_pages_language(client):
+    # Screen readers announce the links' landmark: in Finnish on the Finnish page.
+    assert '<nav class="langs" aria-label="Kieli">' in page(client.get("/contact?lang=fi"))
+    assert '<nav class="langs" aria-label="Language">' in page(client.get("/contact?lang=en"))
+    assert '<nav class="langs" aria-label="Kieli">' in page(client.get("/contact/thanks"))
+
+
+
+def test_the_email_error_is_not_followed_by_the_same_words_as_a_hint(client, session):
+    # Neither phone nor email: the error under the email says what the hint says; the
+    # hint is left out then, not shown twice in a row (as it is when all is well).
+    assert 'id="contact-hint"' in page(client.get("/contact?lang=en"))
+    response = post(client, lang="en", phone="", email="")
+    html = page(response)
+    assert response.status_code == 400
+    assert "Please give an email address or a phone number." in html
+    assert 'id="contact-hint"' not in html
+    assert stored_nothing(session)
+
 def test_sales_sees_the_request_on_the_home_page(client, login_as):
     assert post(client).status_code == 303
     home = page(login_as("sales").get("/"))

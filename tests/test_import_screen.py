@@ -169,3 +169,91 @@ def test_the_mapping_names_commas_and_tabs_in_words(login_as, session):
         page = client.get("/imports/mapping").get_data(as_text=True)
         assert f"separated by {words}," in page, words
         assert "aino@ruutu.example" in column_row(page, 2)
+
+
+NO_COLUMNS = "Nimi;Osoite\r\nKalle Keksitty;Keksikatu 1\r\n".encode("cp1252")
+
+
+def test_missing_columns_are_named_as_the_mapping_names_them_and_said_once(login_as, session):
+    client = login_as("marketing")
+    upload(client, NO_COLUMNS)
+    page = client.get("/imports/mapping").get_data(as_text=True)
+    problem = re.search(r'id="import-mapping-problem">(.*?)</div>', page, re.S).group(1)
+    assert "Etunimi, Sukunimi, Sähköposti / Puhelin" in problem
+    assert "first_name" not in problem and "email / phone" not in problem
+    client.get("/lang/en")
+    page = client.get("/imports/mapping").get_data(as_text=True)
+    assert "First name, Last name, Email / Phone" in page and "first_name," not in page
+    assert "(e.g. first name, last name, email, phone)" in page  # headers it knows
+
+    # Checking without mapping them: back to the mapping, which says it (no second,
+    # flashed copy of the same message), and nothing is stored.
+    token = csrf_token(client, "/imports/mapping")
+    check = client.post("/imports/check", data={"csrf_token": token, "map_first_name": "Nimi"})
+    assert check.status_code == 302 and check.location.endswith("/imports/mapping")
+    page = client.get("/imports/mapping").get_data(as_text=True)
+    assert page.count("Required columns are missing") == 1
+    assert "Last name, Email / Phone." in page  # the first name is mapped now
+    assert '<option value="Nimi" selected>' in page
+    assert contacts(session) == 0
+
+
+def check_page(client, data: bytes) -> str:
+    upload(client, data)
+    token = csrf_token(client, "/imports/mapping")
+    return client.post("/imports/check", data={
+        "csrf_token": token, "map_first_name": "Etunimi", "map_last_name": "Sukunimi",
+        "map_email": "Sähköposti"}).get_data(as_text=True)
+
+
+def test_the_check_says_when_there_is_nothing_to_import(login_as, session):
+    from crm.privacy.suppression import suppress
+
+    client = login_as("marketing")
+    client.get("/lang/en")
+    # A header and no lines.
+    page = check_page(client, "Etunimi;Sukunimi;Sähköposti\r\n".encode("cp1252"))
+    assert 'id="import-nothing"' in page and "no lines under its header" in page
+    assert 'id="import-run"' not in page and 'id="import-run-valid"' not in page
+    # Every line bad: no "import the valid lines only", as there are none.
+    page = check_page(client, ("Etunimi;Sukunimi;Sähköposti\r\n"
+                               ";Tyhjänen;tyhja@keksi.example\r\n"
+                               "Olli;Outo;ei-osoite\r\n").encode("cp1252"))
+    assert 'id="import-nothing"' in page and "fix the file" in page
+    assert 'id="import-has-errors"' not in page and 'id="import-run-valid"' not in page
+    assert 'data-line="2" data-field="first_name"' in page
+    assert 'data-line="3" data-field="email"' in page
+    # Every line skipped (on the suppression list).
+    suppress(session, "email", "estetty@keksi.example", "opt-out")
+    session.commit()
+    page = check_page(client, ("Etunimi;Sukunimi;Sähköposti\r\n"
+                               "Eemeli;Estetty;estetty@keksi.example\r\n").encode("cp1252"))
+    assert 'id="import-nothing"' in page and "duplicate or skipped" in page
+    assert 'id="import-run"' not in page
+    assert contacts(session) == 0
+    # A list with something to import says nothing of the kind.
+    page = check_page(client, GOOD)
+    assert 'id="import-nothing"' not in page and 'id="import-run"' in page
+
+
+def test_a_step_posted_with_a_stale_token_says_so_on_the_screen_and_stores_nothing(
+        login_as, session):
+    # The token of a session that ended, or a page kept open too long: refused by the
+    # app-wide check, answered with the step's own message, not a bare "Bad Request".
+    client = login_as("marketing")
+    upload(client, GOOD)
+    check = client.post("/imports/check", data={"csrf_token": "stale", "map_email": ""})
+    assert check.status_code == 302 and check.location.endswith("/imports/mapping")
+    page = client.get("/imports/mapping").get_data(as_text=True)
+    assert "Lomake oli vanhentunut. Yritä uudelleen." in page
+    run = client.post("/imports/run", data={"csrf_token": "stale", "valid_only": "0"})
+    assert run.status_code == 302 and run.location.endswith("/imports/mapping")
+    assert "Mitään ei tuotu;" in client.get("/imports/mapping").get_data(as_text=True)
+    assert contacts(session) == 0
+    refused = client.post("/imports/upload", data={
+        "csrf_token": "stale", "file": (io.BytesIO(GOOD), "lista.csv"), "name": "Vanha"},
+        content_type="multipart/form-data")
+    assert refused.status_code == 302 and refused.location.endswith("/imports/")
+    assert "Lomake oli vanhentunut" in client.get("/imports/").get_data(as_text=True)
+    assert session.scalar(sa.select(sa.func.count()).select_from(Source)
+                          .where(Source.kind == SourceKind.purchased_list)) == 0

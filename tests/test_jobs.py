@@ -388,6 +388,33 @@ def test_the_confirm_page_of_a_failed_dry_run_offers_no_run(app, session, login_
     assert login_as("dpo").get(f"/jobs/confirm/retention/{failed.id}").status_code == 403
 
 
+def test_the_runners_own_errors_are_shown_in_the_readers_language(app, session, login_as):
+    """"Skipped" and "interrupted" are recorded in English; the pages say them in words
+    of the reader's language, in the message after a press, on the run's page and on the
+    confirm page."""
+    client = english(login_as("privacy"))
+    token = csrf_token(client, "/jobs/")
+    lock = acquire(db.engine, "retention")
+    try:
+        response = client.post("/jobs/run/retention", data={"csrf_token": token,
+                                                            "dry_run": "1"})
+    finally:
+        lock.release()
+    skipped = latest_run(session)
+    assert skipped.status is JobStatus.skipped and skipped.error == SKIPPED
+    page = client.get(response.location).get_data(as_text=True)
+    said = "Another run of this job held its lock, so this one did nothing."
+    assert page.count(said) == 2  # the message and the run's "error" field
+    assert SKIPPED not in page
+    interrupted = JobRun(job="retention", started_at=NOW, dry_run=True, trigger="screen",
+                         status=JobStatus.failed, error=INTERRUPTED)
+    session.add(interrupted)
+    session.commit()
+    page = client.get(f"/jobs/confirm/retention/{interrupted.id}").get_data(as_text=True)
+    assert "Interrupted: the process running it ended before it finished." in page
+    assert INTERRUPTED not in page
+
+
 def test_a_job_runs_page_labels_its_trigger_counts_and_technical_figures(app, session,
                                                                           login_as):
     run_row = JobRun(job="retention", started_at=NOW, finished_at=NOW, dry_run=False,
@@ -431,6 +458,34 @@ def test_a_job_runs_page_labels_its_trigger_counts_and_technical_figures(app, se
     # In Finnish by default.
     page = login_as("dpo").get(f"/jobrunview/show/{run_row.id}").get_data(as_text=True)
     assert "Tekniset tiedot" in page and shown_as(page, "Ajastus")
+
+
+def test_a_runs_counts_are_shown_in_the_order_of_their_labels(app, session, login_as):
+    """Counts are stored sorted by key; the page shows each policy first, in the policies'
+    order with what it left for later beside it, then the job's counts as its labels
+    list them, then any unknown key."""
+    codes = list(session.scalars(sa.select(RetentionPolicy.code)
+                                 .order_by(RetentionPolicy.id).limit(2)))
+    counts = {"activities": 4, "identifiers": 3, "mystery_key": 9, "suppressed": 2,
+              codes[0]: 5, codes[1]: 1, f"{codes[0]}_retry": 1}
+    retention = JobRun(job="retention", started_at=NOW, finished_at=NOW, dry_run=False,
+                       trigger="schedule", status=JobStatus.succeeded,
+                       counts=dict(sorted(counts.items())))
+    reminders = JobRun(job="request_reminders", started_at=NOW, finished_at=NOW,
+                       dry_run=False, trigger="schedule", status=JobStatus.succeeded,
+                       counts={"due_soon": 1, "emailed": 0, "overdue": 2, "raised": 3,
+                               "resolved": 0})
+    session.add_all([retention, reminders])
+    session.commit()
+    client = login_as("privacy")
+
+    def order(run_row: JobRun) -> list[str]:
+        page = client.get(f"/jobrunview/show/{run_row.id}").get_data(as_text=True)
+        return re.findall(r'<tr data-count="([^"]+)">', page)
+
+    assert order(retention) == [codes[0], f"{codes[0]}_retry", codes[1], "suppressed",
+                                "identifiers", "activities", "mystery_key"]
+    assert order(reminders) == ["due_soon", "overdue", "raised", "resolved", "emailed"]
 
 
 def test_the_jobs_screen_shows_titles_and_the_next_run_in_local_time(app, session, login_as,
@@ -580,6 +635,40 @@ def test_reminders_show_on_the_jobs_screen(app, session, login_as):
     assert 'data-kind="request_overdue"' in html
 
 
+def test_reminders_on_the_jobs_screen_read_in_the_readers_language(app, session, login_as):
+    """The date as the reader writes dates, and the role it is for translated."""
+    request = make_request(session, received_on=TODAY - timedelta(days=40))
+    session.commit()
+    run(app, "request_reminders")
+    due = session.scalar(sa.select(Notification.due_on)
+                         .where(Notification.object_id == str(request.id)))
+    client = login_as("privacy")
+    html = client.get("/jobs/").get_data(as_text=True)
+    item = html.split('data-kind="request_overdue"')[1].split("</li>")[0]
+    assert f"{due.day}.{due.month}.{due.year}" in item and due.isoformat() not in item
+    assert "Kenelle: Tietosuoja" in item and "Privacy" not in item
+    html = english(client).get("/jobs/").get_data(as_text=True)
+    item = html.split('data-kind="request_overdue"')[1].split("</li>")[0]
+    assert f"{due.month}/{due.day}/{due:%y}" in item and due.isoformat() not in item
+    assert "For: Privacy" in item
+
+
+def test_a_reminder_of_a_request_closed_since_is_not_shown(app, session, login_as):
+    """Completed after the reminders job ran: no longer listed as overdue on the screen,
+    though the job resolves it only at its next run."""
+    request = make_request(session, received_on=TODAY - timedelta(days=40))
+    other = make_request(session, received_on=TODAY - timedelta(days=41))
+    session.commit()
+    run(app, "request_reminders")
+    request.status = RequestStatus.completed
+    session.commit()
+    html = login_as("privacy").get("/jobs/").get_data(as_text=True)
+    assert f"/datasubjectrequestview/show/{request.id}" not in html
+    assert f"/datasubjectrequestview/show/{other.id}" in html
+    assert session.scalar(sa.select(sa.func.count()).select_from(Notification)
+                          .where(Notification.resolved_at.is_(None))) == 2
+
+
 def test_a_dry_run_of_reminders_raises_nothing(app, session, smtp):
     make_request(session, received_on=TODAY - timedelta(days=40))
     session.commit()
@@ -702,3 +791,39 @@ def test_default_retention_policies_are_named_in_the_registers_language(app, ses
     finally:
         app.config["BABEL_DEFAULT_LOCALE"] = "fi"
         session.rollback()
+
+
+def test_a_runs_page_and_a_policys_page_are_titled_in_the_singular(app, session, login_as):
+    """One run's page is "Job run", one policy's "Retention policy": not the lists' titles."""
+    run_row = JobRun(job="session_purge", started_at=NOW, finished_at=NOW, dry_run=False,
+                     trigger="command", status=JobStatus.succeeded, counts={"sessions": 0})
+    session.add(run_row)
+    session.commit()
+    policy = session.scalar(sa.select(RetentionPolicy).order_by(RetentionPolicy.id).limit(1))
+    client = english(login_as("privacy"))
+    for path, title in ((f"/jobrunview/show/{run_row.id}", "Job run"),
+                        (f"/retentionpolicyview/show/{policy.id}", "Retention policy")):
+        page = client.get(path).get_data(as_text=True)
+        assert re.search(r'<h4 class="panel-title">\s*(.*?)\s*</h4>', page).group(1) == title
+    listing = client.get("/jobrunview/list/").get_data(as_text=True)
+    assert re.search(r'<h4 class="panel-title">\s*(.*?)\s*</h4>', listing).group(1) == "Job runs"
+
+
+def test_job_runs_are_filtered_by_the_jobs_titles(app, session, login_as):
+    """The list shows titles; its filter offers the same titles, not a box for the
+    internal name."""
+    session.add_all([
+        JobRun(job="retention", started_at=NOW, finished_at=NOW, dry_run=False,
+               trigger="schedule", status=JobStatus.succeeded, counts={}),
+        JobRun(job="session_purge", started_at=NOW, finished_at=NOW, dry_run=False,
+               trigger="schedule", status=JobStatus.succeeded, counts={}),
+    ])
+    session.commit()
+    client = english(login_as("privacy"))
+    html = client.get("/jobrunview/list/").get_data(as_text=True)
+    search = html.split("new AdminFilters(")[1].split("</script>")[0]
+    for name in JOBS:
+        assert f'value=\\"{name}\\"' in search, name
+    assert "Mailchimp sync" in search and "Audit trail pruning" in search
+    listed = client.get("/jobrunview/list/?_flt_0_job=retention").get_data(as_text=True)
+    assert shown_as(listed, "Retention") and not shown_as(listed, "Sign-in session purge")

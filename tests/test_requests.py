@@ -13,7 +13,7 @@ from crm.models.base import utcnow
 from crm.services import requests as workflow
 from crm.services.requests import RequestError, add_months, due_date, latest_extension
 from tests.conftest import csrf_token
-from tests.factories import make_contact, make_request
+from tests.factories import make_contact, make_identifier, make_request
 
 # -- deadlines ------------------------------------------------------------------------
 
@@ -183,6 +183,55 @@ def test_privacy_officer_takes_a_request_from_receipt_to_completion(session, log
         "create", "verify", "update", "deliver"]
 
 
+def test_the_first_verify_and_link_hint_shows_only_while_it_applies(session, login_as):
+    """Step 3 asks to verify and link first while that is still to do: not once both
+    are done (an erased person among them), nor on a closed request."""
+    contact = make_contact(session, email="hanna.hinta@firma.example")
+    pk = make_request(session, type=RequestType.erasure, contact=contact).id
+    session.commit()
+    client = login_as("privacy")
+    hint = 'id="carry-out-first"'
+
+    def page() -> str:
+        return client.get(f"/datasubjectrequestview/show/{pk}").get_data(as_text=True)
+
+    assert hint in page()  # linked, not verified
+    _post(client, pk, "verify", how="Called back")
+    assert hint not in page() and 'id="erase-form"' in page()
+    _post(client, pk, "erase", confirm="y")
+    assert _fresh(session, pk).contact.anonymised_at is not None
+    assert hint not in page()
+    _post(client, pk, "deliver", how="email", outcome="Erased")
+    assert _fresh(session, pk).status is RequestStatus.completed
+    assert hint not in page()
+    closed = make_request(session, status=RequestStatus.rejected).id
+    session.commit()
+    assert hint not in client.get(f"/datasubjectrequestview/show/{closed}").get_data(
+        as_text=True)
+
+
+def test_find_the_person_says_how_each_matched_in_the_readers_language(session, login_as):
+    """"Sähköposti", "Nimi", "Tunniste: Portal": not the search's keys email, name."""
+    contact = make_contact(session, first_name="Osku", last_name="Osuma",
+                           email="osku.osuma@firma.example")
+    make_identifier(session, contact, system="Portal", identifier="OSKU-1")
+    pk = make_request(session, requester_name="Osku Osuma",
+                      requester_email="osku.osuma@firma.example").id
+    session.commit()
+    client = login_as("privacy")
+    client.get("/lang/fi")
+    page = client.get(f"/requests/{pk}/find").get_data(as_text=True)
+    assert 'data-reason="email">Sähköposti<' in page
+    assert 'data-reason="name">Nimi<' in page
+    token = csrf_token(client, f"/requests/{pk}/find")
+    page = client.post(f"/requests/{pk}/find", data={"csrf_token": token, "q": "OSKU-1"}
+                       ).get_data(as_text=True)
+    assert 'data-reason="identifier:Portal">Tunniste: Portal<' in page
+    client.get("/lang/en")
+    page = client.get(f"/requests/{pk}/find").get_data(as_text=True)
+    assert 'data-reason="email">Email<' in page
+
+
 def test_refusing_a_request_closes_it(session, login_as):
     pk = make_request(session).id
     session.commit()
@@ -277,6 +326,20 @@ def test_request_dates_read_as_the_user_writes_them(session, login_as):
         assert "2026-02-05" not in page, path
     client.get("/lang/en")
     assert "2/5/26" in client.get("/requests/").get_data(as_text=True)
+
+
+def test_request_list_shows_the_answer_due_date_as_the_user_writes_dates(session, login_as):
+    """The list's "answer due" column reads 5.2.2026 (2/5/26 in English), not 2026-02-05."""
+    make_request(session, requester_name="Päivä Paula", received_on=date(2026, 1, 5))
+    session.commit()
+    client = login_as("privacy")
+    client.get("/lang/fi")
+    listing = client.get("/datasubjectrequestview/list/").get_data(as_text=True)
+    assert "5.2.2026" in listing
+    assert "2026-02-05" not in listing
+    client.get("/lang/en")
+    listing = client.get("/datasubjectrequestview/list/").get_data(as_text=True)
+    assert "2/5/26" in listing and "2026-02-05" not in listing
 
 
 # -- the DPO reads everything and changes nothing --------------------------------------

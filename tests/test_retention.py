@@ -155,6 +155,26 @@ def test_policies_are_data_the_privacy_officer_edits(app, session, login_as):
     assert anonymised(session, contact)
 
 
+def test_a_policy_form_explains_enabled_and_refuses_a_non_number_once(app, session,
+                                                                     login_as):
+    """The "enabled" box says what it does; "abc" as the period gets one message, not two."""
+    policy = session.scalar(sa.select(RetentionPolicy).where(RetentionPolicy.code == "prospects"))
+    client = login_as("privacy")
+    client.get("/lang/en")
+    url = f"/retentionpolicyview/edit/{policy.id}"
+    page = client.get(url).get_data(as_text=True)
+    assert "Only enabled policies are applied by the retention job." in page
+    form = {"name": policy.name, "period_days": "abc", "action": "anonymise", "enabled": "y",
+            "csrf_token": csrf_token(client, url)}
+    page = client.post(url, data=form).get_data(as_text=True)
+    assert "Not a valid integer value." in page
+    assert "Number must be between" not in page
+    page = client.post(url, data={**form, "period_days": "0"}).get_data(as_text=True)
+    assert "Number must be between 1 and 36600." in page
+    session.expire_all()
+    assert session.get(RetentionPolicy, policy.id).period_days == 730
+
+
 def test_a_disabled_policy_is_not_applied(app, session):
     contact = make_contact(session, last_activity_at=days_ago(900))
     session.commit()
@@ -305,6 +325,35 @@ def test_forecast_page_counts_for_job_readers_names_only_for_contact_readers(app
     assert 'data-due-now="1"' in admin.get_data(as_text=True)
     assert "Soon Gone" not in admin.get_data(as_text=True)
     assert login_as("sales").get("/jobs/forecast").status_code == 403
+
+
+def test_forecast_page_says_how_many_are_left_out_only_when_some_are(app, session, login_as,
+                                                                    monkeypatch):
+    """Not "The 2 soonest of 2." when every contact is listed."""
+    import crm.views.jobs
+
+    _forecast_people(session)
+    client = login_as("privacy")
+    client.get("/lang/en")
+    html = client.get("/jobs/forecast").get_data(as_text=True)
+    assert "Soon Gone" in html and 'id="forecast-shown"' not in html
+    listed = crm.views.jobs.expiring_contacts
+    monkeypatch.setattr(crm.views.jobs, "expiring_contacts",
+                        lambda session, days: listed(session, days, limit=1))
+    html = client.get("/jobs/forecast").get_data(as_text=True)
+    assert "The 1 soonest of 2." in html
+
+
+def test_forecast_page_marks_the_contacts_already_past_their_period(app, session, login_as):
+    """A listed contact whose date has passed is marked as due at the next run."""
+    due, soon, _later, _held = _forecast_people(session)
+    client = login_as("privacy")
+    client.get("/lang/en")
+    html = client.get("/jobs/forecast").get_data(as_text=True)
+    rows = {pk: html.split(f'/contactview/show/{pk}"')[1].split("</tr>")[0]
+            for pk in (due.id, soon.id)}
+    assert "crm-due-now" in rows[due.id] and "Due at the next run" in rows[due.id]
+    assert "crm-due-now" not in rows[soon.id]
 
 
 # -- a killed run -------------------------------------------------------------------------

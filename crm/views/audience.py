@@ -7,17 +7,17 @@ with its row count; the sync runs the `mailchimp_sync` job now.
 
 from __future__ import annotations
 
-from datetime import date
-
 import sqlalchemy as sa
 from flask import Response, current_app, flash, g, redirect, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFError
 
 from crm.extensions import db
 from crm.jobs.runner import run_job
 from crm.models import Contact, JobRun, JobStatus, MailchimpMember, MailchimpStatus
+from crm.models.base import register_today
 from crm.security import roles
 from crm.services.audience import export_csv, in_audience
 
@@ -34,6 +34,18 @@ class MarketingAudienceView(BaseView):
     class_permission_name = roles.MARKETING_AUDIENCE
     base_permissions = [roles.EXPORT]
     method_permission_name = {"index": "export", "export": "export", "sync": "export"}
+
+    def create_blueprint(self, appbuilder, endpoint=None, static_folder=None):
+        blueprint = super().create_blueprint(appbuilder, endpoint=endpoint,
+                                             static_folder=static_folder)
+        blueprint.register_error_handler(CSRFError, self._csrf_refused)
+        return blueprint
+
+    def _csrf_refused(self, error: CSRFError):
+        """The sync posted with a stale or missing CSRF token: refused by the app-wide
+        check before `sync` runs; say so on the audience page, not on a bare 400 page."""
+        flash(_("The form had expired. Nothing was run; please try again."), "danger")
+        return redirect(url_for("MarketingAudienceView.index"))
 
     @expose("/")
     @has_access
@@ -59,7 +71,8 @@ class MarketingAudienceView(BaseView):
     @has_access
     def export(self):
         body, _count = export_csv(db.session, actor=(g.user.id, g.user.username))
-        name = f"marketing-audience-{date.today().isoformat()}.csv"
+        # Dated as the register counts days (CRM_TIMEZONE), not by the server's clock.
+        name = f"marketing-audience-{register_today().isoformat()}.csv"
         return Response(body, mimetype="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="{name}"'})
 

@@ -115,7 +115,7 @@ class _PerRequestForm:
 
 
 def enum_field(enum_cls: type[LabelledEnum], label, required: bool = True,
-               default: LabelledEnum | None = None) -> SelectField:
+               default: LabelledEnum | None = None, description="") -> SelectField:
     """Return a select of `enum_cls` members showing their translated labels."""
 
     def choices():
@@ -129,6 +129,7 @@ def enum_field(enum_cls: type[LabelledEnum], label, required: bool = True,
         coerce=lambda v: enum_cls(v) if v not in (None, "") else None,
         default=default,
         validators=[] if required else [OptionalValidator()],
+        description=description,
     )
 
 
@@ -370,12 +371,16 @@ class CrmModelView(ModelView):
         # where a name differs from its value (ConsentMethod.import_): use ours there too.
         self.search_form_extra_fields = dict(self.search_form_extra_fields or {})
         labels = self.label_columns or {}
+        # These fields replace FAB's, which would carry the column's description.
+        descriptions = self.description_columns or {}
         for column in self.datamodel.obj.__table__.columns:
+            description = descriptions.get(column.key, "")
             if isinstance(column.type, sa.Boolean):
                 # FAB marks NOT NULL columns required, which for a checkbox means "ticked".
                 label = labels.get(column.key, column.key)
                 for extra in (self.add_form_extra_fields, self.edit_form_extra_fields):
-                    extra.setdefault(column.key, BooleanField(label, default=False))
+                    extra.setdefault(column.key, BooleanField(label, default=False,
+                                                              description=description))
                 continue
             enum_cls = getattr(column.type, "enum_class", None)
             if enum_cls is None or not issubclass(enum_cls, LabelledEnum):
@@ -383,7 +388,7 @@ class CrmModelView(ModelView):
             label = labels.get(column.key, column.key)
             for extra in (self.add_form_extra_fields, self.edit_form_extra_fields):
                 extra.setdefault(column.key, enum_field(enum_cls, label, not column.nullable,
-                                                        _column_default(column)))
+                                                        _column_default(column), description))
             self.search_form_extra_fields.setdefault(column.key,
                                                      enum_field(enum_cls, label, False))
             self.formatters_columns.setdefault(

@@ -27,6 +27,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFError
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, StringField
 from wtforms.validators import InputRequired, Length
@@ -36,7 +37,13 @@ from crm.extensions import db
 from crm.models import AuditEvent, Source, SourceKind
 from crm.models.base import register_today
 from crm.security import roles
-from crm.services.imports import FIELDS, ImportRefused, import_list, read_layout, require_columns
+from crm.services.imports import (
+    FIELDS,
+    ImportRefused,
+    import_list,
+    missing_columns,
+    read_layout,
+)
 from crm.services.imports.parsing import FIELD_LABELS, ParsedList
 from crm.services.validation import NoSensitiveData
 
@@ -139,6 +146,26 @@ class PurchasedListImportView(BaseView):
     class_permission_name = roles.PURCHASED_LIST_IMPORT
     base_permissions = [roles.READ, roles.ADD]
 
+    def create_blueprint(self, appbuilder, endpoint=None, static_folder=None):
+        blueprint = super().create_blueprint(appbuilder, endpoint=endpoint,
+                                             static_folder=static_folder)
+        blueprint.register_error_handler(CSRFError, self._csrf_refused)
+        return blueprint
+
+    def _csrf_refused(self, error: CSRFError):
+        """A step posted with a stale or missing CSRF token (say, the session ended while
+        the page was open): the app-wide check refuses it before the step runs, so the
+        step's own message is given here, on its page, not a bare "Bad Request"."""
+        step = (request.endpoint or "").rpartition(".")[2]
+        if step == "run":
+            flash(_("The form had expired. Nothing was imported; please try again."),
+                  "danger")
+        else:
+            flash(_("The form had expired. Please try again."), "danger")
+        waiting = step in ("check", "run") and session.get(_SESSION_KEY)
+        return redirect(url_for(f"{self.__class__.__name__}."
+                                f"{'mapping' if waiting else 'index'}"))
+
     # -- the history, and the upload --------------------------------------------------
 
     @expose("/")
@@ -211,11 +238,7 @@ class PurchasedListImportView(BaseView):
             return self._index(UploadForm(
                 name=upload["name"], supplier=upload["supplier"],
                 received_on=date.fromisoformat(received) if received else None))
-        try:
-            require_columns(parsed)
-            problem = None
-        except ImportRefused as exc:
-            problem = str(exc)
+        problem = missing_columns(parsed)
         chosen = {f: parsed.headers[i] for f, i in parsed.columns.items()}
         return self.render_template(
             "imports/mapping.html", upload=upload, parsed=parsed, chosen=chosen,
@@ -234,6 +257,12 @@ class PurchasedListImportView(BaseView):
             return redirect(url_for(".mapping"))
         upload["mapping"] = {f: request.form.get(f"map_{f}", "") for f in FIELDS}
         session[_SESSION_KEY] = upload
+        try:
+            if missing_columns(read_layout(data, upload["mapping"])):
+                # The mapping page says what is missing, once, beside the mapping.
+                return redirect(url_for(".mapping"))
+        except ImportRefused:
+            pass  # the import below says why
         result = self._import(upload, data, dry_run=True, valid_only=True)
         if result is None:
             return redirect(url_for(".mapping"))

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from apscheduler.triggers.cron import CronTrigger
 from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
-from flask_babel import format_datetime
+from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -23,11 +23,12 @@ from flask_wtf import FlaskForm
 from crm.extensions import db
 from crm.jobs import JOBS, schedules
 from crm.jobs.reminders import describe
-from crm.jobs.runner import RunOutcome, run_job
-from crm.models import JobRun, JobStatus, RetentionPolicy
+from crm.jobs.runner import INTERRUPTED, SKIPPED, RunOutcome, run_job
+from crm.models import DataSubjectRequest, JobRun, JobStatus, RetentionPolicy
 from crm.models.base import utcnow
 from crm.models.privacy import Notification
 from crm.security import roles
+from crm.services.requests import is_open
 from crm.services.retention import expiring_contacts, forecast
 
 #: A dry run older than this is not confirmed: a new one is shown first (so is one
@@ -37,6 +38,12 @@ PREVIEW_MAX_AGE = timedelta(hours=1)
 #: What started a run (`JobRun.trigger`).
 TRIGGERS = {"screen": _l("Jobs screen"), "schedule": _l("Scheduler"),
             "command": _l("Command line")}
+
+#: The runner records these errors in English, the same for every reader: shown translated.
+ERRORS = {
+    SKIPPED: _l("Another run of this job held its lock, so this one did nothing."),
+    INTERRUPTED: _l("Interrupted: the process running it ended before it finished."),
+}
 
 #: Counts of how a run went rather than of what it did: shown apart.
 TECHNICAL = {"batches": _l("Batches"), "longest_lock_ms": _l("Longest batch lock (ms)")}
@@ -95,6 +102,13 @@ def job_title(name: str) -> str:
     return str(job.title or job.description)
 
 
+def error_text(error: str | None) -> str:
+    """Return a run's recorded error in the reader's language where it is a known one."""
+    if not error:
+        return ""
+    return str(ERRORS.get(error, error))
+
+
 def trigger_label(trigger: str | None) -> str:
     if not trigger:
         return ""
@@ -105,7 +119,10 @@ def count_rows(job: str, counts: dict | None) -> tuple[list[tuple], list[tuple]]
     """Return (key, label, value) rows of a run's counts, and apart its technical figures.
 
     The retention jobs count each policy under its code: labelled with the policy's name
-    and shown first. A key no label is known for is shown as it is.
+    and shown first, in the policies' order. The other counts follow in the order of the
+    job's labels (the stored counts come back sorted by key, which in English is no order
+    in Finnish, and differently on PostgreSQL). A key no label is known for is shown as
+    it is, last.
     """
     rows: list[tuple] = []
     technical: list[tuple] = []
@@ -118,7 +135,8 @@ def count_rows(job: str, counts: dict | None) -> tuple[list[tuple], list[tuple]]
     policies: dict[str, str] = {}
     if by_policy or any(key not in labels and key not in TECHNICAL for key in counts):
         policies = dict(db.session.execute(
-            sa.select(RetentionPolicy.code, RetentionPolicy.name)).all())
+            sa.select(RetentionPolicy.code, RetentionPolicy.name)
+            .order_by(RetentionPolicy.id)).all())
     for key, value in counts.items():
         if key in TECHNICAL:
             technical.append((key, str(TECHNICAL[key]), value))
@@ -137,9 +155,56 @@ def count_rows(job: str, counts: dict | None) -> tuple[list[tuple], list[tuple]]
                 label = _("%(policy)s: changed meanwhile, left for the next run",
                           policy=policies[code])
         rows.append((key, str(label) if label is not None else key, value))
-    if by_policy:  # what each policy removed first, then what else that changed
-        rows.sort(key=lambda row: row[0] not in policies)
+    policy_order = {code: index for index, code in enumerate(policies)} if by_policy else {}
+    label_order = {key: index for index, key in enumerate(labels)}
+    stored_order = {row[0]: index for index, row in enumerate(rows)}
+
+    def place(row: tuple) -> tuple[int, int, int]:
+        # What each policy removed (and left for later) first, then what else that
+        # changed, then the unknown.
+        key = row[0]
+        if key in policy_order:
+            return 0, policy_order[key], 0
+        code = key.rpartition("_")[0]
+        if code in policy_order:
+            return 0, policy_order[code], 1
+        if key in label_order:
+            return 1, label_order[key], 0
+        return 2, stored_order[key], 0
+
+    rows.sort(key=place)
     return rows, technical
+
+
+def reminder_text(notification: Notification) -> str:
+    """Return the reminder's line as `describe` writes it, its date as the reader writes
+    dates (25.11.2026, 11/25/26) rather than as in the mails (2026-11-25)."""
+    text = describe(notification)
+    if notification.due_on is None:
+        return text
+    return text.replace(notification.due_on.isoformat(),
+                        format_date(notification.due_on, "short"))
+
+
+def audience_text(notification: Notification) -> str:
+    """Return the roles a reminder is for, in the reader's language.
+
+    The CRM's roles that receive reminders are named like the menus they work in
+    ("Privacy", "Marketing"), whose names are translated.
+    """
+    return ", ".join(_(role) for role in notification.audience.split(",") if role)
+
+
+def _answered(notification: Notification) -> bool:
+    """Return whether a request's reminder is about a request closed since it was raised.
+
+    The reminders job resolves it at its next run (daily); until then it is not shown,
+    so a request just completed does not still read as due or overdue.
+    """
+    if notification.object_type != "DataSubjectRequest":
+        return False
+    request = db.session.get(DataSubjectRequest, int(notification.object_id))
+    return request is None or not is_open(request)
 
 
 def next_run(crontab: str | None, zone: ZoneInfo, now: datetime | None = None):
@@ -181,13 +246,13 @@ class JobsView(BaseView):
                          "last": last, "next_run": upcoming,
                          "next_run_text": format_datetime(upcoming, "short", rebase=False)
                          if upcoming else ""})
-        notifications = db.session.scalars(
+        notifications = [n for n in db.session.scalars(
             sa.select(Notification).where(Notification.resolved_at.is_(None))
-            .order_by(Notification.due_on, Notification.id)).all()
+            .order_by(Notification.due_on, Notification.id)) if not _answered(n)]
         return self.render_template(
             "jobs/index.html", jobs=rows, csrf=RunForm().csrf_token.current_token,
             may_run=self.appbuilder.sm.can(roles.RUN, roles.JOB_RUN),
-            notifications=[(n, describe(n)) for n in notifications],
+            notifications=[(n, reminder_text(n), audience_text(n)) for n in notifications],
             timezone=current_app.config["CRM_TIMEZONE"])
 
     @expose("/run/<name>", methods=["POST"])
@@ -207,7 +272,8 @@ class JobsView(BaseView):
                         status=outcome.status.label), "success")
             else:
                 flash(_("Dry run of %(job)s: %(status)s. %(error)s Nothing was changed.",
-                        job=title, status=outcome.status.label, error=outcome.error or ""),
+                        job=title, status=outcome.status.label,
+                        error=error_text(outcome.error)),
                       "warning")
             return redirect(url_for("JobRunView.show", pk=outcome.run_id))
         dry = self._dry_run(name, request.form.get("confirm", type=int))
@@ -227,7 +293,7 @@ class JobsView(BaseView):
                   "success")
         else:
             flash(_("Job %(name)s: %(status)s. %(error)s", name=title,
-                    status=outcome.status.label, error=outcome.error or ""), "warning")
+                    status=outcome.status.label, error=error_text(outcome.error)), "warning")
         return redirect(url_for("JobRunView.show", pk=outcome.run_id))
 
     @expose("/confirm/<name>/<int:run_id>")
@@ -243,7 +309,7 @@ class JobsView(BaseView):
         return self.render_template(
             "jobs/confirm.html", job=JOBS[name], title=job_title(name), dry=dry, rows=rows,
             technical=technical, csrf=RunForm().csrf_token.current_token,
-            succeeded=dry.status is JobStatus.succeeded)
+            succeeded=dry.status is JobStatus.succeeded, error=error_text(dry.error))
 
     def _run(self, name: str, *, dry_run: bool) -> RunOutcome:
         return run_job(current_app._get_current_object(), name, dry_run=dry_run,
@@ -277,4 +343,5 @@ class JobsView(BaseView):
         rows = forecast(db.session, days)
         return self.render_template(
             "jobs/forecast.html", days=days, rows=rows, contacts=contacts, total=total,
-            show_contacts=show_contacts, policy_names={row.code: row.name for row in rows})
+            show_contacts=show_contacts, policy_names={row.code: row.name for row in rows},
+            now=utcnow())

@@ -5,9 +5,11 @@ from __future__ import annotations
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from wtforms.validators import NumberRange
+from wtforms import SelectField
+from wtforms.validators import NumberRange, StopValidation
 
 from crm.extensions import db
+from crm.jobs import JOBS
 from crm.models import (
     AuditEvent,
     DataSubjectRequest,
@@ -19,8 +21,8 @@ from crm.models import (
 )
 from crm.security import roles
 from crm.services import validation as v
-from crm.views.base import CrmModelView
-from crm.views.jobs import count_rows, job_title, trigger_label
+from crm.views.base import CrmModelView, _show_date
+from crm.views.jobs import count_rows, error_text, job_title, trigger_label
 
 LABELS = {
     "name": _l("Name"), "role": _l("Role"), "country": _l("Country"), "purpose": _l("Purpose"),
@@ -63,6 +65,15 @@ def _safeguard(value) -> Markup:
                   ).format(safeguard.label)
 
 
+def _stop_if_unread(form, field) -> None:
+    """Check nothing more of a number that could not be read: its own error says why.
+
+    Otherwise "abc" reads "Not a valid integer value. Number must be between 1 and ...".
+    """
+    if field.data is None and field.process_errors:
+        raise StopValidation()
+
+
 def _field_names(fields: list | None) -> str:
     return ", ".join(fields) if fields else ""
 
@@ -70,8 +81,8 @@ def _field_names(fields: list | None) -> str:
 class RecipientView(CrmModelView):
     resource = roles.RECIPIENT
     datamodel = SQLAInterface(Recipient)
-    list_title = show_title = _l("Recipients and processors")
-    add_title = edit_title = _l("Recipient or processor")
+    list_title = _l("Recipients and processors")
+    show_title = add_title = edit_title = _l("Recipient or processor")
     label_columns = LABELS
     list_columns = ["name", "role", "country", "transfer_safeguard", "active"]
     show_columns = ["name", "role", "country", "purpose", "transfer_safeguard",
@@ -107,8 +118,8 @@ class DataSubjectRequestView(CrmModelView):
     search_columns = ["type", "status", "received_on", "due_on"]
     base_order = ("due_on", "asc")
     validators_columns = {"requester_email": [v.email()], "requester_phone": [v.phone()]}
-    formatters_columns = {"deadline": lambda d: d.isoformat() if d else "",
-                          "overdue": _overdue}
+    # The answer's due date as the reader writes dates (5.2.2026, 2/5/26), like "Due".
+    formatters_columns = {"deadline": _show_date, "overdue": _overdue}
 
     def pre_add(self, item):
         from crm.services.requests import due_date, today
@@ -139,8 +150,8 @@ class RetentionPolicyView(CrmModelView):
 
     resource = roles.RETENTION_POLICY
     datamodel = SQLAInterface(RetentionPolicy)
-    list_title = show_title = _l("Retention policies")
-    add_title = edit_title = _l("Retention policy")
+    list_title = _l("Retention policies")
+    show_title = add_title = edit_title = _l("Retention policy")
     label_columns = LABELS
     list_columns = ["name", "record_kind", "clock_start", "period_days", "action", "enabled"]
     show_columns = ["code", "name", "record_kind", "clock_start", "period_days", "action",
@@ -151,7 +162,7 @@ class RetentionPolicyView(CrmModelView):
         "period_days": _l("How long after the clock starts the records are kept."),
         "enabled": _l("Only enabled policies are applied by the retention job."),
     }
-    validators_columns = {"period_days": [NumberRange(min=1, max=36600)]}
+    validators_columns = {"period_days": [_stop_if_unread, NumberRange(min=1, max=36600)]}
 
     def pre_add(self, item):
         from crm.services.retention import supported
@@ -171,7 +182,8 @@ class JobRunView(CrmModelView):
     datamodel = SQLAInterface(JobRun)
     base_permissions = ["can_read"]
     show_template = "jobs/run_show.html"
-    list_title = show_title = _l("Job runs")
+    list_title = _l("Job runs")
+    show_title = _l("Job run")
     label_columns = LABELS
     list_columns = ["job", "started_at", "finished_at", "status", "dry_run", "trigger"]
     # The counts are shown below these, as tables (jobs/run_show.html).
@@ -179,7 +191,11 @@ class JobRunView(CrmModelView):
                     "error"]
     search_columns = ["job", "status", "started_at", "dry_run"]
     base_order = ("started_at", "desc")
-    formatters_columns = {"job": job_title, "trigger": trigger_label}
+    formatters_columns = {"job": job_title, "trigger": trigger_label, "error": error_text}
+    # The list shows each job by its title: the filter offers the titles too, rather than
+    # a text box matching the job's internal name ("retention").
+    search_form_extra_fields = {"job": SelectField(
+        _l("Job"), choices=lambda: [(name, job_title(name)) for name in JOBS])}
 
     def render_template(self, template, **kwargs):
         if template == self.show_template and "pk" in kwargs:

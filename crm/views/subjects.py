@@ -55,6 +55,18 @@ def _actor() -> tuple[int, str]:
     return g.user.id, g.user.username
 
 
+#: How find_subject says it matched a person: shown in words (its identifiers by system).
+MATCH_REASONS = {"email": _l("Email"), "phone": _l("Phone"), "name": _l("Name")}
+
+
+def match_reason(reason: str) -> str:
+    """Return a match's reason ("email", "identifier:Portal") in the reader's language."""
+    kind, _sep, system = reason.partition(":")
+    if kind == "identifier" and system:
+        return f"{_('Identifier')}: {system}"
+    return str(MATCH_REASONS.get(reason, reason))
+
+
 def _errors(form: FlaskForm) -> str:
     return " ".join(f"{form[name].label.text}: {' '.join(map(str, messages))}"
                     for name, messages in form.errors.items())
@@ -149,7 +161,7 @@ class RequestDeskView(BaseView):
         found = sorted(matches.values(), key=lambda m: (-len(m.reasons), m.display))
         record_event("find", item, detail=f"matches {len(found)}", commit=True)
         return self.render_template(
-            "privacy/find.html", dsr=item, form=form, matches=found,
+            "privacy/find.html", dsr=item, form=form, matches=found, reason_label=match_reason,
             searched=bool(texts), may_edit=can(roles.EDIT, roles.DATA_SUBJECT_REQUEST)
             and workflow.is_open(item), may_read_contact=can(roles.READ, roles.CONTACT))
 

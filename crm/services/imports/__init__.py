@@ -30,6 +30,7 @@ from crm.services.imports.parsing import (
     ImportRefused,
     LineError,
     ParsedList,
+    missing_columns,
     open_list,
     read_layout,
     read_rows,
@@ -39,7 +40,7 @@ from crm.services.requests import add_months
 from crm.services.validation import InvalidValue, check_free_text
 
 __all__ = ["FIELDS", "ImportRefused", "ImportResult", "LineError", "ParsedList",
-           "import_list", "read_layout", "require_columns"]
+           "import_list", "missing_columns", "read_layout", "require_columns"]
 
 
 @dataclass

@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -143,16 +144,30 @@ def read_layout(data: bytes, mapping: dict[str, str] | None = None) -> ParsedLis
     return parsed
 
 
+def missing_columns(parsed: ParsedList) -> str | None:
+    """Say which required fields no column maps to, as the mapping names them
+    ("Etunimi", not "first_name"); None when none is missing.
+
+    Names are required, and an email or a phone (or both).
+    """
+    missing = [str(FIELD_LABELS[f]) for f in ("first_name", "last_name")
+               if f not in parsed.columns]
+    if "email" not in parsed.columns and "phone" not in parsed.columns:
+        missing.append(f"{FIELD_LABELS['email']} / {FIELD_LABELS['phone']}")
+    if not missing:
+        return None
+    # Headers recognised without a mapping (HEADER_NAMES), in the reader's language.
+    examples = "first name, last name, email, phone" if str(get_locale()) == "en" \
+        else "etunimi, sukunimi, sähköposti, puhelin"
+    return _("Required columns are missing: %(fields)s. Name them in the header (e.g. "
+             "%(examples)s) or map them.", fields=", ".join(missing), examples=examples)
+
+
 def require_columns(parsed: ParsedList) -> None:
     """Refuse a layout without names, or without both email and phone."""
-    missing = [f for f in ("first_name", "last_name") if f not in parsed.columns]
-    if "email" not in parsed.columns and "phone" not in parsed.columns:
-        missing.append("email / phone")
-    if missing:
-        raise ImportRefused(_("Required columns are missing: %(fields)s. Name them in the "
-                              "header (e.g. %(examples)s) or map them.",
-                              fields=", ".join(missing),
-                              examples="etunimi, sukunimi, sähköposti, puhelin"))
+    problem = missing_columns(parsed)
+    if problem:
+        raise ImportRefused(problem)
 
 
 def open_list(data: bytes, mapping: dict[str, str] | None = None) -> ParsedList:
