@@ -43,7 +43,13 @@ def _catalog(path: Path):
 
 
 def _msgids(path: Path) -> list[str]:
-    return [m.id for m in _catalog(path) if m.id]
+    """The catalog's message ids; a plural message by its singular, as Babel keys it."""
+    return [m.id if isinstance(m.id, str) else m.id[0] for m in _catalog(path) if m.id]
+
+
+def _forms(value) -> tuple[str, ...]:
+    """A message's id or translation as a tuple of its forms (one, or one per plural)."""
+    return (value,) if isinstance(value, str) else tuple(value)
 
 
 def _page(client, path: str) -> str:
@@ -159,7 +165,7 @@ def test_every_string_has_a_finnish_translation():
     for template in (CRM_POT, FAB_POT):
         for msgid in _msgids(template):
             message = fi.get(msgid)
-            if message is None or not message.string:
+            if message is None or not all(_forms(message.string)):
                 problems.append(f"untranslated: {msgid!r}")
             elif message.fuzzy:
                 problems.append(f"fuzzy: {msgid!r}")
@@ -173,8 +179,10 @@ def test_no_finnish_entry_is_fuzzy_or_obsolete():
 
 
 def test_finnish_translations_keep_their_placeholders():
+    # Each form keeps the placeholders of its id (a plural's forms those of the plural).
     wrong = [m.id for m in _catalog(FI_PO) if m.id and m.string
-             and sorted(PLACEHOLDER.findall(m.id)) != sorted(PLACEHOLDER.findall(m.string))]
+             for form in _forms(m.string)
+             if sorted(PLACEHOLDER.findall(_forms(m.id)[-1])) != sorted(PLACEHOLDER.findall(form))]
     assert not wrong
 
 
@@ -184,9 +192,10 @@ def test_compiled_catalogs_match_their_sources(locale):
     po_path = TRANSLATIONS / locale / "LC_MESSAGES" / "messages.po"
     mo_path = po_path.with_suffix(".mo")
     assert mo_path.exists(), f"run `scripts/translations.sh compile` ({mo_path} is missing)"
-    expected = {m.id: m.string for m in _catalog(po_path) if m.id and m.string and not m.fuzzy}
+    expected = {_forms(m.id): _forms(m.string) for m in _catalog(po_path)
+                if m.id and all(_forms(m.string)) and not m.fuzzy}
     with mo_path.open("rb") as f:
-        compiled = {m.id: m.string for m in read_mo(f) if m.id}
+        compiled = {_forms(m.id): _forms(m.string) for m in read_mo(f) if m.id}
     assert compiled == expected, "run `scripts/translations.sh compile`"
 
 
@@ -212,3 +221,40 @@ def test_fab_template_is_up_to_date_with_the_installed_flask_appbuilder():
     assert "Add Filter" in found
     missing = sorted(found - set(_msgids(FAB_POT)))
     assert not missing, "Flask-AppBuilder changed: run scripts/translations.sh: " + repr(missing)
+
+
+def test_home_page_dates_are_as_the_reader_writes_them_on_the_registers_day(login_as,
+                                                                            session):
+    """Sales see a callback left at 01:30 in Helsinki (23:30 UTC the day before) under
+    that Helsinki day, written as Finns write dates, and in English as English does."""
+    from datetime import UTC, datetime
+
+    from tests.factories import make_callback_request
+
+    make_callback_request(session, name="Myöhäinen Soittaja",
+                          received_at=datetime(2026, 11, 24, 23, 30, tzinfo=UTC))
+    session.commit()
+    client = login_as("sales")
+    page = _page(client, "/")
+    row = re.search(r"Myöhäinen Soittaja</a>\s*<span[^>]*>([^<]*)</span>", page)
+    assert row and row.group(1) == "25.11.2026", page
+    assert "2026-11-2" not in page
+    _switch(client, "en")
+    row = re.search(r"Myöhäinen Soittaja</a>\s*<span[^>]*>([^<]*)</span>", _page(client, "/"))
+    assert row and row.group(1) == "11/25/26"
+
+
+def test_home_page_names_job_runs_by_their_titles_at_local_time(login_as, session):
+    """The privacy officer's latest runs read "Säilytysaikojen toteutus: Onnistui" at
+    Helsinki time, not the job's internal name and an ISO time in UTC."""
+    from datetime import UTC, datetime
+
+    from crm.models import JobRun, JobStatus
+
+    session.add(JobRun(job="retention", status=JobStatus.succeeded, trigger="schedule",
+                       started_at=datetime(2026, 11, 24, 23, 30, tzinfo=UTC)))
+    session.commit()
+    page = _page(login_as("privacy"), "/")
+    row = re.search(r"Säilytysaikojen toteutus: Onnistui</a>\s*<span[^>]*>([^<]*)</span>", page)
+    assert row and row.group(1) == "25.11.2026 1.30", page
+    assert "retention:" not in page

@@ -52,6 +52,14 @@ JOBS: dict[str, Job] = {job.name: job for job in (
 )}
 
 
+def job_title(name: str) -> str:
+    """Return the job's short title in the reader's language; an unknown job by its name."""
+    job = JOBS.get(name)
+    if job is None:
+        return name
+    return str(job.title or job.description)
+
+
 def schedules(config) -> dict[str, str | None]:
     """Return job name -> crontab (None: not scheduled), defaults overridden by config."""
     overrides = config.get("CRM_JOB_SCHEDULES") or {}

@@ -6,10 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
+from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from crm.jobs import job_title
 from crm.models import (
     Activity,
     ActivityKind,
@@ -61,7 +63,7 @@ def home_panels(session: Session, can: Callable[[str, str], bool],
         panels.append(Panel(
             "requests", _("Open data subject requests"),
             [Row(f"#{i} {t.label}", url("DataSubjectRequestView.show", i),
-                 (_("OVERDUE") + " " if d < today else "") + d.isoformat())
+                 (_("OVERDUE") + " " if d < today else "") + format_date(d, "short"))
              for i, t, d in requests],
             session.scalar(select(func.count()).where(open_)),
             url("DataSubjectRequestView.list", None)))
@@ -73,7 +75,8 @@ def home_panels(session: Session, can: Callable[[str, str], bool],
                                .limit(8)).all()
         panels.append(Panel(
             "callbacks", _("New callback requests"),
-            [Row(name, url("CallbackRequestView.show", i), at.date().isoformat())
+            # Dates as the reader writes them, on the register's day (CRM_TIMEZONE).
+            [Row(name, url("CallbackRequestView.show", i), format_date(at, "short"))
              for i, name, at in rows],
             session.scalar(select(func.count()).where(new)),
             url("CallbackRequestView.list", None)))
@@ -85,7 +88,7 @@ def home_panels(session: Session, can: Callable[[str, str], bool],
                                .where(kind_filter)
                                .order_by(Activity.occurred_at.desc()).limit(8)).all()
         panels.append(Panel("activities", _("Latest activities"),
-                            [Row(s, url("ActivityView.show", i), at.date().isoformat())
+                            [Row(s, url("ActivityView.show", i), format_date(at, "short"))
                              for i, s, at in rows], None, url("ActivityView.list", None)))
     if can(roles.READ, roles.MARKETING_CONSENT):
         counts = dict(session.execute(
@@ -108,8 +111,8 @@ def home_panels(session: Session, can: Callable[[str, str], bool],
         rows = session.execute(select(JobRun.id, JobRun.job, JobRun.status, JobRun.started_at)
                                .order_by(JobRun.started_at.desc()).limit(6)).all()
         panels.append(Panel("jobs", _("Latest job runs"),
-                            [Row(f"{job}: {status.label}", url("JobRunView.show", i),
-                                 at.isoformat(timespec="minutes"))
+                            [Row(f"{job_title(job)}: {status.label}", url("JobRunView.show", i),
+                                 format_datetime(at, "short"))
                              for i, job, status, at in rows], None,
                             url("JobRunView.list", None)))
     if can(roles.READ, roles.AUDIT_EVENT):
@@ -119,7 +122,7 @@ def home_panels(session: Session, can: Callable[[str, str], bool],
         panels.append(Panel("audit", _("Latest audit events"),
                             [Row(f"{actor or '—'}: {action} {otype or ''}",
                                  url("AuditEventView.show", i),
-                                 at.isoformat(timespec="minutes"))
+                                 format_datetime(at, "short"))
                              for i, action, actor, otype, at in rows], None,
                             url("AuditEventView.list", None)))
     return panels

@@ -21,7 +21,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 
 from crm.extensions import db
-from crm.jobs import JOBS, schedules
+from crm.jobs import JOBS, job_title, schedules
 from crm.jobs.reminders import describe
 from crm.jobs.runner import INTERRUPTED, SKIPPED, RunOutcome, run_job
 from crm.models import DataSubjectRequest, JobRun, JobStatus, RetentionPolicy
@@ -92,14 +92,6 @@ COUNT_LABELS: dict[str, dict[str, object]] = {
         "not_configured": _l("Mailchimp is not configured"),
     },
 }
-
-
-def job_title(name: str) -> str:
-    """Return the job's short title; an unknown job by its name."""
-    job = JOBS.get(name)
-    if job is None:
-        return name
-    return str(job.title or job.description)
 
 
 def error_text(error: str | None) -> str:
