@@ -10,6 +10,7 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
+from flask_babel import format_date
 
 from crm.models import (
     AuditEvent,
@@ -54,6 +55,10 @@ def run(session, data: bytes, **options):
     options.setdefault("supplier", "Listatoimittaja Oy")
     options.setdefault("received_on", RECEIVED)
     return import_list(session, data, **options)
+
+
+def first_source_created(session):
+    return session.scalar(sa.select(Source.created_at).order_by(Source.id).limit(1))
 
 
 def count(session, model) -> int:
@@ -244,8 +249,12 @@ def test_the_same_list_twice_adds_no_duplicates_and_one_provenance_per_list(sess
     first = run(session, csv_file(lines))
     assert first.counts["new"] == 20
 
-    with pytest.raises(ImportRefused, match="already|jo"):
+    with pytest.raises(ImportRefused, match="already|jo") as refused:
         run(session, csv_file(lines))
+    # When, as the reader writes dates (the register's default language here: Finnish).
+    created = first_source_created(session)
+    assert format_date(created, "short") in str(refused.value)
+    assert created.date().isoformat() not in str(refused.value)
     # The same people in a file saved differently: a list of its own, merged.
     again = run(session, csv_file(lines, encoding="cp1252").replace(b";", b","),
                 name="Sama lista uudestaan")
@@ -448,3 +457,12 @@ def test_fast_phone_check_agrees_on_random_finnish_numbers(app):
 def test_fast_sensitive_data_check_agrees_with_the_guard(app, value):
     assert checks.clean(value) is (find_sensitive(value) is None)
     assert checks.sensitive(value) == find_sensitive(value)
+
+
+def test_a_line_of_the_wrong_width_says_how_many_values_in_the_right_number(session):
+    """One value is "1 arvo", two are "2 arvoa" (ngettext), against the header's 7."""
+    result = run(session, csv_file([line(1), "Yksinäinen", "Kaksi;Arvoa"]))
+    assert not result.stored
+    assert [str(e).partition(": ")[2] for e in result.errors] == [
+        "1 arvo, mutta otsikkorivillä on 7 saraketta",
+        "2 arvoa, mutta otsikkorivillä on 7 saraketta"]

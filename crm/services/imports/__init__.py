@@ -18,6 +18,7 @@ from datetime import date
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import format_date
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
@@ -103,7 +104,7 @@ def import_list(session: Session, data: bytes, *, name: str, supplier: str | Non
     if earlier is not None:
         raise ImportRefused(_("This file was imported already, as the list %(name)s on "
                               "%(date)s: nothing was changed.", name=earlier.name,
-                              date=earlier.created_at.date().isoformat()))
+                              date=format_date(earlier.created_at, "short")))
     parsed = open_list(data, mapping)
     result = ImportResult(dry_run=dry_run, valid_only=valid_only, encoding=parsed.encoding,
                           delimiter=parsed.delimiter,

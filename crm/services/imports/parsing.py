@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -220,9 +220,10 @@ def read_rows(parsed: ParsedList, errors: list[LineError]) -> Iterator[Row]:
         if not any(values):
             continue  # a blank line, as Excel leaves at the end
         if len(values) != width:
-            errors.append(LineError(line, None, _(
-                "%(count)d values, but the header has %(width)d columns",
-                count=len(values), width=width)))
+            errors.append(LineError(line, None, ngettext(
+                "%(num)d value, but the header has %(width)d columns",
+                "%(num)d values, but the header has %(width)d columns",
+                len(values), width=width)))
             continue
         row = check_row(line, [values[i].strip() if i is not None else "" for i in index],
                         errors)
