@@ -19,7 +19,6 @@ from crm.models import (
     SourceKind,
 )
 from crm.public.contact_text import CONSENT_TEXT_VERSION
-from crm.services.contacts import THE_PERSON
 from tests.conftest import csrf_token
 from tests.factories import make_contact
 from tests.smtp_sink import SmtpSink
@@ -67,7 +66,9 @@ def test_a_valid_post_stores_the_request_with_consent_and_source(client, session
     assert callback.phone == "+358407654321" and callback.status.value == "new"
     contact = callback.contact
     assert (contact.first_name, contact.last_name) == ("Maija", "Meikäläinen")
-    assert contact.source.kind is SourceKind.the_person and contact.source.name == THE_PERSON
+    # The standing source is named in the register's language, like all reference data.
+    assert contact.source.kind is SourceKind.the_person
+    assert contact.source.name == "Henkilö itse"
     assert contact.legal_basis is LegalBasis.consent and contact.language is Language.fi
     assert contact.last_activity_at is not None
     consent = session.scalar(sa.select(Consent))

@@ -466,3 +466,23 @@ def test_a_line_of_the_wrong_width_says_how_many_values_in_the_right_number(sess
     assert [str(e).partition(": ")[2] for e in result.errors] == [
         "1 arvo, mutta otsikkorivillä on 7 saraketta",
         "2 arvoa, mutta otsikkorivillä on 7 saraketta"]
+
+
+def test_a_list_is_named_with_the_day_it_came_as_the_reader_writes_dates(session):
+    """Contact pages and the source list show "Testilista (15.10.2026)", not ISO."""
+    run(session, csv_file([line(1)]))
+    source = session.scalar(sa.select(Source).where(Source.kind == SourceKind.purchased_list))
+    assert str(source) == f"Testilista ({RECEIVED.day}.{RECEIVED.month}.{RECEIVED.year})"
+
+
+def test_standing_sources_and_the_mailchimp_recipient_are_in_the_registers_language(session):
+    """Reference data is written in BABEL_DEFAULT_LOCALE (Finnish) when first made."""
+    from crm.models import Recipient
+
+    names = dict(session.execute(sa.select(Source.kind, Source.name).where(
+        Source.kind != SourceKind.purchased_list)).all())
+    assert names == {SourceKind.own_activity: "Oma toimintamme",
+                     SourceKind.the_person: "Henkilö itse"}
+    mailchimp = session.scalar(sa.select(Recipient).where(Recipient.name == "Mailchimp"))
+    assert mailchimp.purpose == "Suoramarkkinointi ja uutiskirjeet sähköpostitse"
+    assert mailchimp.safeguard_notes.startswith("Intuit Mailchimp on sertifioitu")

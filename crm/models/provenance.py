@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import sqlalchemy as sa
+from flask import has_app_context
 from flask_appbuilder import Model
+from flask_babel import format_date
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.models.base import AwareDateTime, LabelledEnum, enum_column, lazy_gettext, utcnow
@@ -46,7 +48,10 @@ class Source(Model):
 
     def __str__(self) -> str:
         if self.kind is SourceKind.purchased_list and self.received_on:
-            return f"{self.name} ({self.received_on.isoformat()})"
+            # The day as the reader writes it (25.11.2026); ISO where no app is running.
+            received = format_date(self.received_on, "short") if has_app_context() \
+                else self.received_on.isoformat()
+            return f"{self.name} ({received})"
         return self.name
 
 

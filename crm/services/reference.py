@@ -68,11 +68,13 @@ def load_reference_data(session: Session) -> None:
                                             clock_start=clock, period_days=days,
                                             action=action))
     if session.scalar(select(Recipient).where(Recipient.name == "Mailchimp")) is None:
-        session.add(Recipient(
-            name="Mailchimp", role=RecipientRole.processor, country="US",
-            purpose="Direct marketing and newsletters by email",
-            transfer_safeguard=TransferSafeguard.dpf,
-            safeguard_notes="Intuit Mailchimp is certified under the EU–US Data Privacy "
-                            "Framework; the notice's Privacy Shield reference is obsolete.",
-        ))
+        with force_locale(current_app.config["BABEL_DEFAULT_LOCALE"]):
+            session.add(Recipient(
+                name="Mailchimp", role=RecipientRole.processor, country="US",
+                purpose=str(_l("Direct marketing and newsletters by email")),
+                transfer_safeguard=TransferSafeguard.dpf,
+                safeguard_notes=str(_l(
+                    "Intuit Mailchimp is certified under the EU–US Data Privacy Framework; "
+                    "the notice's Privacy Shield reference is obsolete.")),
+            ))
     session.flush()
