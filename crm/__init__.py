@@ -27,6 +27,7 @@ def create_app(config: object | None = None) -> Flask:
     from crm.security.headers import init_app as init_security_headers
     from crm.services import rectification
     from crm.views import register_views
+    from crm.views.errors import init_app as init_error_pages
 
     db.init_app(app)
     rectification.init_app(app)  # contacts' change history (DESIGN §9.2)
@@ -42,6 +43,7 @@ def create_app(config: object | None = None) -> Flask:
         appbuilder.init_app(app, db.session)
         register_views(appbuilder)
     init_security_headers(app)
+    init_error_pages(app)
     from crm.public import bp as public_bp
 
     app.register_blueprint(public_bp)

@@ -1,0 +1,43 @@
+"""Error pages in the reader's language instead of Werkzeug's English ones.
+
+A role without access to a screen (403), a record or address that does not exist
+(404) and a request the CRM cannot take (400, say a form sent with an expired
+token) get a page in the CRM's own layout that says what happened and what to do.
+The status codes stay. Machine clients (the webhook, anything not asking for HTML)
+keep Werkzeug's short answers.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, render_template, request
+from flask_babel import lazy_gettext as _l
+from werkzeug.exceptions import HTTPException
+
+PAGES = {
+    400: (_l("The request could not be handled"),
+          _l("The form may have expired or been sent twice. Go back, reload the page and "
+             "try again.")),
+    403: (_l("No access"),
+          _l("Your role does not give access to this page. If your work needs it, ask "
+             "the register owner (the Privacy role).")),
+    404: (_l("Not found"),
+          _l("There is no such page or record: it may have been removed, or the address "
+             "is mistyped.")),
+}
+#: Paths whose callers are programs, not people reading pages.
+MACHINE_PATHS = ("/webhooks/", "/api/", "/health")
+
+
+def _error_page(error: HTTPException):
+    if request.path.startswith(MACHINE_PATHS) or not request.accept_mimetypes.accept_html:
+        return error
+    title, text = PAGES[error.code]
+    appbuilder = current_app.appbuilder
+    return render_template("crm/error.html", title=title, text=text, code=error.code,
+                           appbuilder=appbuilder,
+                           base_template=appbuilder.base_template), error.code
+
+
+def init_app(app: Flask) -> None:
+    for code in PAGES:
+        app.register_error_handler(code, _error_page)
