@@ -554,3 +554,21 @@ def test_activity_touching_a_contact_moves_its_clock(app, session):
     assert not anonymised(session, contact)
     assert date.today() - session.get(Contact, contact.id).last_activity_at.date() <= \
         timedelta(days=2)
+
+
+def test_the_privacy_officer_sees_whose_legal_hold_and_what_it_does(login_as, session):
+    """Privacy may change only the legal hold of an organisation or a contact: the edit
+    page names the record, and the box says what a hold does."""
+    from tests.factories import make_contact, make_organisation
+
+    organisation = make_organisation(session, name="Pitokoe Oy")
+    contact = make_contact(session, first_name="Pito", last_name="Koehenkilö",
+                           organisation=organisation)
+    session.commit()
+    client = login_as("privacy")
+    page = client.get(f"/organisationview/edit/{organisation.id}").get_data(as_text=True)
+    assert "Muokkaa organisaatiota: Pitokoe Oy" in page
+    assert "pysäyttää organisaation yhteyshenkilöiden säilytysajan" in page
+    page = client.get(f"/contactview/edit/{contact.id}").get_data(as_text=True)
+    assert "Muokkaa yhteyshenkilöä: Pito Koehenkilö" in page
+    assert "pysäyttää tämän yhteyshenkilön säilytysajan" in page

@@ -287,9 +287,19 @@ class CrmModelView(ModelView):
         # is installed.
         return request.method != "GET"
 
+    #: The edit page names the record it edits ("Muokkaa organisaatiota: Esimerkki Oy"):
+    #: for a role that may change one field only (a legal hold), the form alone would
+    #: not say whose record it is.
+    edit_title_names_record = False
+
     def render_template(self, template, **kwargs):
         if "related_views" in kwargs:
             kwargs["related_views"] = self._related_views
+        pk = (request.view_args or {}).get("pk")
+        if self.edit_title_names_record and template == self.edit_template and pk:
+            item = self.datamodel.get(pk, self._base_filters)
+            if item is not None:
+                kwargs["title"] = f"{self.edit_title}: {item}"
         return super().render_template(template, **kwargs)
 
     def _bounded_related_fields(self) -> None:

@@ -225,6 +225,10 @@ class ContactView(ContactSearchMixin, CrmModelView):
     }
     related_views = [IdentifierView, ConsentView, ProvenanceView, ActivityView,
                      ContactChangeView]
+    edit_title_names_record = True
+    description_columns = {"legal_hold": _l(
+        "A legal hold stops this contact's retention clock: the retention job leaves them "
+        "as they are until the hold is lifted.")}
 
     def pre_add(self, item):
         item.source = own_activity_source(self.datamodel.session)
@@ -282,3 +286,7 @@ class OrganisationView(OrganisationSearchMixin, CrmModelView):
         "billing_email": [v.email()],
     }
     related_views = [ContactView, ActivityView]
+    edit_title_names_record = True
+    description_columns = {"legal_hold": _l(
+        "A legal hold stops the retention clock of the organisation's contacts: the "
+        "retention job leaves them as they are until the hold is lifted.")}
