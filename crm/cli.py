@@ -72,6 +72,9 @@ def serve_command(host: str, port: int, workers: int, with_scheduler: bool | Non
 
             return app
 
+    warning = shared_limits_warning(current_app.config, workers)
+    if warning:
+        click.echo(warning, err=True)
     if with_scheduler is None:
         with_scheduler = current_app.config["CRM_SCHEDULER"]
     # One scheduler per machine; the jobs' database locks make a second machine's harmless.
@@ -85,6 +88,17 @@ def serve_command(host: str, port: int, workers: int, with_scheduler: bool | Non
                 scheduler.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 scheduler.kill()
+
+
+def shared_limits_warning(config, workers: int) -> str | None:
+    """Say so when the workers would each count rate limits on their own (memory://):
+    the public form's "5 per minute" would then let 5 per worker through."""
+    if workers > 1 and config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+        return (f"warning: the {workers} workers count rate limits apart (memory://), so "
+                f"the public form's and sign-in's limits are multiplied by {workers}. Set "
+                "CRM_RATELIMIT_STORAGE_URI (e.g. redis://127.0.0.1:6379) to share the "
+                "counts.")
+    return None
 
 
 @crm.command("scheduler")

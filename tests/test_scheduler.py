@@ -198,3 +198,13 @@ def test_serve_runs_the_scheduler_beside_gunicorn_and_stops_it(app, tmp_path):
 def test_scheduler_refuses_unknown_jobs(app, args):
     result = app.test_cli_runner().invoke(args=["crm", "scheduler", *args])
     assert result.exit_code == 2 and "nosuch" in result.output
+
+
+def test_serve_warns_when_its_workers_would_each_count_rate_limits(app):
+    from crm.cli import shared_limits_warning
+
+    config = {"RATELIMIT_STORAGE_URI": "memory://"}
+    warning = shared_limits_warning(config, 2)
+    assert warning and "multiplied by 2" in warning and "CRM_RATELIMIT_STORAGE_URI" in warning
+    assert shared_limits_warning(config, 1) is None
+    assert shared_limits_warning({"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379"}, 4) is None
