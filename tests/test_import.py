@@ -135,6 +135,17 @@ def test_columns_are_mapped_by_hand(session):
     assert session.scalar(sa.select(Contact.email)) == "aino@kartta.example"
 
 
+def test_one_column_chosen_for_two_fields_is_refused_naming_both(session):
+    """ "Nimi" as first and last name would copy the whole name into both: refused."""
+    data = csv_file(["Aino Lista;aino@kartta.example"], header="Nimi;Osoite")
+    mapping = {"first_name": "Nimi", "last_name": "Nimi", "email": "Osoite"}
+    with pytest.raises(ImportRefused) as refused:
+        run(session, data, mapping=mapping)
+    assert str(refused.value) == ("Sarake Nimi on valittu sekä kenttään Etunimi että "
+                                  "kenttään Sukunimi: valitse sille yksi kenttä.")
+    assert stored_nothing(session)
+
+
 def test_mapping_to_a_column_not_in_the_file_is_refused(session):
     with pytest.raises(ImportRefused, match="Puuttuva"):
         run(session, csv_file([line(1)]), mapping={"email": "Puuttuva"})

@@ -257,3 +257,15 @@ def test_a_step_posted_with_a_stale_token_says_so_on_the_screen_and_stores_nothi
     assert "Lomake oli vanhentunut" in client.get("/imports/").get_data(as_text=True)
     assert session.scalar(sa.select(sa.func.count()).select_from(Source)
                           .where(Source.kind == SourceKind.purchased_list)) == 0
+
+
+def test_one_column_chosen_for_two_fields_is_refused_on_the_screen(login_as, session):
+    client = login_as("marketing")
+    upload(client, "Nimi;Sähköposti\r\nKalle Keksitty;kalle@keksi.example\r\n".encode("cp1252"))
+    token = csrf_token(client, "/imports/mapping")
+    check = client.post("/imports/check", data={
+        "csrf_token": token, "map_first_name": "Nimi", "map_last_name": "Nimi"},
+        follow_redirects=True)
+    page = check.get_data(as_text=True)
+    assert "Sarake Nimi on valittu sekä kenttään Etunimi että kenttään Sukunimi" in page
+    assert contacts(session) == 0

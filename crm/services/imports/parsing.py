@@ -192,6 +192,12 @@ def map_columns(headers: list[str], mapping: dict[str, str]) -> dict[str, int]:
         index = by_header.get(normalise_header(header))
         if index is None:
             raise ImportRefused(_("The file has no column %(header)s.", header=header))
+        twice = next((f for f, i in columns.items() if i == index), None)
+        if twice is not None:
+            # "Nimi" as both first and last name would copy the whole name into both.
+            raise ImportRefused(_("The column %(header)s is chosen for both %(first)s and "
+                                  "%(second)s: choose one field for it.", header=header,
+                                  first=FIELD_LABELS[twice], second=FIELD_LABELS[field_name]))
         columns[field_name] = index
     taken = set(columns.values())
     for index, header in enumerate(headers):
