@@ -9,6 +9,7 @@ import tempfile
 from pathlib import Path
 
 from dotenv import load_dotenv
+from flask_babel import lazy_gettext
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("CRM_INSTANCE_DIR", BASE_DIR / "instance"))
@@ -206,7 +207,8 @@ class Config:
 
         # Flask-AppBuilder. The schema belongs to Alembic and roles to `crm init`:
         # nothing is created or synced when the app starts.
-        self.APP_NAME = "Yhteystietorekisteri"
+        # In the reader's language (Yhteystietorekisteri / Contact register).
+        self.APP_NAME = lazy_gettext("Contact register")
         self.FAB_CREATE_DB = False
         self.FAB_UPDATE_PERMS = False
         self.FAB_ADD_SECURITY_API = False

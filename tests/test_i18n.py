@@ -258,3 +258,11 @@ def test_home_page_names_job_runs_by_their_titles_at_local_time(login_as, sessio
     row = re.search(r"Säilytysaikojen toteutus: Onnistui</a>\s*<span[^>]*>([^<]*)</span>", page)
     assert row and row.group(1) == "25.11.2026 1.30", page
     assert "retention:" not in page
+
+
+def test_the_applications_name_is_in_the_readers_language(login_as):
+    client = login_as("sales")
+    assert "Yhteystietorekisteri" in _page(client, "/")
+    _switch(client, "en")
+    page = _page(client, "/")
+    assert "Contact register" in page and "Yhteystietorekisteri" not in page
