@@ -198,3 +198,14 @@ def test_erasure_needs_a_verified_open_erasure_request(app, session, calls, over
     session.rollback()
     assert session.get(Contact, seeded.contact_id).anonymised_at is None
     assert calls == []
+
+
+def test_the_outcome_names_processors_as_people_know_them(app):
+    """The request's outcome reads "Mailchimp: poistettu", not the hook's key."""
+    import crm.integrations.mailchimp  # noqa: F401  (registers its erasure hook)
+    from crm.privacy.processors import ErasureResult, processor_title
+    from crm.services.erasure import _outcome
+
+    assert processor_title("mailchimp") == "Mailchimp"
+    text = _outcome(1, [ErasureResult("mailchimp", True, "204")])
+    assert "Mailchimp: poistettu" in text and "mailchimp:" not in text

@@ -209,4 +209,4 @@ def erase_member(app: Flask, subject: ErasureSubject) -> ErasureResult:
     return ErasureResult(PROCESSOR, True, f"deleted {deleted}, not a member {absent}")
 
 
-register_erasure_hook(PROCESSOR, erase_member)
+register_erasure_hook(PROCESSOR, erase_member, title="Mailchimp")

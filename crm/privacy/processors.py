@@ -34,11 +34,19 @@ class ErasureResult:
 
 ErasureHook = Callable[[Flask, ErasureSubject], ErasureResult]
 _HOOKS: dict[str, ErasureHook] = {}
+#: Processor key -> its name as people know it (the recipient's name: "Mailchimp").
+_TITLES: dict[str, str] = {}
 
 
-def register_erasure_hook(name: str, hook: ErasureHook) -> None:
-    """Register (or replace) the erasure hook of the processor called `name`."""
+def register_erasure_hook(name: str, hook: ErasureHook, title: str | None = None) -> None:
+    """Register (or replace) the erasure hook of the processor called `name`; `title` is
+    how the request's outcome names it (the key itself by default)."""
     _HOOKS[name] = hook
+    _TITLES[name] = title or name
+
+
+def processor_title(name: str) -> str:
+    return _TITLES.get(name, name)
 
 
 def erase_at_processors(app: Flask, subject: ErasureSubject) -> list[ErasureResult]:

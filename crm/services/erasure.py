@@ -17,7 +17,12 @@ from sqlalchemy.orm import Session
 
 from crm.models import Contact, DataSubjectRequest, RequestType
 from crm.privacy.anonymise import anonymise_contact
-from crm.privacy.processors import ErasureResult, ErasureSubject, erase_at_processors
+from crm.privacy.processors import (
+    ErasureResult,
+    ErasureSubject,
+    erase_at_processors,
+    processor_title,
+)
 from crm.privacy.suppression import suppress
 from crm.services.audit import record_event
 from crm.services.requests import Actor, RequestError, require_ready
@@ -95,8 +100,8 @@ def _outcome(contacts: int, results: list[ErasureResult] | None) -> str:
     if not results:
         return " ".join((text, _("No processor holds copies.")))
     done = ", ".join(
-        _("%(processor)s: deleted", processor=r.processor) if r.ok else
-        _("%(processor)s: FAILED (%(detail)s), delete by hand", processor=r.processor,
-          detail=r.detail)
+        _("%(processor)s: deleted", processor=processor_title(r.processor)) if r.ok else
+        _("%(processor)s: FAILED (%(detail)s), delete by hand",
+          processor=processor_title(r.processor), detail=r.detail)
         for r in results)
     return " ".join((text, _("Processors: %(results)s.", results=done)))
