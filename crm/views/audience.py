@@ -20,6 +20,7 @@ from crm.models import Contact, JobRun, JobStatus, MailchimpMember, MailchimpSta
 from crm.models.base import register_today
 from crm.security import roles
 from crm.services.audience import export_csv, in_audience
+from crm.views.errors import ExpiredFormOnScreen
 
 SYNC_JOB = "mailchimp_sync"
 
@@ -28,20 +29,14 @@ class SyncForm(FlaskForm):
     """No fields: the CSRF token only."""
 
 
-class MarketingAudienceView(BaseView):
+class MarketingAudienceView(ExpiredFormOnScreen, BaseView):
     route_base = "/audience"
     default_view = "index"
     class_permission_name = roles.MARKETING_AUDIENCE
     base_permissions = [roles.EXPORT]
     method_permission_name = {"index": "export", "export": "export", "sync": "export"}
 
-    def create_blueprint(self, appbuilder, endpoint=None, static_folder=None):
-        blueprint = super().create_blueprint(appbuilder, endpoint=endpoint,
-                                             static_folder=static_folder)
-        blueprint.register_error_handler(CSRFError, self._csrf_refused)
-        return blueprint
-
-    def _csrf_refused(self, error: CSRFError):
+    def csrf_refused(self, error: CSRFError):
         """The sync posted with a stale or missing CSRF token: refused by the app-wide
         check before `sync` runs; say so on the audience page, not on a bare 400 page."""
         flash(_("The form had expired. Nothing was run; please try again."), "danger")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app, render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 PAGES = {
@@ -41,3 +42,19 @@ def _error_page(error: HTTPException):
 def init_app(app: Flask) -> None:
     for code in PAGES:
         app.register_error_handler(code, _error_page)
+
+
+class ExpiredFormOnScreen:
+    """A view mixin: a form posted with a stale or missing CSRF token (the session ended
+    while the page was open) is answered by the view's own `csrf_refused`, on its own
+    screen, instead of the app-wide 400 page. The app-wide check refuses the post before
+    the view runs, so nothing has been done."""
+
+    def create_blueprint(self, appbuilder, endpoint=None, static_folder=None):
+        blueprint = super().create_blueprint(appbuilder, endpoint=endpoint,
+                                             static_folder=static_folder)
+        blueprint.register_error_handler(CSRFError, self.csrf_refused)
+        return blueprint
+
+    def csrf_refused(self, error: CSRFError):
+        raise NotImplementedError

@@ -46,6 +46,7 @@ from crm.services.imports import (
 )
 from crm.services.imports.parsing import FIELD_LABELS, ParsedList
 from crm.services.validation import NoSensitiveData
+from crm.views.errors import ExpiredFormOnScreen
 
 #: An upload not imported or cancelled is deleted after this long.
 KEEP_SECONDS = 2 * 3600
@@ -140,19 +141,13 @@ def has_any_access(*actions: str):
     return decorate
 
 
-class PurchasedListImportView(BaseView):
+class PurchasedListImportView(ExpiredFormOnScreen, BaseView):
     route_base = "/imports"
     default_view = "index"
     class_permission_name = roles.PURCHASED_LIST_IMPORT
     base_permissions = [roles.READ, roles.ADD]
 
-    def create_blueprint(self, appbuilder, endpoint=None, static_folder=None):
-        blueprint = super().create_blueprint(appbuilder, endpoint=endpoint,
-                                             static_folder=static_folder)
-        blueprint.register_error_handler(CSRFError, self._csrf_refused)
-        return blueprint
-
-    def _csrf_refused(self, error: CSRFError):
+    def csrf_refused(self, error: CSRFError):
         """A step posted with a stale or missing CSRF token (say, the session ended while
         the page was open): the app-wide check refuses it before the step runs, so the
         step's own message is given here, on its page, not a bare "Bad Request"."""
