@@ -9,6 +9,7 @@ Notifications and mails carry ids, dates and counts, never personal data.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import sqlalchemy as sa
@@ -149,9 +150,14 @@ def _mail_new(ctx: JobContext, session: Session, kinds: tuple[NotificationKind, 
     return len(pending)
 
 
-def describe(notification: Notification, base_url: str = "") -> str:
-    """Return one line about `notification` (ids, dates, counts) and a link to act on it."""
-    due = notification.due_on.isoformat() if notification.due_on else "—"
+def describe(notification: Notification, base_url: str = "",
+             show_date: Callable[[date], str] = date.isoformat) -> str:
+    """Return one line about `notification` (ids, dates, counts) and a link to act on it.
+
+    :param show_date: how the due date is written: ISO in the mails, as the reader
+        writes dates on the screen.
+    """
+    due = show_date(notification.due_on) if notification.due_on else "—"
     if notification.kind is NotificationKind.art14_owed:
         text = _("%(count)d people from purchased list #%(id)s are owed an Art. 14 notice; "
                  "the first by %(date)s", count=notification.count or 0,

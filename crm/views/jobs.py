@@ -28,7 +28,7 @@ from crm.models import DataSubjectRequest, JobRun, JobStatus, RetentionPolicy
 from crm.models.base import utcnow
 from crm.models.privacy import Notification
 from crm.security import roles
-from crm.services.requests import is_open
+from crm.services.requests import OPEN
 from crm.services.retention import expiring_contacts, forecast
 
 #: A dry run older than this is not confirmed: a new one is shown first (so is one
@@ -171,11 +171,7 @@ def count_rows(job: str, counts: dict | None) -> tuple[list[tuple], list[tuple]]
 def reminder_text(notification: Notification) -> str:
     """Return the reminder's line as `describe` writes it, its date as the reader writes
     dates (25.11.2026, 11/25/26) rather than as in the mails (2026-11-25)."""
-    text = describe(notification)
-    if notification.due_on is None:
-        return text
-    return text.replace(notification.due_on.isoformat(),
-                        format_date(notification.due_on, "short"))
+    return describe(notification, show_date=lambda day: format_date(day, "short"))
 
 
 def audience_text(notification: Notification) -> str:
@@ -187,16 +183,18 @@ def audience_text(notification: Notification) -> str:
     return ", ".join(_(role) for role in notification.audience.split(",") if role)
 
 
-def _answered(notification: Notification) -> bool:
-    """Return whether a request's reminder is about a request closed since it was raised.
+def _unanswered(notifications: list[Notification]) -> list[Notification]:
+    """Return the reminders without those about a request closed since they were raised.
 
-    The reminders job resolves it at its next run (daily); until then it is not shown,
-    so a request just completed does not still read as due or overdue.
+    The reminders job resolves them at its next run (daily); until then they are not
+    shown, so a request just completed does not still read as due or overdue.
     """
-    if notification.object_type != "DataSubjectRequest":
-        return False
-    request = db.session.get(DataSubjectRequest, int(notification.object_id))
-    return request is None or not is_open(request)
+    about = {int(n.object_id) for n in notifications if n.object_type == "DataSubjectRequest"}
+    still_open = set(db.session.scalars(sa.select(DataSubjectRequest.id).where(
+        DataSubjectRequest.id.in_(about), DataSubjectRequest.status.in_(OPEN)))) \
+        if about else set()
+    return [n for n in notifications if n.object_type != "DataSubjectRequest"
+            or int(n.object_id) in still_open]
 
 
 def next_run(crontab: str | None, zone: ZoneInfo, now: datetime | None = None):
@@ -238,9 +236,9 @@ class JobsView(BaseView):
                          "last": last, "next_run": upcoming,
                          "next_run_text": format_datetime(upcoming, "short", rebase=False)
                          if upcoming else ""})
-        notifications = [n for n in db.session.scalars(
+        notifications = _unanswered(db.session.scalars(
             sa.select(Notification).where(Notification.resolved_at.is_(None))
-            .order_by(Notification.due_on, Notification.id)) if not _answered(n)]
+            .order_by(Notification.due_on, Notification.id)).all())
         return self.render_template(
             "jobs/index.html", jobs=rows, csrf=RunForm().csrf_token.current_token,
             may_run=self.appbuilder.sm.can(roles.RUN, roles.JOB_RUN),
