@@ -9,7 +9,7 @@ import re
 import pytest
 import sqlalchemy as sa
 
-from crm.models import AuditEvent, JobRun, MarketingStatus
+from crm.models import AuditEvent, JobRun, JobStatus, MarketingStatus
 from crm.models.base import utcnow
 from crm.privacy.suppression import suppress
 from tests.conftest import csrf_token
@@ -88,7 +88,10 @@ def test_the_audience_page_counts_and_runs_the_sync(login_as, session, audience)
     assert client.post("/audience/sync", data={"csrf_token": token}).status_code == 302
     session.rollback()
     run = session.scalar(sa.select(JobRun).where(JobRun.job == "mailchimp_sync"))
-    assert run.trigger == "screen" and run.counts.get("not_configured") == 1
+    assert run.trigger == "screen" and run.status is JobStatus.skipped
+    # The page says the run was skipped and why, in Finnish.
+    page = client.get("/audience/").get_data(as_text=True)
+    assert "Mailchimpia ei ole määritetty" in page
     # No token (or a stale one): nothing run, and the page says so.
     refused = client.post("/audience/sync")
     assert refused.status_code == 302 and refused.location.endswith("/audience/")

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from crm.extensions import db
 from crm.jobs import JOBS, Job, schedules
 from crm.jobs.context import STOPPING
+from crm.jobs.crontab import crontab_trigger
 from crm.jobs.locks import AdvisoryLock, LockLost, RowLock, acquire
 from crm.jobs.runner import INTERRUPTED, SKIPPED, UnknownJob, run_job
 from crm.models import (
@@ -32,6 +33,7 @@ from crm.models import (
     SourceKind,
     UserSession,
 )
+from crm.models.base import utcnow
 from crm.models.privacy import JobLock, Notification, NotificationKind
 from crm.services.reference import load_reference_data
 from tests.conftest import csrf_token
@@ -509,6 +511,90 @@ def test_the_jobs_screen_shows_titles_and_the_next_run_in_local_time(app, sessio
     assert html.count("data-next-run=") == len(JOBS) - 1
     purge = html.split('data-job="session_purge"')[1].split("</tr>")[0]
     assert "data-next-run" not in purge and "not scheduled" in purge
+
+
+@pytest.mark.parametrize("crontab, days", [
+    ("0 4 * * 0", {"Sunday"}), ("0 4 * * 7", {"Sunday"}), ("0 4 * * sun", {"Sunday"}),
+    ("0 7 * * 1-5", {"Monday", "Tuesday", "Wednesday", "Thursday", "Friday"}),
+    ("0 7 * * 5-7", {"Friday", "Saturday", "Sunday"}),
+    ("0 7 * * 0,6", {"Saturday", "Sunday"}),
+    ("0 7 * * */2", {"Sunday", "Tuesday", "Thursday", "Saturday"}),
+])
+def test_weekdays_are_read_as_cron_reads_them(crontab, days):
+    # APScheduler 3's own from_crontab counts 0 as Monday: "0 4 * * 0" ran on Mondays.
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("Europe/Helsinki")
+    trigger = crontab_trigger(crontab, zone)
+    fired, when = set(), datetime(2026, 11, 23, tzinfo=zone)  # a Monday
+    for _ in range(14):
+        when = trigger.get_next_fire_time(None, when + timedelta(minutes=1))
+        fired.add(when.strftime("%A"))
+        assert (when.hour, when.minute) == (int(crontab.split()[1]), 0)
+    assert fired == days
+
+
+@pytest.mark.parametrize("crontab", ["0 4 * * 8", "0 4 * * 5-1", "0 4 * *", "0 4 * * moon",
+                                     "61 4 * * *"])
+def test_a_crontab_cron_would_refuse_is_refused(crontab):
+    from zoneinfo import ZoneInfo
+
+    with pytest.raises(ValueError):
+        crontab_trigger(crontab, ZoneInfo("Europe/Helsinki"))
+
+
+def test_the_scheduler_prunes_the_audit_trail_on_sundays_as_the_readme_says(app):
+    from zoneinfo import ZoneInfo
+
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    from crm.jobs.scheduler import build_scheduler
+
+    scheduler = build_scheduler(app, BackgroundScheduler)
+    scheduler.start(paused=True)
+    try:
+        zone = ZoneInfo(app.config["CRM_TIMEZONE"])
+        trigger = scheduler.get_job("audit_pruning").trigger
+        when = trigger.get_next_fire_time(None, datetime.now(zone))
+        assert when.strftime("%A") == "Sunday" and when.hour == 4
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+def test_the_jobs_screen_says_each_schedule_in_words(app, session, login_as, monkeypatch):
+    monkeypatch.setitem(app.config, "CRM_JOB_SCHEDULES", {"art14_notices": "0 1 1 * *"})
+    client = login_as("privacy")
+
+    def schedule(html: str, job: str) -> str:
+        return html.split(f'data-job="{job}"')[1].split("</tr>")[0]
+
+    html = client.get("/jobs/").get_data(as_text=True)
+    assert "Päivittäin klo 2.30" in schedule(html, "retention")
+    assert "Joka sunnuntai klo 4.00" in schedule(html, "audit_pruning")
+    assert "15 minuutin välein" in schedule(html, "session_purge")
+    assert "Joka tunti 20 minuuttia yli tasan" in schedule(html, "mailchimp_sync")
+    # The crontab itself stays at hand for whoever set it.
+    assert 'title="crontab: 30 2 * * *"' in schedule(html, "retention")
+    # A shape not described in words is shown as it is.
+    assert "<code>0 1 1 * *</code>" in schedule(html, "art14_notices")
+    html = english(client).get("/jobs/").get_data(as_text=True)
+    assert "Every Sunday at 4:00" in schedule(html, "audit_pruning")
+    assert "Daily at 2:30" in schedule(html, "retention")
+
+
+def test_an_unconfigured_mailchimp_sync_shows_as_skipped_and_why(app, session, login_as,
+                                                                 monkeypatch):
+    monkeypatch.setitem(app.config, "CRM_MAILCHIMP_API_KEY", None)
+    assert run_job(app, "mailchimp_sync").status is JobStatus.skipped
+    # Another run holding the lock is not what the screen shows as the last run.
+    session.add(JobRun(job="mailchimp_sync", started_at=utcnow(), finished_at=utcnow(),
+                       dry_run=False, trigger="schedule", status=JobStatus.skipped,
+                       error=SKIPPED, counts={}))
+    session.commit()
+    html = login_as("privacy").get("/jobs/").get_data(as_text=True)
+    row = html.split('data-job="mailchimp_sync"')[1].split("</tr>")[0]
+    assert "Ohitettu" in row and "Mailchimpia ei ole määritetty" in row
+    assert "Onnistui" not in row
 
 
 def test_runs_need_the_run_permission_a_post_and_a_token(app, session, login_as):

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from crm.integrations import mailchimp
 from crm.integrations.mailchimp import MailchimpClient, server_prefix, subscriber_hash
+from crm.jobs.mailchimp import NOT_CONFIGURED
 from crm.jobs.runner import run_job
 from crm.models import (
     AuditEvent,
@@ -162,10 +163,12 @@ def test_dry_run_calls_nothing(app, session, fake):
     assert outcome.counts["sent"] == 1 and fake.calls == []
 
 
-def test_sync_off_without_configuration(app, session, monkeypatch):
+def test_sync_off_without_configuration_is_a_skipped_run_saying_why(app, session, monkeypatch):
     monkeypatch.setitem(app.config, "CRM_MAILCHIMP_API_KEY", None)
     outcome = sync(app)
-    assert outcome.status is JobStatus.succeeded and outcome.counts["not_configured"] == 1
+    # Not "succeeded" with nothing done: skipped, and the run says why.
+    assert outcome.status is JobStatus.skipped and outcome.counts == {}
+    assert outcome.error == NOT_CONFIGURED
 
 
 def test_people_who_left_the_audience_leave_mailchimp(app, session, fake):

@@ -20,6 +20,12 @@ class JobError(Exception):
     """A job's own failure; its message is written without personal data and recorded."""
 
 
+class JobSkipped(Exception):
+    """The job cannot do its work for a reason known before it starts (a service it
+    needs is not configured): the run is recorded as skipped, with this message
+    (written without personal data), not as a success that did nothing."""
+
+
 class JobStopped(JobError):
     """The job stopped between batches because its process is shutting down."""
 

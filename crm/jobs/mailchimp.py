@@ -25,11 +25,13 @@ from crm.integrations.mailchimp import (
     MailchimpError,
     subscriber_hash,
 )
-from crm.jobs.context import JobContext, JobError
+from crm.jobs.context import JobContext, JobError, JobSkipped
 from crm.models import Contact, MailchimpMember, MailchimpStatus
 from crm.services.audience import Member, audience_batches
 
 STATUS = MailchimpStatus
+#: The run's recorded reason when the API key or audience is not set (shown translated).
+NOT_CONFIGURED = "Mailchimp is not configured"
 
 
 def _payload(member: Member) -> dict:
@@ -41,12 +43,11 @@ def _payload(member: Member) -> dict:
 def mailchimp_sync(ctx: JobContext) -> None:
     """Bring the Mailchimp audience in line with the CRM's marketing audience."""
     client = MailchimpClient.from_config(ctx.config)
+    if client is None:
+        raise JobSkipped(NOT_CONFIGURED)
     for key in ("audience", "sent", "created", "updated", "refused", "unchanged",
                 "unsubscribed", "archived", "deleted"):
         ctx.counts[key] = 0
-    if client is None:
-        ctx.counts["not_configured"] = 1
-        return
     with Session(ctx.engine) as session:
         current: set[str] = set()
         try:

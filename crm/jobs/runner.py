@@ -12,13 +12,14 @@ import logging
 import traceback
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from crm.extensions import db
 from crm.jobs import JOBS
-from crm.jobs.context import JobContext, JobError
+from crm.jobs.context import JobContext, JobError, JobSkipped
 from crm.jobs.locks import acquire
 from crm.models import JobRun, JobStatus
 from crm.models.base import utcnow
@@ -28,6 +29,12 @@ log = logging.getLogger(__name__)
 
 SKIPPED = "another run of this job holds its lock"
 INTERRUPTED = "interrupted: the process running it ended before it finished"
+
+
+def shown_runs() -> sa.ColumnElement[bool]:
+    """Return the condition of the runs a screen shows as a job's last run: all but
+    those skipped because another run held the lock (the other run is the one to show)."""
+    return sa.or_(JobRun.status != JobStatus.skipped, JobRun.error != SKIPPED)
 
 
 @dataclass
@@ -84,6 +91,8 @@ def run_job(app: Flask, name: str, *, dry_run: bool = False, trigger: str = "com
                 try:
                     job.func(context)
                     run.status, run.error = JobStatus.succeeded, None
+                except JobSkipped as exc:
+                    run.status, run.error = JobStatus.skipped, str(exc)
                 except Exception as exc:  # recorded, not raised: the scheduler carries on
                     run.status, run.error = JobStatus.failed, describe_error(exc)
                     log.error("job %s run %s failed: %s\n%s", name, run.id, run.error,

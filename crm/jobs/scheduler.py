@@ -18,11 +18,11 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
-from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
 
 from crm.jobs import JOBS, schedules
 from crm.jobs.context import STOPPING
+from crm.jobs.crontab import crontab_trigger
 from crm.jobs.runner import run_job
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def build_scheduler(app: Flask, scheduler_class: type[BaseScheduler] = BlockingS
     scheduler = scheduler_class(timezone=zone, job_defaults=dict(JOB_DEFAULTS))
     for name, crontab in schedules(app.config).items():
         if crontab:
-            scheduler.add_job(run_scheduled, CronTrigger.from_crontab(crontab, timezone=zone),
+            scheduler.add_job(run_scheduled, crontab_trigger(crontab, zone),
                               args=[app, name], id=name, name=name)
     for name in run_now:
         if name not in JOBS:

@@ -15,12 +15,13 @@ from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 
 from crm.extensions import db
-from crm.jobs.runner import run_job
+from crm.jobs.runner import run_job, shown_runs
 from crm.models import Contact, JobRun, JobStatus, MailchimpMember, MailchimpStatus
 from crm.models.base import register_today
 from crm.security import roles
 from crm.services.audience import export_csv, in_audience
 from crm.views.errors import ExpiredFormOnScreen
+from crm.views.jobs import error_text
 
 SYNC_JOB = "mailchimp_sync"
 
@@ -51,13 +52,14 @@ class MarketingAudienceView(ExpiredFormOnScreen, BaseView):
             sa.select(MailchimpMember.status, sa.func.count())
             .group_by(MailchimpMember.status)).all())
         last = db.session.scalar(
-            sa.select(JobRun).where(JobRun.job == SYNC_JOB, JobRun.status != JobStatus.skipped)
+            sa.select(JobRun).where(JobRun.job == SYNC_JOB, shown_runs())
             .order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(1))
         config = current_app.config
         return self.render_template(
             "audience/index.html", subscribed=subscribed,
             at_mailchimp=members.get(MailchimpStatus.subscribed, 0),
             unsubscribed_there=members.get(MailchimpStatus.unsubscribed, 0), last=last,
+            last_error=error_text(last.error) if last else "",
             configured=bool(config.get("CRM_MAILCHIMP_API_KEY")
                             and config.get("CRM_MAILCHIMP_AUDIENCE_ID")),
             csrf=SyncForm().csrf_token.current_token)
@@ -83,5 +85,5 @@ class MarketingAudienceView(ExpiredFormOnScreen, BaseView):
             flash(_("Mailchimp sync: %(status)s.", status=outcome.status.label), "success")
         else:
             flash(_("Mailchimp sync: %(status)s. %(error)s", status=outcome.status.label,
-                    error=outcome.error or ""), "warning")
+                    error=error_text(outcome.error)), "warning")
         return redirect(url_for(".index"))

@@ -8,22 +8,25 @@ the confirming post runs the job. A dry run alone is one click.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from apscheduler.triggers.cron import CronTrigger
+from babel.dates import get_day_names
+from babel.lists import format_list
 from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
-from flask_babel import format_date, format_datetime
+from flask_babel import format_date, format_datetime, format_time, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 
 from crm.extensions import db
 from crm.jobs import JOBS, job_title, schedules
+from crm.jobs.crontab import crontab_trigger, weekdays
+from crm.jobs.mailchimp import NOT_CONFIGURED
 from crm.jobs.reminders import describe
-from crm.jobs.runner import INTERRUPTED, SKIPPED, RunOutcome, run_job
+from crm.jobs.runner import INTERRUPTED, SKIPPED, RunOutcome, run_job, shown_runs
 from crm.models import DataSubjectRequest, JobRun, JobStatus, RetentionPolicy
 from crm.models.base import utcnow
 from crm.models.privacy import Notification
@@ -43,6 +46,8 @@ TRIGGERS = {"screen": _l("Jobs screen"), "schedule": _l("Scheduler"),
 ERRORS = {
     SKIPPED: _l("Another run of this job held its lock, so this one did nothing."),
     INTERRUPTED: _l("Interrupted: the process running it ended before it finished."),
+    NOT_CONFIGURED: _l("Mailchimp is not configured, so nothing was sent there "
+                       "(see CRM_MAILCHIMP_API_KEY in the README)."),
 }
 
 #: Counts of how a run went rather than of what it did: shown apart.
@@ -202,10 +207,41 @@ def next_run(crontab: str | None, zone: ZoneInfo, now: datetime | None = None):
     if not crontab:
         return None
     try:
-        trigger = CronTrigger.from_crontab(crontab, timezone=zone)
+        trigger = crontab_trigger(crontab, zone)
     except ValueError:
         return None
     return trigger.get_next_fire_time(None, now or datetime.now(zone))
+
+
+def schedule_text(crontab: str) -> str | None:
+    """Return the crontab in words in the reader's language ("Daily at 02:30"), or None
+    when it is of a shape not described here (the screen then shows the crontab)."""
+    fields = crontab.split()
+    if len(fields) != 5:
+        return None
+    minute, hour, day, month, weekday_field = fields
+    if day != "*" or month != "*":
+        return None
+    if minute.startswith("*/") and minute[2:].isdigit() and hour == "*" == weekday_field:
+        every = int(minute[2:])
+        return _("Every minute") if every == 1 else _("Every %(num)d minutes", num=every)
+    if minute.isdigit() and hour == "*" == weekday_field:
+        return _("Every hour at %(minute)s minutes past", minute=int(minute))
+    if not (minute.isdigit() and hour.isdigit()):
+        return None
+    try:
+        days = weekdays(weekday_field)
+        at = format_time(time(int(hour), int(minute)), "short")
+    except ValueError:
+        return None
+    if days is None or len(days) == 7:
+        return _("Daily at %(time)s", time=at)
+    locale = get_locale()
+    # Babel numbers weekdays from Monday (0); cron from Sunday.
+    names = get_day_names("wide", context="stand-alone", locale=locale)
+    listed = format_list([names[(d - 1) % 7] for d in sorted(days, key=lambda d: (d - 1) % 7)],
+                         locale=locale)
+    return _("Every %(days)s at %(time)s", days=listed, time=at)
 
 
 class RunForm(FlaskForm):
@@ -228,11 +264,14 @@ class JobsView(BaseView):
         rows = []
         for name, job in JOBS.items():
             last = db.session.scalar(
-                sa.select(JobRun).where(JobRun.job == name, JobRun.status != JobStatus.skipped)
+                sa.select(JobRun).where(JobRun.job == name, shown_runs())
                 .order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(1))
             upcoming = next_run(crontabs[name], zone)
             rows.append({"name": name, "title": job_title(name),
+                         "last_error": error_text(last.error) if last else "",
                          "description": job.description, "schedule": crontabs[name],
+                         "schedule_text": schedule_text(crontabs[name]) if crontabs[name]
+                         else None,
                          "last": last, "next_run": upcoming,
                          "next_run_text": format_datetime(upcoming, "short", rebase=False)
                          if upcoming else ""})
