@@ -194,3 +194,28 @@ def test_0011_leaves_room_on_activity_pages_on_postgresql(scratch_app):
     assert fillfactor() is None
     upgrade(directory=str(MIGRATIONS_DIR))
     assert fillfactor() == "fillfactor=80"
+
+
+def test_0012_names_reference_data_written_in_english_in_the_registers_language(scratch_app):
+    """A database made before the standing sources and the Mailchimp recipient were
+    written in the register's language (Finnish here) gets them in Finnish; a name
+    someone edited is kept."""
+    upgrade(directory=str(MIGRATIONS_DIR), revision="0011")
+    with db.engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO source (kind, name, created_at) VALUES ('own_activity', 'Own activity', "
+            "CURRENT_TIMESTAMP), ('the_person', 'Itse kirjautunut', CURRENT_TIMESTAMP)"))
+        conn.execute(sa.text(
+            "INSERT INTO recipient (name, role, country, purpose, transfer_safeguard, "
+            "safeguard_notes, active) VALUES ('Mailchimp', 'processor', 'US', "
+            "'Direct marketing and newsletters by email', 'dpf', :notes, TRUE)"),
+            {"notes": "Intuit Mailchimp is certified under the EU–US Data Privacy Framework; "
+                      "the notice's Privacy Shield reference is obsolete."})
+    upgrade(directory=str(MIGRATIONS_DIR))
+    with db.engine.connect() as conn:
+        names = dict(conn.execute(sa.text("SELECT kind, name FROM source")).all())
+        purpose, notes = conn.execute(sa.text(
+            "SELECT purpose, safeguard_notes FROM recipient WHERE name = 'Mailchimp'")).one()
+    assert names == {"own_activity": "Oma toimintamme", "the_person": "Itse kirjautunut"}
+    assert purpose == "Suoramarkkinointi ja uutiskirjeet sähköpostitse"
+    assert notes.startswith("Intuit Mailchimp on sertifioitu")
