@@ -15,7 +15,7 @@ from playwright.sync_api import Page, expect
 
 from crm.models import AuditEvent, DataSubjectRequest, RequestStatus
 from crm.services.requests import due_date
-from tests.factories import make_contact, make_organisation
+from tests.factories import make_contact, make_organisation, make_request
 from tests.test_browser import sign_in
 
 pytestmark = pytest.mark.browser
@@ -109,3 +109,88 @@ def test_access_request_from_receipt_to_download(page: Page, session, screenshot
     assert [(e.actor, e.object_id, e.detail) for e in exports] == [
         ("privacy", str(person.id), f"json request {request.id}"),
         ("privacy", str(person.id), f"html-en request {request.id}")]
+
+
+# -- dates typed the Finnish way (crm.views.dates) ---------------------------------------
+
+
+def test_a_date_typed_the_finnish_way_is_saved_and_a_bad_one_refused(page: Page, session):
+    received = date.today() - timedelta(days=2)
+    typed = received.strftime("%d.%m.%Y")  # 20.11.2026, as a Finnish user types it
+
+    sign_in(page, "privacy")
+    page.goto("/datasubjectrequestview/add")
+    form = page.locator("form#model_form")
+    form.locator("select#type").select_option("access")
+    form.locator("input#requester_name").fill("Päivi Päivämäärä")
+    form.locator("select#channel").select_option("email")
+    # First a day that does not exist: refused beside the field, nothing stored.
+    field = form.locator("input#received_on")
+    field.press_sequentially("31.02.2026")
+    field.press("Tab")
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    expect(page.locator("form#model_form .alert-danger")).to_have_count(1)
+    expect(page.locator("input#received_on")).to_have_value("31.02.2026")
+    session.expire_all()
+    assert session.scalars(sa.select(DataSubjectRequest)).all() == []
+
+    field = page.locator("form#model_form input#received_on")
+    field.fill("")
+    field.press_sequentially(typed)
+    field.press("Tab")
+    # The calendar leaves the typed date as it is (FAB's own set-up rewrote it).
+    expect(field).to_have_value(typed)
+    page.locator("form#model_form button[type=submit]").click()
+    page.wait_for_load_state()
+    session.expire_all()
+    request = session.scalars(sa.select(DataSubjectRequest)).one()
+    assert (request.received_on, request.due_on) == (received, due_date(received))
+
+    # The edit form shows the day as it was typed, not as 2026-11-20.
+    page.goto(f"/datasubjectrequestview/edit/{request.id}")
+    expect(page.locator("form#model_form input#received_on")).to_have_value(
+        f"{received.day}.{received.month}.{received.year}")
+
+
+def test_a_date_picked_from_the_finnish_calendar_is_saved(page: Page, session):
+    from babel.dates import format_date
+
+    today = date.today()
+    sign_in(page, "privacy")
+    page.goto("/datasubjectrequestview/add")
+    form = page.locator("form#model_form")
+    form.locator("select#type").select_option("access")
+    form.locator("input#requester_name").fill("Kalle Kalenteri")
+    form.locator("select#channel").select_option("email")
+    form.locator(".crm-date .input-group-addon").click()
+    calendar = page.locator(".datepicker-dropdown .datepicker-days")
+    expect(calendar.locator(".datepicker-switch")).to_have_text(
+        format_date(today, "LLLL y", locale="fi"))  # marraskuu 2026
+    calendar.locator("td.day.today").click()
+    expect(form.locator("input#received_on")).to_have_value(
+        f"{today.day}.{today.month}.{today.year}")
+    form.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    session.expire_all()
+    assert session.scalars(sa.select(DataSubjectRequest.received_on)).one() == today
+
+
+def test_the_deadline_is_extended_with_dates_typed_the_finnish_way(page: Page, session):
+    received = date.today() - timedelta(days=2)
+    request = make_request(session, received_on=received)
+    session.commit()
+    new_due_on = request.due_on + timedelta(days=10)
+
+    sign_in(page, "privacy")
+    page.goto(f"/datasubjectrequestview/show/{request.id}")
+    page.locator("details#extend summary").click()
+    extend = page.locator("form#extend-form")
+    extend.locator("input[name=new_due_on]").press_sequentially(new_due_on.strftime("%d.%m.%Y"))
+    extend.locator("textarea[name=reason]").fill("Many systems to search")
+    extend.locator("input[name=notified_on]").press_sequentially(received.strftime("%d.%m.%Y"))
+    extend.locator("button[type=submit]").click()
+    page.wait_for_load_state()
+    session.expire_all()
+    request = session.get(DataSubjectRequest, request.id)
+    assert (request.extended_due_on, request.extension_notified_on) == (new_due_on, received)

@@ -26,6 +26,7 @@ from crm.security import roles
 from crm.services.audit import record_event
 from crm.services.validation import NoSensitiveData
 from crm.views import keyset
+from crm.views.dates import LocalDateField
 from crm.views.interface import CrmListWidget, CrmSQLAInterface
 from crm.views.related import related_record_fields
 
@@ -406,16 +407,23 @@ class CrmModelView(ModelView):
             )
 
     def _datetime_columns(self) -> None:
-        """Give every timezone-aware timestamp column a field that reads back what it shows."""
+        """Give every timestamp and date column a field that reads back what it shows.
+
+        A date is typed as the page's reader writes it (crm.views.dates): FAB's own
+        date field rewrites 20.11.2026 into another day.
+        """
         labels = self.label_columns or {}
         for column in self.datamodel.obj.__table__.columns:
-            if not isinstance(column.type, AwareDateTime):
-                continue
             required = not column.nullable
-            field = UtcDateTimeField(
-                labels.get(column.key, column.key),
-                validators=[InputRequired() if required else OptionalValidator()],
-                default=utcnow if required and column.default is not None else None)
+            presence = InputRequired() if required else OptionalValidator()
+            if isinstance(column.type, sa.Date):
+                field = LocalDateField(labels.get(column.key, column.key), [presence])
+            elif isinstance(column.type, AwareDateTime):
+                field = UtcDateTimeField(
+                    labels.get(column.key, column.key), validators=[presence],
+                    default=utcnow if required and column.default is not None else None)
+            else:
+                continue
             for extra in (self.add_form_extra_fields, self.edit_form_extra_fields):
                 extra.setdefault(column.key, field)
 

@@ -29,7 +29,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from flask_wtf.file import FileField, FileRequired
-from wtforms import DateField, StringField
+from wtforms import StringField
 from wtforms.validators import InputRequired, Length
 from wtforms.validators import Optional as OptionalValidator
 
@@ -46,6 +46,7 @@ from crm.services.imports import (
 )
 from crm.services.imports.parsing import FIELD_LABELS, ParsedList
 from crm.services.validation import NoSensitiveData
+from crm.views.dates import LocalDateField
 from crm.views.errors import ExpiredFormOnScreen
 
 #: An upload not imported or cancelled is deleted after this long.
@@ -115,7 +116,7 @@ class UploadForm(FlaskForm):
                                                     NoSensitiveData()])
     supplier = StringField(_l("Supplier"), validators=[OptionalValidator(), Length(max=200),
                                                        NoSensitiveData()])
-    received_on = DateField(_l("Received"), validators=[OptionalValidator()])
+    received_on = LocalDateField(_l("Received"), validators=[OptionalValidator()])
 
 
 class StepForm(FlaskForm):

@@ -10,7 +10,6 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     HiddenField,
     IntegerField,
     SelectField,
@@ -23,6 +22,7 @@ from wtforms.validators import Optional as OptionalValidator
 from crm.models import DeliveryMethod
 from crm.services.rectification import CORRECTABLE
 from crm.services.validation import NoSensitiveData
+from crm.views.dates import LocalDateField
 
 #: Contact fields by their labels: the change history and the corrections show them.
 FIELD_LABELS = {
@@ -54,10 +54,10 @@ class VerifyForm(ActionForm):
 
 
 class ExtendForm(ActionForm):
-    new_due_on = DateField(_l("New deadline"), validators=[InputRequired()])
+    new_due_on = LocalDateField(_l("New deadline"), validators=[InputRequired()])
     reason = TextAreaField(_l("Reason for the extension"),
                            validators=[InputRequired(), Length(max=2000), NoSensitiveData()])
-    notified_on = DateField(_l("Requester told of it on"), validators=[InputRequired()])
+    notified_on = LocalDateField(_l("Requester told of it on"), validators=[InputRequired()])
 
 
 class FindForm(ActionForm):
