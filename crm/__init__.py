@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
-from flask_appbuilder import AppBuilder
 from flask_wtf.csrf import CSRFProtect
 
 from config import Config
@@ -28,6 +27,7 @@ def create_app(config: object | None = None) -> Flask:
     from crm.services import rectification
     from crm.views import register_views
     from crm.views.errors import init_app as init_error_pages
+    from crm.views.locale import CrmAppBuilder
 
     db.init_app(app)
     rectification.init_app(app)  # contacts' change history (DESIGN §9.2)
@@ -39,7 +39,8 @@ def create_app(config: object | None = None) -> Flask:
     backchannel.init_app(app, csrf)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), compare_type=True)
     with app.app_context():
-        appbuilder = AppBuilder(update_perms=False)
+        # FAB's, with a language menu that keeps the reader's page (crm.views.locale).
+        appbuilder = CrmAppBuilder(update_perms=False)
         appbuilder.init_app(app, db.session)
         register_views(appbuilder)
     init_security_headers(app)

@@ -11,6 +11,7 @@ import contextvars
 import os
 import re
 import shutil
+from html import unescape
 from pathlib import Path
 
 import flask.globals
@@ -165,6 +166,14 @@ def csrf_token(client, path: str) -> str:
         r'id="csrf_token" name="csrf_token" type="hidden" value="([^"]+)"', html)
     assert match, f"no CSRF token on {path}"
     return match.group(1)
+
+
+def field_errors(html: str, field_id: str) -> list[str]:
+    """Return the messages a form page shows beside its field `field_id`."""
+    cell = re.search(rf'id="{re.escape(field_id)}".*?</td>', html, re.S)
+    assert cell, f"no field {field_id} on the page"
+    return [" ".join(unescape(m).split()) for m in
+            re.findall(r'class="alert alert-danger">(.*?)</div>', cell.group(0), re.S)]
 
 
 def login(client, username: str, password: str = PASSWORD):

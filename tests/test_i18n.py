@@ -8,8 +8,12 @@ when a string is added without a Finnish translation: run scripts/translations.s
 
 from __future__ import annotations
 
+import ast
+import html
+import inspect
 import os
 import re
+import textwrap
 from io import StringIO
 from pathlib import Path
 
@@ -19,7 +23,9 @@ from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
+from flask_appbuilder import AppBuilder
 
+from crm.views.locale import CrmAppBuilder, CrmLocaleView
 from tests.conftest import csrf_token
 from tests.factories import make_contact
 
@@ -154,6 +160,77 @@ def test_validation_messages_are_english_after_switching(login_as):
     assert "This is not a valid phone number" in page
     assert "This field is required." in page
     assert "Pakollinen." not in page
+
+
+# -- the language menu ----------------------------------------------------------
+
+FILTERED_LIST = "/contactview/list/?_flt_2_last_name=Esimerkki"
+
+
+def _language_link(page: str, locale: str) -> str:
+    links = re.findall(rf'href="(/lang/{locale}\?[^"]*)"', page)
+    assert len(links) == 1, f"expected one link to {locale} in the language menu: {links}"
+    return html.unescape(links[0])
+
+
+def test_switching_language_stays_on_the_page_in_the_other_language(session, login_as):
+    make_contact(session, first_name="Ilona", last_name="Esimerkki")
+    make_contact(session, first_name="Otto", last_name="Muukalainen")
+    session.commit()
+    client = login_as("sales")
+    response = client.get(_language_link(_page(client, FILTERED_LIST), "en"))
+    assert response.status_code == 302
+    assert response.headers["Location"] == FILTERED_LIST
+    page = _page(client, response.headers["Location"])
+    assert "Last name" in page and "Sukunimi" not in page
+    assert "Esimerkki" in page and "Muukalainen" not in page  # still filtered
+    # The choice is kept in the session for the pages after it, and works both ways.
+    assert "Lisää suodatin" not in _page(client, "/organisationview/list/")
+    response = client.get(_language_link(page, "fi"))
+    assert response.headers["Location"] == FILTERED_LIST
+    assert "Sukunimi" in _page(client, FILTERED_LIST)
+
+
+@pytest.mark.parametrize("target", [
+    "https://evil.example/contactview/list/",
+    "//evil.example/",
+    "/\\evil.example/",
+    "\\\\evil.example",
+    "/\t/evil.example",
+    "/\r\nSet-Cookie: x=1",
+    "javascript:alert(1)",
+    "http:/evil.example",
+    "evil.example/contactview/list/",
+    "",
+])
+def test_switching_language_goes_home_rather_than_to_another_site(login_as, target):
+    client = login_as("sales")
+    response = client.get("/lang/fi", query_string={"next": CONTACT_LIST})
+    assert response.headers["Location"] == CONTACT_LIST  # a page of the CRM: back to it
+    response = client.get("/lang/en", query_string={"next": target})
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
+    assert "Welcome" in _page(client, "/")  # switched all the same
+
+
+def test_an_unknown_language_is_not_found(login_as):
+    client = login_as("sales")
+    assert client.get("/lang/xx?next=/contactview/list/").status_code == 404
+    assert "Tervetuloa" in _page(client, "/")
+
+
+def test_the_crm_registers_what_fab_does_but_its_own_language_switch(app):
+    """CrmAppBuilder mirrors FAB's `_add_admin_views` but for the language switch:
+    this fails when an upgrade of Flask-AppBuilder changes what that method does."""
+    source = textwrap.dedent(inspect.getsource(AppBuilder._add_admin_views))
+    calls = sorted(ast.unparse(node.func) for node in ast.walk(ast.parse(source))
+                   if isinstance(node, ast.Call))
+    assert calls == ["self.add_view_no_menu", "self.add_view_no_menu",
+                     "self.bm.register_views", "self.menuapi_manager.register_views",
+                     "self.openapi_manager.register_views", "self.sm.register_views"]
+    assert isinstance(app.appbuilder, CrmAppBuilder)
+    assert "CrmLocaleView" in app.blueprints and "LocaleView" not in app.blueprints
+    assert app.appbuilder.bm.locale_view.__class__ is CrmLocaleView
 
 
 # -- the catalogs -------------------------------------------------------------

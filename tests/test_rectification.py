@@ -20,7 +20,7 @@ from crm.models.base import utcnow
 from crm.privacy.export import build_access_export
 from crm.privacy.suppression import suppression_hash
 from crm.services.objection import marketable, object_to_marketing
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, field_errors
 from tests.factories import make_consent, make_contact, make_organisation, make_request
 from tests.test_permissions import filled, form_fields
 
@@ -195,9 +195,14 @@ def test_nobody_subscribes_a_person_who_objected(session, login_as):
     client = login_as("marketing")
     client.get("/lang/en")
     page = client.get(f"/contactview/edit/{contact.id}").get_data(as_text=True)
-    response = client.post(f"/contactview/edit/{contact.id}", follow_redirects=True,
-                           data=filled(form_fields(page), {"marketing_status": "subscribed"}))
-    assert "has objected to direct marketing" in response.get_data(as_text=True)
+    response = client.post(f"/contactview/edit/{contact.id}", data=filled(
+        form_fields(page), {"marketing_status": "subscribed", "city": "Kuopio"}))
+    # Refused beside the field, the form kept as typed.
+    assert response.status_code == 200, "the refused form should be shown again"
+    page = response.get_data(as_text=True)
+    assert field_errors(page, "marketing_status") == [
+        "This person has objected to direct marketing and cannot be subscribed."]
+    assert dict(form_fields(page))["city"] == "Kuopio"
     session.expire_all()
     assert session.get(Contact, contact.id).marketing_status is MarketingStatus.unsubscribed
     # Nor does code that goes round the screens: the database refuses it.

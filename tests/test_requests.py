@@ -12,8 +12,9 @@ from crm.models import AuditEvent, DataSubjectRequest, RequestStatus, RequestTyp
 from crm.models.base import utcnow
 from crm.services import requests as workflow
 from crm.services.requests import RequestError, add_months, due_date, latest_extension
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, field_errors
 from tests.factories import make_contact, make_identifier, make_request
+from tests.test_permissions import filled, form_fields
 
 # -- deadlines ------------------------------------------------------------------------
 
@@ -261,20 +262,53 @@ def test_extension_through_the_page(session, login_as):
 
 
 def test_a_request_cannot_be_received_in_the_future(session, login_as):
+    """Refused, the form comes back as typed, the reason beside the day of receipt."""
     client = login_as("privacy")
     token = csrf_token(client, "/datasubjectrequestview/add")
-    client.post("/datasubjectrequestview/add", data={
-        "csrf_token": token, "type": "access", "requester_name": "Tuleva",
-        "channel": "email", "received_on": (date.today() + timedelta(days=2)).isoformat()})
+    typed = {"type": "access", "requester_name": "Tuleva", "channel": "email",
+             "requester_email": "tuleva@firma.example",
+             "received_on": (date.today() + timedelta(days=2)).isoformat()}
+    response = client.post("/datasubjectrequestview/add", data={"csrf_token": token, **typed})
+    assert response.status_code == 200, "the refused form should be shown again"
+    page = response.get_data(as_text=True)
+    assert field_errors(page, "received_on") == ["Pyyntöä ei voi vastaanottaa tulevaisuudessa."]
+    kept = dict(form_fields(page))
+    assert {k: kept.get(k) for k in typed if k != "received_on"} == {
+        k: v for k, v in typed.items() if k != "received_on"}
+    assert kept["received_on"]  # as typed, or as the page writes that day
     assert session.scalar(sa.select(sa.func.count()).select_from(DataSubjectRequest)) == 0
+
+
+def test_moving_the_receipt_date_keeps_the_extension_within_three_months(session, login_as):
+    received = date.today() - timedelta(days=10)
+    pk = make_request(session, received_on=received, status=RequestStatus.in_progress,
+                      extended_due_on=latest_extension(received)).id
+    session.commit()
+    client = login_as("privacy")
+    client.get("/lang/en")
+    page = client.get(f"/datasubjectrequestview/edit/{pk}").get_data(as_text=True)
+    earlier = (received - timedelta(days=5)).isoformat()
+    response = client.post(f"/datasubjectrequestview/edit/{pk}", data=filled(
+        form_fields(page), {"received_on": earlier, "requester_name": "Muutettu Nimi"}))
+    assert response.status_code == 200, "the refused form should be shown again"
+    page = response.get_data(as_text=True)
+    assert field_errors(page, "received_on") == [
+        "The extended deadline would be more than three months after receipt."]
+    assert dict(form_fields(page))["requester_name"] == "Muutettu Nimi"
+    request = _fresh(session, pk)
+    assert (request.received_on, request.requester_name) == (received, "Pyytäjä")
+    # A later day of receipt keeps the extension within reach: saved.
+    later = (received + timedelta(days=1)).isoformat()
+    response = client.post(f"/datasubjectrequestview/edit/{pk}", data=filled(
+        form_fields(page), {"received_on": later}))
+    assert response.status_code == 302
+    assert _fresh(session, pk).received_on == received + timedelta(days=1)
 
 
 def test_correcting_the_receipt_date_moves_the_due_date(session, login_as):
     pk = make_request(session, received_on=date(2026, 1, 5)).id
     session.commit()
     client = login_as("privacy")
-    from tests.test_permissions import filled, form_fields
-
     page = client.get(f"/datasubjectrequestview/edit/{pk}").get_data(as_text=True)
     response = client.post(f"/datasubjectrequestview/edit/{pk}", data=filled(
         form_fields(page), {"received_on": "2026-01-31"}))

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from flask_appbuilder.security.sqla.models import User
 
 from crm.models import AuditEvent
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, field_errors
 
 
 def _user(session, username) -> User:
@@ -26,8 +26,15 @@ def test_admin_cannot_grant_itself_a_role(login_as, session, app):
     admin = _user(session, "admin")
     privacy = app.appbuilder.sm.find_role("Privacy")
     client = login_as("admin")
-    _post_roles(client, admin, [r.id for r in admin.roles] + [privacy.id])
+    client.get("/lang/en")
+    response = _post_roles(client, admin, [r.id for r in admin.roles] + [privacy.id])
+    # Refused beside the roles, the form shown again.
+    assert response.status_code == 200
+    assert field_errors(response.get_data(as_text=True), "roles") == [
+        "You cannot change your own roles: ask another administrator."]
     assert [r.name for r in _user(session, "admin").roles] == ["Admin"]
+    # The rest of its own account it may change, its roles as they are.
+    assert _post_roles(client, admin, [r.id for r in admin.roles]).status_code == 302
     # Still without contact data.
     assert client.get("/contactview/list/").status_code == 403
 

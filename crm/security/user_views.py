@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import g
 from flask_appbuilder.security.views import UserDBModelView
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext
+from wtforms.validators import ValidationError
 
 from crm.services.audit import record_event
 
 
-class OwnRolesChange(Exception):
-    """An administrator tried to change their own roles."""
+def not_own_roles(form, field) -> None:
+    """Refuse an administrator's change of their own roles (this field), by the field.
+
+    A validator rather than a refusal in `pre_update`, so the form keeps its input.
+    FAB sets `form._id` to the key of the user being edited.
+    """
+    if getattr(form, "_id", None) != g.user.id:
+        return
+    if {role.id for role in field.data or []} != {role.id for role in g.user.roles}:
+        raise ValidationError(gettext(
+            "You cannot change your own roles: ask another administrator."))
 
 
 class CrmUserDBModelView(UserDBModelView):
@@ -20,12 +29,10 @@ class CrmUserDBModelView(UserDBModelView):
 
     # Keep FAB's resource name, which the role definitions grant.
     class_permission_name = "UserDBModelView"
-
-    def pre_update(self, item):
-        super().pre_update(item)
-        if item.id == g.user.id and sa.inspect(item).attrs.roles.history.has_changes():
-            raise OwnRolesChange(str(_l(
-                "You cannot change your own roles: ask another administrator.")))
+    validators_columns = {
+        **UserDBModelView.validators_columns,
+        "roles": [*UserDBModelView.validators_columns["roles"], not_own_roles],
+    }
 
     def post_update(self, item):
         super().post_update(item)
@@ -36,12 +43,3 @@ class CrmUserDBModelView(UserDBModelView):
         super().post_add(item)
         record_event("create", item, object_type="User",
                      detail=",".join(sorted(r.name for r in item.roles))[:200])
-
-    def _edit(self, pk):
-        # No autoflush while the form is applied, so pre_update sees the role change.
-        with self.datamodel.session.no_autoflush:
-            result = super()._edit(pk)
-        if self.datamodel.session.dirty:
-            # A refused save leaves the form's values on the user: never commit them.
-            self.datamodel.session.rollback()
-        return result

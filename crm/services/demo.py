@@ -44,6 +44,7 @@ from crm.models import (
     TransferSafeguard,
 )
 from crm.privacy.suppression import suppress
+from crm.security import roles
 from crm.services.contacts import own_activity_source, the_person_source
 from crm.services.reference import load_reference_data
 from crm.services.requests import due_date
@@ -71,12 +72,13 @@ ORG_WORDS = ["Kuusi", "Lumi", "Revon", "Kallio", "Meri", "Tähti", "Koivu", "Aal
              "Karhu", "Pohjan", "Sini", "Hiisi", "Otava", "Tuuli", "Halla"]
 ORG_TAILS = ["tekniikka Oy", "data Oy", "palvelut Oy", "Solutions Oy", "Systems Ab",
              "logistiikka Oy", "kunta", "Group Oy"]
-INDUSTRIES = ["Software", "Manufacturing", "Public sector", "Logistics", "Healthcare IT",
-              "Retail", "Energy", "Education"]
+INDUSTRIES = ["Ohjelmistot", "Teollisuus", "Julkinen sektori", "Logistiikka",
+              "Terveydenhuollon IT", "Kauppa", "Energia", "Koulutus"]
 CITIES = [("Helsinki", "00100"), ("Espoo", "02100"), ("Tampere", "33100"),
           ("Kouvola", "45100"), ("Turku", "20100"), ("Oulu", "90100")]
-TITLES = ["CIO", "IT Manager", "Identity Architect", "Security Officer", "Purchasing Manager",
-          "CFO", "System Specialist", "Service Desk Lead"]
+TITLES = ["Tietohallintojohtaja", "IT-päällikkö", "Identiteettiarkkitehti",
+          "Tietoturvapäällikkö", "Hankintapäällikkö", "Talousjohtaja", "Järjestelmäasiantuntija",
+          "Palvelupisteen esihenkilö"]
 
 DEMO_LIST_HASH = hashlib.sha256(b"demo purchased list 2026-03").hexdigest()
 
@@ -137,7 +139,12 @@ def _load_register(session: Session, rnd: random.Random) -> dict[str, int]:
                     file_hash=DEMO_LIST_HASH, row_count=60)
     session.add(bought)
     purposes = {p.code: p for p in session.scalars(select(Purpose))}
-    author_ids = list(session.scalars(select(User.id)))
+    # Activities are logged by the people whose role writes them (Sales, Support), never
+    # by an administrator or the maintainer, who see no contact data at all.
+    writers = [name for name, (role, _, _) in DEMO_USERS.items()
+               if (roles.ADD, roles.ACTIVITY) in roles.role_permissions(role)]
+    author_ids = list(session.scalars(select(User.id).where(User.username.in_(writers))
+                                      .order_by(User.id)))
     statuses = ([CustomerStatus.customer] * 14 + [CustomerStatus.prospect] * 14
                 + [CustomerStatus.partner] * 4 + [CustomerStatus.former_customer] * 8)
     organisations = []
@@ -212,14 +219,14 @@ def _load_register(session: Session, rnd: random.Random) -> dict[str, int]:
                                    art14_due_on=(bought.received_on + timedelta(days=30)
                                                  if source is bought else None)))
             if serial % 3 == 0:
-                session.add(Identifier(contact=contact, system="Customer portal",
+                session.add(Identifier(contact=contact, system="Asiakasportaali",
                                        identifier=f"user{serial:05d}"))
             if contact.marketing_status is MarketingStatus.subscribed:
                 contact.purposes.append(purposes["direct_marketing"])
                 session.add(Consent(contact=contact, purpose=purposes["direct_marketing"],
                                     text_version="2026-01", given_how=ConsentMethod.form,
                                     given_at=now - timedelta(days=rnd.randint(10, 600)),
-                                    evidence="Newsletter sign-up form"))
+                                    evidence="Uutiskirjeen tilauslomake"))
             for _ in range(rnd.randint(0, 3)):
                 kind = rnd.choice(list(ActivityKind))
                 session.add(Activity(

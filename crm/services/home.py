@@ -84,12 +84,17 @@ def home_panels(session: Session, can: Callable[[str, str], bool],
         kind_filter = (Activity.kind == ActivityKind.support
                        if can(roles.ADD, roles.ACTIVITY) and not can(roles.ADD, roles.ORGANISATION)
                        else Activity.kind.is_not(None))
-        rows = session.execute(select(Activity.id, Activity.subject, Activity.occurred_at)
+        # Each with whom it was: a list of "Demo", "Demo", "Tukipyyntö" says nothing.
+        rows = session.execute(select(Activity.id, Activity.subject, Activity.occurred_at,
+                                      Contact.first_name, Contact.last_name)
+                               .outerjoin(Contact, Contact.id == Activity.contact_id)
                                .where(kind_filter)
                                .order_by(Activity.occurred_at.desc()).limit(8)).all()
         panels.append(Panel("activities", _("Latest activities"),
-                            [Row(s, url("ActivityView.show", i), format_date(at, "short"))
-                             for i, s, at in rows], None, url("ActivityView.list", None)))
+                            [Row(f"{s} – {first} {last}" if last else s,
+                                 url("ActivityView.show", i), format_date(at, "short"))
+                             for i, s, at, first, last in rows],
+                            None, url("ActivityView.list", None)))
     if can(roles.READ, roles.MARKETING_CONSENT):
         counts = dict(session.execute(
             select(Contact.marketing_status, func.count())

@@ -87,9 +87,13 @@ def set_reason(reason: str | None) -> None:
     g.crm_change_reason = (reason or "").strip() or None
 
 
-def check_marketing(contact: Contact) -> None:
-    """Refuse to subscribe a person who objected to direct marketing (Art. 21(3))."""
-    if contact.objected_at is not None and contact.marketing_status == MarketingStatus.subscribed:
+def check_marketing(contact: Contact, status: MarketingStatus | None = None) -> None:
+    """Refuse to subscribe a person who objected to direct marketing (Art. 21(3)).
+
+    :param status: the status to be given; the contact's own when omitted.
+    """
+    status = contact.marketing_status if status is None else status
+    if contact.objected_at is not None and status == MarketingStatus.subscribed:
         raise ObjectionInForce(str(_l(
             "This person has objected to direct marketing and cannot be subscribed.")))
 

@@ -90,8 +90,13 @@ _BATCH_SETTINGS = "; ".join(f"SET LOCAL {setting}" for setting in (
 BatchHook = Callable[[str, list[int]], None]
 
 
+def clock_applies(kind: RecordKind | None, clock: ClockStart | None) -> bool:
+    """Return whether `clock` means something for records of `kind` (SUPPORTED_CLOCKS)."""
+    return clock in SUPPORTED_CLOCKS.get(kind, ())
+
+
 def supported(policy: RetentionPolicy) -> bool:
-    return policy.clock_start in SUPPORTED_CLOCKS.get(policy.record_kind, ())
+    return clock_applies(policy.record_kind, policy.clock_start)
 
 
 def expired(policy: RetentionPolicy, at: datetime) -> tuple[sa.Table, sa.ColumnElement[bool]]:

@@ -45,6 +45,20 @@ def normalise_phone(value: str, region: str = "FI") -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def format_phone(value: str | None) -> str:
+    """Return a stored E.164 number grouped for reading (+358 40 1234567).
+
+    Anything that is not a number phonenumbers can read is returned as it is.
+    """
+    if not value:
+        return ""
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return value
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
 def normalise_email(value: str) -> str:
     """Return an email address normalised (domain lower-cased); no DNS look-up."""
     try:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC
 
 import sqlalchemy as sa
-from flask import current_app, flash, g, has_request_context, request
+from flask import current_app, flash, g, has_request_context, request, url_for
 from flask_appbuilder import ModelView
 from flask_appbuilder.fields import QuerySelectField
 from flask_appbuilder.fieldwidgets import DateTimePickerWidget
 from flask_appbuilder.forms import GeneralModelConverter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from flask_appbuilder.widgets import SearchWidget
+from flask_appbuilder.widgets import SearchWidget, ShowWidget
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
@@ -106,7 +106,8 @@ class _PerRequestForm:
                 list(columns),
                 view.description_columns,
                 _copy_validators(view.validators_columns),
-                {k: v for k, v in extra.items() if k in columns or k == "version"},
+                _with_validators({k: v for k, v in extra.items()
+                                  if k in columns or k == "version"}, view.validators_columns),
                 query_rel,
             )
         return cache[key]
@@ -131,6 +132,7 @@ def enum_field(enum_cls: type[LabelledEnum], label, required: bool = True,
         default=default,
         validators=[] if required else [OptionalValidator()],
         description=description,
+        render_kw={"class": "form-control"},  # styled like the text fields beside it
     )
 
 
@@ -177,17 +179,46 @@ def _show_bool(value) -> str:
 
 
 def _show_value(value):
-    return "" if value is None else value
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple | set):
+        # A to-many relation (a contact's purposes): the rows' names, not the list's repr.
+        return ", ".join(str(item) for item in value)
+    return value
 
 
 def _copy_validators(validators: dict[str, list]) -> dict[str, list]:
     return {column: list(chain) for column, chain in validators.items()}
 
 
+def _with_validators(fields: dict, validators: dict[str, list]) -> dict:
+    """Give the view's own form fields (enum selects, ...) their `validators_columns` too.
+
+    FAB applies `validators_columns` only to the fields it builds from the model.
+    """
+    fields = dict(fields)
+    for name, field in fields.items():
+        if not validators.get(name):
+            continue
+        args, kwargs = list(field.args), dict(field.kwargs)
+        if len(args) > 1:  # Field(label, validators, ...)
+            args[1] = [*(args[1] or ()), *validators[name]]
+        else:
+            kwargs["validators"] = [*(kwargs.get("validators") or ()), *validators[name]]
+        fields[name] = field.field_class(*args, **kwargs)
+    return fields
+
+
 def _column_default(column: sa.Column):
     """Return a column's Python-side default value, if it is a plain value."""
     default = column.default
     return default.arg if default is not None and default.is_scalar else None
+
+
+class CrmShowWidget(ShowWidget):
+    """FAB's record page, with a link to the edit form when the view passes one."""
+
+    template = "crm/widgets/show.html"
 
 
 class CrmSearchWidget(SearchWidget):
@@ -256,6 +287,7 @@ class CrmModelView(ModelView):
     edit_form = _PerRequestForm("edit")
     _related_views = _PermittedRelatedViews()
     list_widget = CrmListWidget
+    show_widget = CrmShowWidget
     search_widget = CrmSearchWidget
 
     def __init_subclass__(cls, **kwargs):
@@ -358,8 +390,13 @@ class CrmModelView(ModelView):
 
     def _get_show_widget(self, pk, item, widgets=None, actions=None, show_fieldsets=None):
         fieldsets = show_fieldsets or self._visible_fieldsets(self.show_fieldsets)
-        return super()._get_show_widget(pk, item, widgets=widgets, actions=actions,
-                                        show_fieldsets=fieldsets)
+        widgets = super()._get_show_widget(pk, item, widgets=widgets, actions=actions,
+                                           show_fieldsets=fieldsets)
+        # The record's page links to its edit form, for whoever may edit the record.
+        if "can_edit" in self.base_permissions and can(roles.EDIT, self.resource):
+            widgets["show"].template_args["edit_url"] = url_for(
+                f"{self.__class__.__name__}.edit", pk=pk)
+        return widgets
 
     def _visible_fieldsets(self, fieldsets):
         if not fieldsets:
@@ -431,6 +468,8 @@ class CrmModelView(ModelView):
         """Show dates in the reader's format and time zone, and nothing for no value."""
         table_columns = {c.key: c for c in self.datamodel.obj.__table__.columns}
         names = set(table_columns) | set(self.list_columns or []) | set(self.show_columns or [])
+        for _title, spec in self.show_fieldsets or []:  # a page laid out in field groups
+            names.update(spec["fields"])
         for name in names:
             if name in self.formatters_columns:
                 continue

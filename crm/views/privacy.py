@@ -21,6 +21,8 @@ from crm.models import (
 )
 from crm.security import roles
 from crm.services import validation as v
+from crm.services.requests import due_date
+from crm.views import checks
 from crm.views.base import CrmModelView, _show_date
 from crm.views.jobs import count_rows, error_text, job_title, trigger_label
 
@@ -117,25 +119,18 @@ class DataSubjectRequestView(CrmModelView):
                     "received_on", "outcome"]
     search_columns = ["type", "status", "received_on", "due_on"]
     base_order = ("due_on", "asc")
-    validators_columns = {"requester_email": [v.email()], "requester_phone": [v.phone()]}
+    validators_columns = {"requester_email": [v.email()], "requester_phone": [v.phone()],
+                          "received_on": [checks.received_by_today,
+                                          checks.receipt_keeps_extension]}
     # The answer's due date as the reader writes dates (5.2.2026, 2/5/26), like "Due".
     formatters_columns = {"deadline": _show_date, "overdue": _overdue}
 
     def pre_add(self, item):
-        from crm.services.requests import due_date, today
-
-        if item.received_on > today():
-            raise ValueError(str(_l("A request cannot be received in the future.")))
         item.due_on = due_date(item.received_on)
 
     def pre_update(self, item):
-        from crm.services.requests import due_date, latest_extension
-
         super().pre_update(item)
         item.due_on = due_date(item.received_on)
-        if item.extended_due_on and item.extended_due_on > latest_extension(item.received_on):
-            raise ValueError(str(_l("The extended deadline would be more than three months "
-                                    "after receipt.")))
 
     def render_template(self, template, **kwargs):
         if template == self.show_template and "pk" in kwargs:
@@ -162,13 +157,8 @@ class RetentionPolicyView(CrmModelView):
         "period_days": _l("How long after the clock starts the records are kept."),
         "enabled": _l("Only enabled policies are applied by the retention job."),
     }
-    validators_columns = {"period_days": [_stop_if_unread, NumberRange(min=1, max=36600)]}
-
-    def pre_add(self, item):
-        from crm.services.retention import supported
-
-        if not supported(item):
-            raise ValueError(str(_l("This clock does not apply to these records.")))
+    validators_columns = {"period_days": [_stop_if_unread, NumberRange(min=1, max=36600)],
+                          "clock_start": [checks.clock_for_records]}
 
 
 class JobRunView(CrmModelView):

@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
-from flask import g
+from flask import g, request
+from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 from wtforms import StringField
-from wtforms.validators import Length, Optional
+from wtforms.validators import Length, NumberRange, Optional
 
 from crm.models import (
     Activity,
+    ActivityKind,
     CallbackRequest,
+    CallbackStatus,
     Consent,
     Contact,
     Identifier,
     Organisation,
     Provenance,
 )
+from crm.models.base import utcnow
 from crm.security import roles
 from crm.services import validation as v
 from crm.services.contacts import own_activity_source, touch_contact
-from crm.services.rectification import check_marketing, set_reason
-from crm.views.base import CrmModelView
+from crm.services.rectification import set_reason
+from crm.views import checks
+from crm.views.base import CrmModelView, can
 from crm.views.search import ContactSearchMixin, FilterIsNull, OrganisationSearchMixin
 from crm.views.subjects import ContactChangeView
 
@@ -93,6 +100,21 @@ LABELS = {
 }
 
 
+CLOSED_CALLBACK = (CallbackStatus.done, CallbackStatus.no_result)
+
+
+def show_phone(number: str | None) -> Markup:
+    """Return a stored number grouped for reading, on one line in a narrow column."""
+    return Markup('<span class="text-nowrap">%s</span>') % v.format_phone(number)
+
+
+def country_name(code: str | None) -> str:
+    """Return a country code (FI) as the reader names the country (Suomi, Finland)."""
+    if not code:
+        return ""
+    return get_locale().territories.get(code.upper(), code)
+
+
 class IdentifierView(CrmModelView):
     resource = roles.IDENTIFIER
     datamodel = SQLAInterface(Identifier)
@@ -134,8 +156,8 @@ class ProvenanceView(CrmModelView):
 class ActivityView(CrmModelView):
     resource = roles.ACTIVITY
     datamodel = SQLAInterface(Activity)
-    list_title = show_title = _l("Activities")
-    add_title = edit_title = _l("Activity")
+    list_title = _l("Activities")
+    show_title = add_title = edit_title = _l("Activity")
     label_columns = LABELS
     list_columns = ["occurred_at", "kind", "subject", "contact", "organisation", "author"]
     show_columns = ["occurred_at", "kind", "subject", "body", "contact", "organisation",
@@ -145,8 +167,20 @@ class ActivityView(CrmModelView):
     search_columns = ["kind", "subject", "occurred_at"]
     base_order = ("occurred_at", "desc")
 
+    def _get_add_widget(self, form, exclude_cols=None, widgets=None):
+        # Support logs support interactions (the home page shows them theirs): a new
+        # activity of someone who may log activities but not add organisations starts
+        # as one. Anyone else's starts as a call, the column's default.
+        if (request.method == "GET" and "kind" in form and can(roles.ADD, roles.ACTIVITY)
+                and not can(roles.ADD, roles.ORGANISATION)):
+            form.kind.data = ActivityKind.support
+        return super()._get_add_widget(form, exclude_cols=exclude_cols, widgets=widgets)
+
     def pre_add(self, item):
         item.author_id = g.user.id
+        if item.organisation is None and item.contact is not None:
+            # Logged on a person's page: it belongs on their organisation's page too.
+            item.organisation = item.contact.organisation
         touch_contact(item)
 
     def pre_update(self, item):
@@ -158,10 +192,12 @@ class CallbackRequestView(CrmModelView):
     resource = roles.CALLBACK_REQUEST
     datamodel = SQLAInterface(CallbackRequest)
     audit_views = True  # a person's page: name, phone, email, message
-    list_title = show_title = _l("Callback requests")
-    add_title = edit_title = _l("Callback request")
+    list_title = _l("Callback requests")
+    show_title = add_title = edit_title = _l("Callback request")
     label_columns = LABELS
-    list_columns = ["received_at", "name", "organisation_name", "status", "handled_by"]
+    # The number to call back is what the list is for.
+    list_columns = ["received_at", "name", "organisation_name", "phone", "status",
+                    "handled_by"]
     show_columns = ["received_at", "name", "organisation_name", "phone", "email", "message",
                     "status", "contact", "handled_by", "handled_at"]
     add_columns = ["name", "organisation_name", "phone", "email", "message", "contact"]
@@ -169,11 +205,17 @@ class CallbackRequestView(CrmModelView):
     search_columns = ["name", "organisation_name", "status", "received_at"]
     base_order = ("received_at", "desc")
     validators_columns = {"phone": [v.phone()], "email": [v.email()]}
+    formatters_columns = {"phone": show_phone}
 
     def pre_update(self, item):
         super().pre_update(item)
         if item.handled_by_id is None:
             item.handled_by_id = g.user.id
+        # "Handled" is the day the request was closed; reopening it clears the day.
+        if item.status in CLOSED_CALLBACK:
+            item.handled_at = item.handled_at or utcnow()
+        else:
+            item.handled_at = None
 
 
 CONTACT_FIELDSETS = [
@@ -211,6 +253,7 @@ class ContactView(ContactSearchMixin, CrmModelView):
     edit_columns = add_columns + ["legal_hold", "change_reason"]
     edit_form_extra_fields = {"change_reason": StringField(
         _l("Reason for the change"), validators=[Optional(), Length(max=500), v.NoSensitiveData()],
+        widget=BS3TextFieldWidget(),  # full width, like the fields above it
         description=_l("Kept in the contact's change history, e.g. \"corrected at the "
                        "person's request\"."))}
     order_columns = ["first_name", "last_name", "email", "last_activity_at"]
@@ -222,7 +265,9 @@ class ContactView(ContactSearchMixin, CrmModelView):
         "email": [v.email()], "alt_email": [v.email()],
         "phone": [v.phone()], "mobile": [v.phone()],
         "postal_code": [v.postal_code()],
+        "marketing_status": [checks.no_subscription_after_objection],
     }
+    formatters_columns = {"phone": show_phone, "mobile": show_phone, "country": country_name}
     related_views = [IdentifierView, ConsentView, ProvenanceView, ActivityView,
                      ContactChangeView]
     edit_title_names_record = True
@@ -238,10 +283,6 @@ class ContactView(ContactSearchMixin, CrmModelView):
             set_reason(form.change_reason.data)
             del form.change_reason  # not a column: it goes with the change history
         super().process_form(form, is_created)
-
-    def pre_update(self, item):
-        super().pre_update(item)
-        check_marketing(item)  # refused with its message: the person objected
 
 
 ORGANISATION_FIELDSETS = [
@@ -284,6 +325,7 @@ class OrganisationView(OrganisationSearchMixin, CrmModelView):
         "visiting_postal_code": [v.postal_code()],
         "invoicing_postal_code": [v.postal_code()],
         "billing_email": [v.email()],
+        "payment_terms_days": [Optional(), NumberRange(min=0, max=365)],
     }
     related_views = [ContactView, ActivityView]
     edit_title_names_record = True
