@@ -303,7 +303,7 @@ def test_fab_template_is_up_to_date_with_the_installed_flask_appbuilder():
 def test_home_page_dates_are_as_the_reader_writes_them_on_the_registers_day(login_as,
                                                                             session):
     """Sales see a callback left at 01:30 in Helsinki (23:30 UTC the day before) under
-    that Helsinki day, written as Finns write dates, and in English as English does."""
+    that Helsinki day, written as Finns write dates, and in English as the British do."""
     from datetime import UTC, datetime
 
     from tests.factories import make_callback_request
@@ -318,7 +318,7 @@ def test_home_page_dates_are_as_the_reader_writes_them_on_the_registers_day(logi
     assert "2026-11-2" not in page
     _switch(client, "en")
     row = re.search(r"Myöhäinen Soittaja</a>\s*<span[^>]*>([^<]*)</span>", _page(client, "/"))
-    assert row and row.group(1) == "11/25/26"
+    assert row and row.group(1) == "25/11/2026"  # British, not the US 11/25/26
 
 
 def test_home_page_names_job_runs_by_their_titles_at_local_time(login_as, session):
@@ -343,3 +343,51 @@ def test_the_applications_name_is_in_the_readers_language(login_as):
     _switch(client, "en")
     page = _page(client, "/")
     assert "Contact register" in page and "Yhteystietorekisteri" not in page
+
+
+# -- English pages write dates the British way (crm.views.locale) ---------------------------
+
+
+def test_english_pages_write_dates_and_times_the_british_way(login_as, session):
+    """An activity at 10.51 in Helsinki reads 25/11/2026, 10:51 on English pages, not
+    Babel's US English 11/25/26, 10:51 AM; Finnish pages are as before."""
+    from datetime import UTC, datetime
+
+    from tests.factories import make_activity
+
+    activity = make_activity(session, make_contact(session), subject="Brittiläinen päivä",
+                             occurred_at=datetime(2026, 11, 25, 8, 51, tzinfo=UTC))
+    session.commit()
+    client = login_as("sales")
+    show = f"/activityview/show/{activity.id}"
+    assert "25.11.2026 10.51" in _page(client, show)
+    _switch(client, "en")
+    for path in ("/activityview/list/", show):
+        page = _page(client, path)
+        assert "25/11/2026, 10:51" in page, path
+        assert "11/25/26" not in page and " AM" not in page, path
+
+
+def test_english_pages_format_as_en_gb_and_translate_from_the_en_catalog(app):
+    """The UI language stays "en" (the menu, the session); Babel formats as en_GB and
+    still finds the CRM's English catalog (crm/translations/en) and FAB's strings."""
+    from datetime import date
+
+    from flask import session as flask_session
+    from flask_babel import format_date, get_locale, gettext, refresh
+
+    with app.test_request_context("/"):
+        flask_session["locale"] = "en"
+        refresh()
+        assert str(get_locale()) == "en_GB"
+        assert format_date(date(2026, 11, 22), "short") == "22/11/2026"
+        # A message the English catalog words differently from its id.
+        assert gettext("%(count)d lines have errors. The list can be imported only without "
+                       "them: fix the file and upload it again, or import the valid lines "
+                       "only.", count=2).startswith("Lines with errors: 2.")
+        assert gettext("Add Filter") == "Add Filter"
+    with app.test_request_context("/"):
+        flask_session["locale"] = "fi"
+        refresh()
+        assert str(get_locale()) == "fi"
+        assert gettext("Add Filter") != "Add Filter"  # FAB's string, in Finnish

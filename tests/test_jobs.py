@@ -578,8 +578,10 @@ def test_the_jobs_screen_says_each_schedule_in_words(app, session, login_as, mon
     # A shape not described in words is shown as it is.
     assert "<code>0 1 1 * *</code>" in schedule(html, "art14_notices")
     html = english(client).get("/jobs/").get_data(as_text=True)
-    assert "Every Sunday at 4:00" in schedule(html, "audit_pruning")
-    assert "Daily at 2:30" in schedule(html, "retention")
+    # A 24-hour clock, as the British write it (Babel's US English said 4:00 AM).
+    assert "Every Sunday at 04:00" in schedule(html, "audit_pruning")
+    assert "Daily at 02:30" in schedule(html, "retention")
+    assert " AM" not in html and " PM" not in html
 
 
 def test_an_unconfigured_mailchimp_sync_shows_as_skipped_and_why(app, session, login_as,
@@ -735,7 +737,8 @@ def test_reminders_on_the_jobs_screen_read_in_the_readers_language(app, session,
     assert "Kenelle: Tietosuoja" in item and "Privacy" not in item
     html = english(client).get("/jobs/").get_data(as_text=True)
     item = html.split('data-kind="request_overdue"')[1].split("</li>")[0]
-    assert f"{due.month}/{due.day}/{due:%y}" in item and due.isoformat() not in item
+    # British (16/11/2026), not Babel's US English (11/16/26).
+    assert f"{due:%d/%m/%Y}" in item and due.isoformat() not in item
     assert "For: Privacy" in item
 
 

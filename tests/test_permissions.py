@@ -125,6 +125,12 @@ PAGES: dict[str, set[str]] = {
     "/jobs/": {"privacy", "dpo", "admin", "maintainer"},
     "/jobs/forecast": {"privacy", "dpo", "admin", "maintainer"},
     "/jobs/confirm/session_purge/{dry_run}": {"privacy"},
+    # A link field's type-ahead list (crm.views.related): who reads contacts, or
+    # organisations.
+    "/contactview/lookup?q=Aalto": {"sales", "marketing", "comms", "ar", "support", "privacy",
+                                    "dpo"},
+    "/organisationview/lookup?q=Aalto": {"sales", "marketing", "comms", "ar", "support",
+                                         "privacy", "dpo"},
 }
 #: Posts of those screens that change something: who may make them. (A job's "run now"
 #: with no confirmation does its dry run and asks.)

@@ -348,7 +348,8 @@ def test_open_requests_by_deadline_with_overdue_marked(session, login_as):
 
 
 def test_request_dates_read_as_the_user_writes_them(session, login_as):
-    """Finnish users read 5.1.2026, English ones 1/5/26: not 2026-01-05."""
+    """Finnish users read 5.1.2026, English ones 05/01/2026 (British, not the US 1/5/26):
+    not 2026-01-05."""
     received = date(2026, 1, 5)
     request = make_request(session, requester_name="Päivä Paula", received_on=received)
     session.commit()
@@ -359,11 +360,12 @@ def test_request_dates_read_as_the_user_writes_them(session, login_as):
         assert "5.2.2026" in page, path  # the answer is due a month after receipt
         assert "2026-02-05" not in page, path
     client.get("/lang/en")
-    assert "2/5/26" in client.get("/requests/").get_data(as_text=True)
+    page = client.get("/requests/").get_data(as_text=True)
+    assert "05/02/2026" in page and "2/5/26" not in page
 
 
 def test_request_list_shows_the_answer_due_date_as_the_user_writes_dates(session, login_as):
-    """The list's "answer due" column reads 5.2.2026 (2/5/26 in English), not 2026-02-05."""
+    """The list's "answer due" column reads 5.2.2026 (05/02/2026 in English), not 2026-02-05."""
     make_request(session, requester_name="Päivä Paula", received_on=date(2026, 1, 5))
     session.commit()
     client = login_as("privacy")
@@ -373,7 +375,7 @@ def test_request_list_shows_the_answer_due_date_as_the_user_writes_dates(session
     assert "2026-02-05" not in listing
     client.get("/lang/en")
     listing = client.get("/datasubjectrequestview/list/").get_data(as_text=True)
-    assert "2/5/26" in listing and "2026-02-05" not in listing
+    assert "05/02/2026" in listing and "2026-02-05" not in listing
 
 
 # -- the DPO reads everything and changes nothing --------------------------------------

@@ -247,7 +247,7 @@ def test_form_validators_name_the_wrong_fields():
         "phone": ["This is not a valid phone number"],
         "email": ["This is not a valid email address"],
         "postal_code": ["A Finnish postal code has five digits"],
-        "notes": ["contains a Finnish personal identity code (henkilötunnus); "
+        "notes": ["Contains a Finnish personal identity code (henkilötunnus); "
                   "the register must not hold one"],
     }
 
@@ -277,6 +277,31 @@ def test_no_sensitive_data_validator_raises_validation_error():
         v.NoSensitiveData()(None, field)
     field.data = "Kortti vanhentunut"
     v.NoSensitiveData()(None, field)
+
+
+@pytest.mark.parametrize(("text", "english", "finnish"), [
+    ("Hetu 131052-308T", "Contains a Finnish personal identity code (henkilötunnus); the "
+     "register must not hold one", "Sisältää henkilötunnuksen; rekisteriin ei saa tallentaa "
+     "henkilötunnuksia"),
+    ("Kortti 4111 1111 1111 1111", "Contains a payment card number; the register must not "
+     "hold one", "Sisältää maksukortin numeron;"),
+    ("Sairaslomalla", "Mentions health information; the register must not hold any",
+     "Sisältää terveystietoja; rekisteriin ei saa tallentaa terveystietoja"),
+])
+def test_a_sensitive_data_message_on_its_own_is_a_sentence_in_both_languages(app, text,
+                                                                             english, finnish):
+    field = StringField("notes").bind(Form(), "notes")
+    field.data = text
+    for locale, message in (("en", english), ("fi", finnish)):
+        with app.test_request_context("/"), force_locale(locale):
+            with pytest.raises(ValidationError) as refused:
+                v.NoSensitiveData()(None, field)
+            assert str(refused.value).startswith(message)
+            with pytest.raises(InvalidValue) as refused:
+                v.check_free_text(text)
+            assert str(refused.value).startswith(message)
+            # After a field's name (an import's line errors) it continues in lower case.
+            assert find_sensitive(text)[0].islower()
 
 
 # -- henkilötunnus --------------------------------------------------------------
@@ -421,3 +446,13 @@ def test_ordinary_text_is_accepted(text):
 @pytest.mark.parametrize("text", [None, "", "   "])
 def test_empty_text_is_accepted(text):
     assert find_sensitive(text) is None
+
+
+def test_a_purchased_lists_sensitive_name_is_refused_in_a_sentence(app):
+    from crm.services.imports import ImportRefused, _check_list_details
+
+    with app.test_request_context("/"), force_locale("en"):
+        with pytest.raises(ImportRefused) as refused:
+            _check_list_details("Lista 131052-308T", None)
+    assert str(refused.value) == ("List name: contains a Finnish personal identity code "
+                                  "(henkilötunnus); the register must not hold one")

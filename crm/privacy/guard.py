@@ -54,7 +54,11 @@ def luhn_ok(digits: str) -> bool:
 
 
 def find_sensitive(text: str | None) -> str | None:
-    """Return a message naming what sensitive data `text` holds, or None."""
+    """Return a message naming what sensitive data `text` holds, or None.
+
+    The message continues a field's name ("notes: contains ..."), as an import's line
+    errors show it; `as_sentence` makes it one of its own.
+    """
     if not text:
         return None
     # Text pasted from some systems arrives decomposed ("a" + combining diaeresis).
@@ -70,3 +74,9 @@ def find_sensitive(text: str | None) -> str | None:
     if _HEALTH.search(text):
         return str(_l("mentions health information; the register must not hold any"))
     return None
+
+
+def as_sentence(message: str) -> str:
+    """Return a message that continues a field's name ("contains ...", "sisältää ...")
+    as a sentence of its own, starting with a capital letter."""
+    return message[:1].upper() + message[1:]

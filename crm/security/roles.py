@@ -8,6 +8,8 @@ change are resources of their own (`CustomerRelationship`, `Invoicing`,
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
+
 READ = "can_read"
 ADD = "can_add"
 EDIT = "can_edit"
@@ -49,6 +51,19 @@ MARKETING_CONSENT = "MarketingConsent"
 
 ROLES = ("Sales", "Marketing", "Communications", "Receivables", "Support", "Privacy",
          "DPO", "Admin", "Maintainer")
+#: The roles as the screens name them, in the reader's language. The role names are
+#: the messages, as the reminders on the jobs screen translate them (audience_text).
+ROLE_LABELS = {
+    "Sales": _l("Sales"), "Marketing": _l("Marketing"), "Communications": _l("Communications"),
+    "Receivables": _l("Receivables"), "Support": _l("Support"), "Privacy": _l("Privacy"),
+    "DPO": _l("DPO"), "Admin": _l("Admin"), "Maintainer": _l("Maintainer"),
+}
+
+
+def role_label(name: str) -> str:
+    """Return a role's name in the reader's language (a role not the CRM's: as it is)."""
+    return str(ROLE_LABELS.get(name, name))
+
 
 #: resource -> role -> letters. A role missing from a row has nothing on it.
 MATRIX: dict[str, dict[str, str]] = {

@@ -7,7 +7,18 @@ from flask_appbuilder.security.views import UserDBModelView
 from flask_babel import gettext
 from wtforms.validators import ValidationError
 
+from crm.security.roles import role_label
 from crm.services.audit import record_event
+
+
+def yes_no(value) -> str:
+    """Return a flag as the reader says it (Kyllä/Ei), not Python's True/False."""
+    return gettext("Yes") if value else gettext("No")
+
+
+def role_names(roles) -> str:
+    """Return a user's roles by their names in the reader's language, not a list's repr."""
+    return ", ".join(sorted(role_label(role.name) for role in roles or []))
 
 
 def not_own_roles(form, field) -> None:
@@ -33,6 +44,10 @@ class CrmUserDBModelView(UserDBModelView):
         **UserDBModelView.validators_columns,
         "roles": [*UserDBModelView.validators_columns["roles"], not_own_roles],
     }
+
+    # The profile page ("Profiili") and the user screens show these two as the reader
+    # reads them; FAB shows True and [Sales].
+    formatters_columns = {"active": yes_no, "roles": role_names}
 
     def post_update(self, item):
         super().post_update(item)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import string
+
 from flask import current_app
 from flask_babel import force_locale
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from crm.models import Activity, Contact, Source, SourceKind
@@ -40,3 +42,31 @@ def touch_contact(activity: Activity) -> None:
     if contact is not None and (contact.last_activity_at is None
                                 or contact.last_activity_at < when):
         contact.last_activity_at = when
+
+
+_ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def contact_with_email(session: Session, email: str, *,
+                       other_than: int | None = None) -> Contact | None:
+    """Return the live contact having `email` as its email or other email, in any
+    letter case (the first added, if several); None if nobody has it.
+
+    Each address is one look-up of its lower() index: on PostgreSQL the email's
+    pattern index (crm.models.indexes), which answers equality too, and the other
+    email's index of the contacts that have one (crm.models.subject). SQLite's
+    lower() knows ASCII only, so there the address is lowered as it does.
+
+    :param other_than: the id of a contact not to count (the one being edited).
+    """
+    postgres = session.get_bind().dialect.name == "postgresql"
+    key = email.strip().lower() if postgres else email.strip().translate(_ASCII_LOWER)
+    found = []
+    for column in (Contact.email, Contact.alt_email):
+        query = select(func.min(Contact.id)).where(
+            column.is_not(None), func.lower(column) == key, Contact.anonymised_at.is_(None))
+        if other_than is not None:
+            query = query.where(Contact.id != other_than)
+        found.append(session.scalar(query))
+    ids = [i for i in found if i is not None]
+    return session.get(Contact, min(ids)) if ids else None

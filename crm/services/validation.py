@@ -9,7 +9,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from wtforms.validators import ValidationError
 
-from crm.privacy.guard import find_sensitive
+from crm.privacy.guard import as_sentence, find_sensitive
 
 _BUSINESS_ID = re.compile(r"^(\d{6,7})-(\d)$")
 _BUSINESS_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2)
@@ -79,10 +79,10 @@ def normalise_postal_code(value: str, country: str = "FI") -> str:
 
 
 def check_free_text(value: str | None) -> None:
-    """Refuse free text holding sensitive data (DESIGN §2)."""
+    """Refuse free text holding sensitive data (DESIGN §2), saying why in a sentence."""
     problem = find_sensitive(value)
     if problem:
-        raise InvalidValue(problem)
+        raise InvalidValue(as_sentence(problem))
 
 
 class Normalised:

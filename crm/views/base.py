@@ -2,31 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import UTC
-
 import sqlalchemy as sa
 from flask import current_app, flash, g, has_request_context, request, url_for
 from flask_appbuilder import ModelView
 from flask_appbuilder.fields import QuerySelectField
-from flask_appbuilder.fieldwidgets import DateTimePickerWidget
 from flask_appbuilder.forms import GeneralModelConverter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.widgets import SearchWidget, ShowWidget
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import lazy_gettext as _l
-from markupsafe import Markup
 from sqlalchemy.orm.exc import StaleDataError
-from wtforms import BooleanField, DateTimeField, HiddenField, SelectField
+from wtforms import BooleanField, HiddenField, SelectField
 from wtforms.validators import InputRequired
 from wtforms.validators import Optional as OptionalValidator
-from wtforms.widgets import html_params
 
 from crm.models.base import AwareDateTime, LabelledEnum, utcnow
 from crm.security import roles
 from crm.services.audit import record_event
 from crm.services.validation import NoSensitiveData
 from crm.views import keyset
-from crm.views.dates import LocalDateField
+from crm.views.dates import LocalDateField, LocalDateTimeField
 from crm.views.interface import CrmListWidget, CrmSQLAInterface
 from crm.views.related import related_record_fields
 
@@ -41,6 +36,8 @@ METHOD_PERMISSIONS = {
     "delete": "delete",
     "action": "read",
     "action_post": "read",
+    # A link field's type-ahead list (crm.views.search, `lookup`).
+    "lookup": "read",
 }
 
 
@@ -134,36 +131,6 @@ def enum_field(enum_cls: type[LabelledEnum], label, required: bool = True,
         description=description,
         render_kw={"class": "form-control"},  # styled like the text fields beside it
     )
-
-
-class _DateTimePicker(DateTimePickerWidget):
-    """FAB's picker, showing the value in the format the field reads back."""
-
-    def __call__(self, field, **kwargs):
-        kwargs.setdefault("id", field.id)
-        kwargs.setdefault("name", field.name)
-        return Markup(self.data_template % {
-            "text": html_params(type="text", value=field._value(), **kwargs)})
-
-
-class UtcDateTimeField(DateTimeField):
-    """A date and time typed as UTC and kept timezone-aware, like `AwareDateTime` columns.
-
-    FAB's own field shows an aware value with its offset and microseconds, which it
-    cannot read back, and gives naive values that cannot be compared with stored ones.
-    """
-
-    widget = _DateTimePicker()
-
-    def _value(self):
-        if self.raw_data:
-            return " ".join(self.raw_data)
-        return self.data.astimezone(UTC).strftime(self.format[0]) if self.data else ""
-
-    def process_formdata(self, valuelist):
-        super().process_formdata(valuelist)
-        if self.data is not None and self.data.tzinfo is None:
-            self.data = self.data.replace(tzinfo=UTC)
 
 
 def _show_datetime(value) -> str:
@@ -446,23 +413,29 @@ class CrmModelView(ModelView):
     def _datetime_columns(self) -> None:
         """Give every timestamp and date column a field that reads back what it shows.
 
-        A date is typed as the page's reader writes it (crm.views.dates): FAB's own
-        date field rewrites 20.11.2026 into another day.
+        A date is typed as the page's reader writes it, a time on the register's clock
+        (crm.views.dates): FAB's own fields rewrite 20.11.2026 into another day and
+        read times in UTC. The filter box gets the same text box and calendar: FAB's
+        calls a picker its page does not load.
         """
         labels = self.label_columns or {}
+        self.search_form_extra_fields = dict(self.search_form_extra_fields or {})
         for column in self.datamodel.obj.__table__.columns:
             required = not column.nullable
             presence = InputRequired() if required else OptionalValidator()
+            label = labels.get(column.key, column.key)
             if isinstance(column.type, sa.Date):
-                field = LocalDateField(labels.get(column.key, column.key), [presence])
+                field = LocalDateField(label, [presence])
             elif isinstance(column.type, AwareDateTime):
-                field = UtcDateTimeField(
-                    labels.get(column.key, column.key), validators=[presence],
+                field = LocalDateTimeField(
+                    label, validators=[presence],
                     default=utcnow if required and column.default is not None else None)
             else:
                 continue
             for extra in (self.add_form_extra_fields, self.edit_form_extra_fields):
                 extra.setdefault(column.key, field)
+            # A filter on a timestamp is typed as a day or as a day and a time.
+            self.search_form_extra_fields.setdefault(column.key, LocalDateField(label))
 
     def _display_formatters(self) -> None:
         """Show dates in the reader's format and time zone, and nothing for no value."""

@@ -9,14 +9,20 @@ need the stored record read it from there.
 
 from __future__ import annotations
 
+from flask import url_for
 from flask_babel import gettext
+from markupsafe import Markup
 from wtforms.validators import ValidationError
 
 from crm.extensions import db
 from crm.models import Contact, DataSubjectRequest
+from crm.privacy.suppression import is_suppressed
+from crm.security import roles
+from crm.services.contacts import contact_with_email
 from crm.services.rectification import ObjectionInForce, check_marketing
 from crm.services.requests import latest_extension, today
 from crm.services.retention import clock_applies
+from crm.views.base import can
 
 
 def _edited(form, model):
@@ -60,3 +66,71 @@ def no_subscription_after_objection(form, field) -> None:
     except ObjectionInForce as exc:
         raise ValidationError(str(exc)) from exc
 
+
+#: The contact form's box confirming that the person gave a suppressed address or
+#: number to us again themselves (crm.views.register.ContactView).
+GIVEN_AGAIN = "given_again"
+
+
+def _unchanged(form, field, kind: str) -> bool:
+    """Whether an edit form leaves the contact's address or number (this field) as it was.
+
+    A live contact who opted out keeps their addresses, which are on the suppression
+    list: editing their other fields is no re-adding.
+    """
+    contact = _edited(form, Contact)
+    if contact is None:
+        return False
+    stored = getattr(contact, field.name)
+    if kind == "email":
+        return (stored or "").lower() == field.data.lower()
+    return stored == field.data
+
+
+def not_suppressed(kind: str):
+    """Return a validator refusing an email or phone (`kind`) on the suppression list,
+    unless the form's `GIVEN_AGAIN` box says the person gave it to us again themselves.
+
+    The message says no more than that it is on the list. A confirmed one is noted on
+    the form (`form.given_again_fields`), for the audit trail once the contact is saved.
+    """
+
+    def check(form, field) -> None:
+        if field.errors or not field.data or _unchanged(form, field, kind):
+            return  # nothing, or not an address yet (its own message says so)
+        if not is_suppressed(db.session, kind, field.data):
+            return
+        box = form[GIVEN_AGAIN] if GIVEN_AGAIN in form else None
+        if box is not None and box.data:
+            form.given_again_fields = [*getattr(form, "given_again_fields", []), field.name]
+            return
+        form.suppression_refused = True  # the view shows the box
+        if kind == "email":
+            raise ValidationError(gettext(
+                "This address is on the suppression list (erased or opted out). Save it "
+                "only if the person has given it to us again themselves, and confirm "
+                "that below."))
+        raise ValidationError(gettext(
+            "This number is on the suppression list (erased or opted out). Save it "
+            "only if the person has given it to us again themselves, and confirm "
+            "that below."))
+
+    return check
+
+
+def email_of_no_other_contact(form, field) -> None:
+    """Refuse an email address (this field) that another live contact already has,
+    naming that contact, with a link to their page for whoever may read contacts."""
+    if field.errors or not field.data or _unchanged(form, field, "email"):
+        return
+    other = contact_with_email(db.session, field.data,
+                               other_than=getattr(form, "_id", None))
+    if other is None:
+        return
+    if not can(roles.READ, roles.CONTACT):
+        raise ValidationError(gettext("Another contact already has this email address."))
+    link = Markup('<a href="%s">%s</a>') % (
+        url_for("ContactView.show", pk=other.id), str(other))
+    raise ValidationError(Markup(gettext(
+        "%(contact)s already has this email address: edit that contact instead.",
+        contact=link)))

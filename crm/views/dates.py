@@ -1,5 +1,8 @@
 """Date fields typed the way the page's reader writes dates: 20.11.2026 on Finnish pages.
 
+A date and time is typed and shown on the register's clock (`CRM_TIMEZONE`), as
+20.11.2026 14.30 on Finnish pages and 2026-11-20 14:30 on others, and kept in UTC.
+
 FAB's date widget runs bootstrap-datepicker with the format yyyy-mm-dd, which turns
 a date typed as 20.11.2026 into another day; the browser's own <input type="date">
 follows the browser's language, not the page's, and takes no typed ISO date. These
@@ -11,16 +14,20 @@ which reads typed dates as `TYPED_FORMATS` do).
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from flask import current_app
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from wtforms import DateField
+from wtforms import DateField, Field
 from wtforms.widgets import html_params
 
 #: How a typed date is read, on every page: day first with dots, or ISO 8601.
 TYPED_FORMATS = ["%d.%m.%Y", "%Y-%m-%d"]
+#: How a typed time of day is read, after a typed date: 14.30 or 14:30, seconds optional.
+TYPED_TIME_FORMATS = ["%H.%M", "%H:%M", "%H.%M.%S", "%H:%M:%S"]
 #: Languages whose readers write the day first (20.11.2026); other pages show ISO dates.
 DAY_FIRST = {"fi"}
 #: The picker lists a week from Sunday; Babel numbers the days from Monday.
@@ -38,6 +45,56 @@ def typed_date(value: date) -> str:
     return f"{value.day}.{value.month}.{value.year}" if day_first() else value.isoformat()
 
 
+def register_zone() -> ZoneInfo:
+    """Return the time zone of the register's clock (`CRM_TIMEZONE`)."""
+    return ZoneInfo(current_app.config["CRM_TIMEZONE"])
+
+
+def typed_datetime(value: datetime) -> str:
+    """Return `value` on the register's clock as the reader types it: 20.11.2026 9.05."""
+    local = value.astimezone(register_zone())
+    if day_first():
+        return f"{typed_date(local.date())} {local.hour}.{local.minute:02d}"
+    return local.strftime("%Y-%m-%d %H:%M")
+
+
+def read_date(text: str) -> date | None:
+    """Return the date typed as `text` (20.11.2026 or 2026-11-20), or None."""
+    for shape in TYPED_FORMATS:
+        try:
+            return datetime.strptime(text.strip(), shape).date()
+        except ValueError:
+            continue
+    return None
+
+
+def read_datetime(text: str) -> tuple[datetime, timedelta] | None:
+    """Return the instant typed as `text` on the register's clock, in UTC, and how long
+    the typed time lasts (a minute, or a second when seconds are typed); or None.
+
+    A time the clock skips or shows twice (daylight saving) is read as before the change
+    (zoneinfo's fold=0): 3.30 on the spring night is 4.30 summer time.
+    """
+    text = " ".join(text.replace("T", " ").split())
+    for day_shape in TYPED_FORMATS:
+        for time_shape in TYPED_TIME_FORMATS:
+            try:
+                local = datetime.strptime(text, f"{day_shape} {time_shape}")
+            except ValueError:
+                continue
+            length = timedelta(seconds=1 if "%S" in time_shape else 60)
+            return local.replace(tzinfo=register_zone()).astimezone(UTC), length
+    return None
+
+
+def local_day(day: date) -> tuple[datetime, datetime]:
+    """Return when the register's day `day` begins and when the next one begins, in UTC."""
+    zone = register_zone()
+    start = datetime.combine(day, datetime.min.time(), zone)
+    end = datetime.combine(day + timedelta(days=1), datetime.min.time(), zone)
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
 def date_shape() -> str:
     """Return how to write a date on the page, in its language: dd.mm.yyyy, or yyyy-mm-dd."""
     return str(_l("dd.mm.yyyy") if day_first() else _l("yyyy-mm-dd"))
@@ -48,12 +105,26 @@ def invalid_date_message() -> str:
     return str(_l("Enter the date as %(format)s.", format=date_shape()))
 
 
-def picker_options(latest: date | str | None = None) -> dict:
-    """Return the calendar's settings for the page's language; `latest` is its last day."""
+def datetime_shape() -> str:
+    """Return how to write a date and time on the page: dd.mm.yyyy hh.mm, or yyyy-mm-dd hh:mm."""
+    return str(_l("dd.mm.yyyy hh.mm") if day_first() else _l("yyyy-mm-dd hh:mm"))
+
+
+def invalid_datetime_message() -> str:
+    """Return what a date and time that could not be read is told, in the page's language."""
+    return str(_l("Enter the date and time as %(format)s.", format=datetime_shape()))
+
+
+def picker_options(latest: date | str | None = None, with_time: bool = False) -> dict:
+    """Return the calendar's settings for the page's language; `latest` is its last day.
+
+    With `with_time`, a day picked keeps the time typed after the date.
+    """
     locale = get_locale()
     days, months = locale.days["stand-alone"], locale.months["stand-alone"]
     return {
         "dayFirst": day_first(),
+        "withTime": with_time,
         "latest": latest.isoformat() if isinstance(latest, date) else latest,
         "language": {
             "days": [days["wide"][d] for d in _SUNDAY_FIRST],
@@ -69,13 +140,15 @@ def picker_options(latest: date | str | None = None) -> dict:
 class DatePickerInput:
     """A text box with the calendar beside it; a `max` (as for <input type=date>) ends it."""
 
+    with_time = False
+
     def __call__(self, field, **kwargs):
         kwargs.setdefault("id", field.id)
         kwargs.setdefault("name", field.name)
-        kwargs.setdefault("placeholder", date_shape())
+        kwargs.setdefault("placeholder", datetime_shape() if self.with_time else date_shape())
         given = f"{kwargs.pop('class_', '')} {kwargs.pop('class', '')}".split()
         classes = " ".join(dict.fromkeys(["form-control", *given]))
-        options = json.dumps(picker_options(kwargs.pop("max", None)))
+        options = json.dumps(picker_options(kwargs.pop("max", None), self.with_time))
         return Markup(
             '<div class="input-group date crm-date" {}>'
             '<input {}>'
@@ -110,3 +183,45 @@ class LocalDateField(DateField):
             super().process_formdata([typed])
         except ValueError:
             raise ValueError(invalid_date_message()) from None
+
+
+class DateTimePickerInput(DatePickerInput):
+    """A text box for a date and time, whose calendar changes the date and keeps the time."""
+
+    with_time = True
+
+
+class LocalDateTimeField(Field):
+    """A date and time typed on the register's clock, kept timezone-aware in UTC.
+
+    Read as 20.11.2026 14.30, 20.11.2026 14:30 or 2026-11-20 14:30 (seconds optional) on
+    any page; shown as the page writes times, to the minute. A record's time sent back
+    as the same minute keeps its seconds.
+    """
+
+    widget = DateTimePickerInput()
+
+    def _value(self):
+        if self.raw_data:
+            return " ".join(self.raw_data)
+        return typed_datetime(self.data) if self.data else ""
+
+    def process_formdata(self, valuelist):
+        if not valuelist:
+            return  # not in the form posted: the record's own value stays
+        typed = " ".join(valuelist).strip()
+        if not typed:
+            self.data = None
+            return
+        read = read_datetime(typed)
+        if read is None:
+            self.data = None
+            raise ValueError(invalid_datetime_message())
+        self.data = read[0]
+
+    def populate_obj(self, obj, name):
+        stored = getattr(obj, name, None)
+        if isinstance(stored, datetime) and self.data is not None \
+                and self.data == stored.replace(second=0, microsecond=0):
+            return  # the minute shown, sent back: the record keeps the seconds left out
+        super().populate_obj(obj, name)

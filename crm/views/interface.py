@@ -13,7 +13,8 @@ OFFSET that reads (and joins) every skipped row. Here:
   ids come from an ORDER BY ... OFFSET ... LIMIT over the ids alone, which an index on
   the order column answers without touching the table, and only those rows are
   loaded with their joins;
-* LIMIT and OFFSET are written into the statement as numbers (`_literal_int`).
+* LIMIT and OFFSET are written into the statement as numbers (`_literal_int`);
+* a filter on a date reads 01.02.2026 as 1 February (crm.views.date_filters).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session
 
 from crm.views import keyset
+from crm.views.date_filters import CrmFilterConverter
 
 #: Count at most this many rows for a list's header; beyond it the list says "N+".
 DEFAULT_COUNT_CAP = 10_000
@@ -130,7 +132,12 @@ def _sorts_matches(filters) -> bool:
 
 
 class CrmSQLAInterface(SQLAInterface):
-    """A `SQLAInterface` whose count is capped and whose pages are read by their ids."""
+    """A `SQLAInterface` whose count is capped and whose pages are read by their ids.
+
+    Its list filters read dates as the reader writes them (crm.views.date_filters).
+    """
+
+    filter_converter_class = CrmFilterConverter
 
     def get_inner_filters(self, filters):
         # FAB copies the filters into a new `Filters`, which converts every column of

@@ -1,14 +1,28 @@
-"""The language menu: switching language keeps the reader on the page they were on."""
+"""The language menu, which keeps the reader on their page, and each language's formats.
+
+English pages write dates the British way (22/11/2026, a 24-hour clock), as the staff of a
+Finnish company expect, not Babel's `en` (US: 11/22/26, 2:30 PM). The UI language stays
+"en" (the menu, the session); only the Babel locale that formats and translates is
+en_GB, whose translations gettext finds in the "en" catalogs.
+"""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import abort, redirect, request, session, url_for
+from flask import Flask, abort, redirect, request, session, url_for
 from flask_appbuilder import AppBuilder, expose
 from flask_appbuilder.babel.views import LocaleView
 from flask_appbuilder.views import UtilView
 from flask_babel import refresh
+
+#: UI language -> the Babel locale that writes its dates and numbers.
+FORMATTING_LOCALES = {"en": "en_GB"}
+
+
+def formatting_locale(language: str | None) -> str | None:
+    """Return the Babel locale for pages in `language` ("en" -> "en_GB")."""
+    return FORMATTING_LOCALES.get(language, language) if language else language
 
 
 def safe_return_path(target: str | None) -> str | None:
@@ -53,7 +67,14 @@ class CrmLocaleView(LocaleView):
 
 
 class CrmAppBuilder(AppBuilder):
-    """FAB's AppBuilder with the CRM's language switch (`CrmLocaleView`)."""
+    """FAB's AppBuilder with the CRM's language switch (`CrmLocaleView`), and English
+    pages formatted as en_GB (`FORMATTING_LOCALES`)."""
+
+    def init_app(self, app: Flask, db_session) -> None:
+        super().init_app(app, db_session)
+        babel = app.extensions["babel"]
+        choose_language = babel.locale_selector  # FAB's: the session's UI language
+        babel.locale_selector = lambda: formatting_locale(choose_language())
 
     def _add_admin_views(self) -> None:
         # FAB 5.3's own, with CrmLocaleView in place of `self.bm.register_views()`, which

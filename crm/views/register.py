@@ -8,7 +8,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from wtforms import StringField
+from wtforms import BooleanField, StringField
 from wtforms.validators import Length, NumberRange, Optional
 
 from crm.models import (
@@ -25,6 +25,7 @@ from crm.models import (
 from crm.models.base import utcnow
 from crm.security import roles
 from crm.services import validation as v
+from crm.services.audit import record_event
 from crm.services.contacts import own_activity_source, touch_contact
 from crm.services.rectification import set_reason
 from crm.views import checks
@@ -228,6 +229,23 @@ CONTACT_FIELDSETS = [
 ]
 
 
+GIVEN_AGAIN_FIELD = BooleanField(
+    _l("The person gave us these details again themselves"), default=False,
+    description=_l("Tick only if the person has given us again, themselves, the address or "
+                   "number on the suppression list. Your confirmation is kept in the audit "
+                   "trail."))
+
+
+def _hide_given_again(form, exclude_cols) -> list[str]:
+    """Leave out the box confirming a suppressed address given again, unless a refusal
+    asks for it or it was ticked."""
+    exclude_cols = list(exclude_cols or [])
+    box = form[checks.GIVEN_AGAIN] if checks.GIVEN_AGAIN in form else None
+    if box is not None and not box.data and not getattr(form, "suppression_refused", False):
+        exclude_cols.append(checks.GIVEN_AGAIN)
+    return exclude_cols
+
+
 class ContactView(ContactSearchMixin, CrmModelView):
     resource = roles.CONTACT
     datamodel = SQLAInterface(Contact)
@@ -248,10 +266,14 @@ class ContactView(ContactSearchMixin, CrmModelView):
         (_l("Register"), {"fields": ["source", "legal_hold", "last_activity_at", "created_at",
                                      "updated_at"]}),
     ]
+    # The box confirming a suppressed address given again follows the addresses; it is
+    # shown only beside such a refusal (`_hide_given_again`).
     add_columns = [f for _, spec in CONTACT_FIELDSETS for f in spec["fields"]]
+    add_columns.insert(add_columns.index("mobile") + 1, checks.GIVEN_AGAIN)
     # The reason goes into the contact's change history (crm.services.rectification).
     edit_columns = add_columns + ["legal_hold", "change_reason"]
-    edit_form_extra_fields = {"change_reason": StringField(
+    add_form_extra_fields = {checks.GIVEN_AGAIN: GIVEN_AGAIN_FIELD}
+    edit_form_extra_fields = {checks.GIVEN_AGAIN: GIVEN_AGAIN_FIELD, "change_reason": StringField(
         _l("Reason for the change"), validators=[Optional(), Length(max=500), v.NoSensitiveData()],
         widget=BS3TextFieldWidget(),  # full width, like the fields above it
         description=_l("Kept in the contact's change history, e.g. \"corrected at the "
@@ -262,8 +284,11 @@ class ContactView(ContactSearchMixin, CrmModelView):
     base_order = ("last_name", "asc")
     base_filters = [["anonymised_at", FilterIsNull, None]]
     validators_columns = {
-        "email": [v.email()], "alt_email": [v.email()],
-        "phone": [v.phone()], "mobile": [v.phone()],
+        "email": [v.email(), checks.email_of_no_other_contact, checks.not_suppressed("email")],
+        "alt_email": [v.email(), checks.email_of_no_other_contact,
+                      checks.not_suppressed("email")],
+        "phone": [v.phone(), checks.not_suppressed("phone")],
+        "mobile": [v.phone(), checks.not_suppressed("phone")],
         "postal_code": [v.postal_code()],
         "marketing_status": [checks.no_subscription_after_objection],
     }
@@ -282,7 +307,39 @@ class ContactView(ContactSearchMixin, CrmModelView):
         if not is_created and hasattr(form, "change_reason"):
             set_reason(form.change_reason.data)
             del form.change_reason  # not a column: it goes with the change history
+        if checks.GIVEN_AGAIN in form:
+            # Not a column: the confirmation goes into the audit trail once saved.
+            g._crm_given_again = getattr(form, "given_again_fields", [])
+            del form[checks.GIVEN_AGAIN]
         super().process_form(form, is_created)
+
+    def post_add(self, item):
+        # As CrmModelView's, naming the fields saved: the confirmation box is none.
+        record_event("create", item, fields=[c for c in self.add_columns
+                                             if c != checks.GIVEN_AGAIN])
+        self._record_given_again(item)
+
+    def post_update(self, item):
+        record_event("update", item, fields=[c for c in self.edit_columns
+                                             if c != checks.GIVEN_AGAIN])
+        self._record_given_again(item)
+
+    @staticmethod
+    def _record_given_again(item) -> None:
+        """Record who confirmed that the person gave a suppressed address or number
+        again, for which fields: never the values."""
+        fields = g.pop("_crm_given_again", None)
+        if fields:
+            record_event("confirm", item, fields=fields, detail="suppressed contact details "
+                         "given again by the person")
+
+    def _get_add_widget(self, form, exclude_cols=None, widgets=None):
+        return super()._get_add_widget(form, exclude_cols=_hide_given_again(form, exclude_cols),
+                                       widgets=widgets)
+
+    def _get_edit_widget(self, form, exclude_cols=None, widgets=None):
+        return super()._get_edit_widget(form, exclude_cols=_hide_given_again(form, exclude_cols),
+                                        widgets=widgets)
 
 
 ORGANISATION_FIELDSETS = [

@@ -1,46 +1,125 @@
-"""A bounded form field for a link to a contact or an organisation.
+"""A form field for a link to a contact or an organisation, picked by name.
 
 FAB renders a many-to-one column as a select of every row of the related table:
-at a million contacts that page never arrives. The link is entered as the
-record's number instead (a record's page fills it in when it links to "add"),
-and the form shows whom the number names.
+at a million contacts that page never arrives. Here the page offers a type-ahead
+list instead (FAB's select2, set up in crm/templates/crm/link_picker.html): what is
+typed goes to the related list's own quick search (`lookup` in crm.views.search),
+which answers with its first matches. The form still sends the record's number,
+and without JavaScript the number is typed into the box the list replaces.
+
+The server checks the number whichever way it came: the record exists, the user may
+read records of its kind, and a contact newly linked is not anonymised.
 """
 
 from __future__ import annotations
 
+import json
+
 import sqlalchemy as sa
+from flask import current_app, has_request_context, url_for
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from sqlalchemy.orm import RelationshipDirection
 from wtforms import Field
-from wtforms.validators import InputRequired, Optional, ValidationError
+from wtforms.validators import InputRequired, Optional, StopValidation, ValidationError
 from wtforms.widgets import html_params
 
 from crm.extensions import db
 from crm.models import Contact, Organisation
+from crm.security import roles
 
 #: Tables too large to offer as a select.
 LARGE_MODELS = (Contact, Organisation)
+#: The resource whose read permission a link to each large table needs.
+RESOURCES = {Contact: roles.CONTACT, Organisation: roles.ORGANISATION}
+#: The list view (its endpoint) whose quick search finds each table's records.
+LOOKUP_ENDPOINTS = {Contact: "ContactView.lookup", Organisation: "OrganisationView.lookup"}
+#: The most matches the type-ahead list offers at once.
+LOOKUP_LIMIT = 20
+
+_DESCRIPTIONS = {
+    Contact: _l("Type part of the name or email address and pick the contact from "
+                "the list."),
+    Organisation: _l("Type part of the name, or the business ID, and pick the "
+                     "organisation from the list."),
+}
+_PLACEHOLDERS = {
+    Contact: _l("Search by name or email"),
+    Organisation: _l("Search by name or business ID"),
+}
 
 
-class _RecordNumberInput:
+def may_read(model) -> bool:
+    """Return whether the signed-in user may read records of `model`."""
+    return current_app.appbuilder.sm.can(roles.READ, RESOURCES[model])
+
+
+def suggestion(record) -> dict:
+    """Return how the type-ahead list shows `record`: its name, then what tells it apart."""
+    if isinstance(record, Contact):
+        organisation = record.organisation if may_read(Organisation) else None
+        details = [organisation.name if organisation else "", record.email or ""]
+        text = f"{record.first_name} {record.last_name}"
+    else:
+        details = [record.business_id or "", record.visiting_city or ""]
+        text = record.name
+    return {"id": record.id, "text": text, "details": [d for d in details if d]}
+
+
+def _picker_options(field) -> dict:
+    """Return the type-ahead list's settings, in the page's language."""
+    return {
+        "url": url_for(LOOKUP_ENDPOINTS[field.model]),
+        "text": str(field.data) if field.data is not None else "",
+        "required": bool(field.flags.required),
+        "placeholder": str(_PLACEHOLDERS[field.model]),
+        "minimumInputLength": 2,
+        "language": {
+            "inputTooShort": str(_l("Type at least two characters.")),
+            "searching": str(_l("Searching…")),
+            "noResults": str(_l("No matches.")),
+            "errorLoading": str(_l("The matches could not be fetched.")),
+            "removeAllItems": str(_l("Remove the link")),
+            "more": str(_l("Only the first %(count)d matches are shown: type more to "
+                           "narrow them down.", count=LOOKUP_LIMIT)),
+        },
+    }
+
+
+class _RecordPicker:
+    """The record's number in a text box, which the page turns into a type-ahead list
+    (crm/templates/crm/link_picker.html) when the user may read such records."""
+
     def __call__(self, field, **kwargs):
         kwargs.setdefault("id", field.id)
         kwargs.setdefault("class", "form-control")
         params = html_params(name=field.name, type="text", inputmode="numeric",
                              value=field._value(), **kwargs)
         shown = escape(str(field.data)) if field.data is not None else ""
-        return Markup(f'<input {params}><span class="help-block crm-related">{shown}</span>')
+        box = Markup('<input {}><span class="help-block crm-related">{}</span>').format(
+            Markup(params), shown)
+        if not has_request_context() or not may_read(field.model):
+            return box
+        hint = _l("Without JavaScript, enter the record's number: the number at the end "
+                  "of the address of its page.")
+        return Markup('<div class="crm-picker" {}>{}<noscript><span class="help-block">{}'
+                      "</span></noscript></div>").format(
+            Markup(html_params(data_crm_picker=json.dumps(_picker_options(field)))), box, hint)
 
 
 class RelatedRecordField(Field):
-    """A link to one record of `model`, entered as the record's number."""
+    """A link to one record of `model`, sent as the record's number.
 
-    widget = _RecordNumberInput()
+    :param owner: the model whose link this is, and `foreign_key` its column's
+        attribute: a contact anonymised since it was linked may stay linked.
+    """
 
-    def __init__(self, model, label=None, validators=None, **kwargs):
+    widget = _RecordPicker()
+
+    def __init__(self, model, label=None, validators=None, owner=None, foreign_key="",
+                 **kwargs):
         super().__init__(label, validators, **kwargs)
-        self.model = model
+        self.model, self.owner, self.foreign_key = model, owner, foreign_key
 
     def _value(self) -> str:
         if self.raw_data:
@@ -52,6 +131,9 @@ class RelatedRecordField(Field):
         self.data = None
         if not text:
             return
+        # Asked first: whether a number names a record is not told to who may not read it.
+        if not may_read(self.model):
+            raise ValueError(_l("Your role does not give access to records of this kind."))
         if not text.isdigit() or len(text) > 18:
             raise ValueError(_l("Enter the record's number."))
         self.data = db.session.get(self.model, int(text))
@@ -60,7 +142,20 @@ class RelatedRecordField(Field):
 
     def pre_validate(self, form):
         if self.process_errors:
-            raise ValidationError(self.process_errors[0])
+            raise StopValidation()  # the message is among the field's errors already
+        if self.data is None:
+            return
+        # A link set by the page the form was opened from (FAB fills it in) is checked too.
+        if not may_read(self.model):
+            raise ValidationError(_l("Your role does not give access to records of this kind."))
+        if getattr(self.data, "anonymised_at", None) is not None and not self._kept(form):
+            raise ValidationError(_l("This contact has been anonymised: pick another one."))
+
+    def _kept(self, form) -> bool:
+        """Whether the record edited (FAB puts its key in `form._id`) links to it already."""
+        pk = getattr(form, "_id", None)
+        record = db.session.get(self.owner, pk) if self.owner is not None and pk else None
+        return record is not None and getattr(record, self.foreign_key) == self.data.id
 
 
 def related_record_fields(model, labels: dict) -> dict[str, RelatedRecordField]:
@@ -71,8 +166,10 @@ def related_record_fields(model, labels: dict) -> dict[str, RelatedRecordField]:
                 or relation.mapper.class_ not in LARGE_MODELS):
             continue
         required = not all(column.nullable for column in relation.local_columns)
+        (column,) = relation.local_columns
         fields[relation.key] = RelatedRecordField(
             relation.mapper.class_, labels.get(relation.key, relation.key),
             validators=[InputRequired() if required else Optional()],
-            description=_l("The record's number, shown on its page and in its address."))
+            owner=model, foreign_key=relation.parent.get_property_by_column(column).key,
+            description=_DESCRIPTIONS[relation.mapper.class_])
     return fields

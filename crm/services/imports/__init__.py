@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from crm.models import Source, SourceKind
 from crm.models.base import register_today, utcnow
+from crm.privacy.guard import as_sentence, find_sensitive
 from crm.services.audit import record_event
 from crm.services.imports.merge import Merge
 from crm.services.imports.parsing import (
@@ -38,7 +39,6 @@ from crm.services.imports.parsing import (
     require_columns,
 )
 from crm.services.requests import add_months
-from crm.services.validation import InvalidValue, check_free_text
 
 __all__ = ["FIELDS", "ImportRefused", "ImportResult", "LineError", "ParsedList",
            "import_list", "missing_columns", "read_layout", "require_columns"]
@@ -161,10 +161,9 @@ def _check_list_details(name: str, supplier: str | None) -> None:
             continue
         if len(value) > 200:
             raise ImportRefused(_("The %(what)s is longer than 200 characters.", what=label))
-        try:
-            check_free_text(value)
-        except InvalidValue as exc:
-            raise ImportRefused(f"{label}: {exc}") from None
+        problem = find_sensitive(value)
+        if problem:  # "List name: contains ..."
+            raise ImportRefused(f"{as_sentence(str(label))}: {problem}")
 
 
 def _audit_detail(result: ImportResult) -> str:

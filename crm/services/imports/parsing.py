@@ -157,7 +157,8 @@ def missing_columns(parsed: ParsedList) -> str | None:
     if not missing:
         return None
     # Headers recognised without a mapping (HEADER_NAMES), in the reader's language.
-    examples = "first name, last name, email, phone" if str(get_locale()) == "en" \
+    locale = get_locale()  # en_GB on English pages (crm.views.locale)
+    examples = "first name, last name, email, phone" if locale and locale.language == "en" \
         else "etunimi, sukunimi, sähköposti, puhelin"
     return _("Required columns are missing: %(fields)s. Name them in the header (e.g. "
              "%(examples)s) or map them.", fields=", ".join(missing), examples=examples)
