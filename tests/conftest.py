@@ -195,6 +195,18 @@ def login_as(app):
     return make
 
 
+@pytest.fixture
+def signed_in(login_as):
+    """Return a function giving a client signed in as the named demo user, in English."""
+
+    def make(username: str):
+        client = login_as(username)
+        client.get("/lang/en")
+        return client
+
+    return make
+
+
 # ---------------------------------------------------------------------------
 # Browser tests: a live server and Chromium driven by Playwright.
 #

@@ -38,18 +38,6 @@ from tests.factories import (
 )
 
 
-@pytest.fixture
-def signed_in(login_as):
-    """Return a function giving a client signed in as the named demo user, in English."""
-
-    def make(username: str):
-        client = login_as(username)
-        client.get("/lang/en")
-        return client
-
-    return make
-
-
 def text(response) -> str:
     assert response.status_code == 200, response.status_code
     return response.get_data(as_text=True)

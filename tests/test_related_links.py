@@ -31,18 +31,6 @@ CONTACT_READERS = {"sales", "marketing", "comms", "ar", "support", "privacy", "d
 ORGANISATION_READERS = {"sales", "marketing", "comms", "ar", "support", "privacy", "dpo"}
 
 
-@pytest.fixture
-def signed_in(login_as):
-    """Return a function giving a client signed in as the named demo user, in English."""
-
-    def make(username: str):
-        client = login_as(username)
-        client.get("/lang/en")
-        return client
-
-    return make
-
-
 def lookup(client, path: str, text: str) -> dict:
     response = client.get(path, query_string={"q": text})
     assert response.status_code == 200

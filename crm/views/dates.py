@@ -21,7 +21,7 @@ from flask import current_app
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from wtforms import DateField, Field
+from wtforms import Field
 from wtforms.widgets import html_params
 
 #: How a typed date is read, on every page: day first with dots, or ISO 8601.
@@ -159,30 +159,42 @@ class DatePickerInput:
                                     class_=classes, **kwargs)))
 
 
-class LocalDateField(DateField):
-    """A date typed as 20.11.2026 or 2026-11-20 on any page, shown as the page writes dates."""
-
-    widget = DatePickerInput()
-
-    def __init__(self, label=None, validators=None, **kwargs):
-        super().__init__(label, validators, format=TYPED_FORMATS, **kwargs)
+class _TypedField(Field):
+    """A field typed as text and shown as the page's reader writes it (`_shown`), read
+    back by `_read` (None: unreadable, told by `_unreadable`). Text typed stays as typed
+    when the form comes back; an empty box is no value; a field not posted leaves the
+    record's own value."""
 
     def _value(self):
         if self.raw_data:
             return " ".join(self.raw_data)
-        return typed_date(self.data) if self.data else ""
+        return self._shown(self.data) if self.data else ""
 
     def process_formdata(self, valuelist):
         if not valuelist:
             return  # not in the form posted: the record's own value stays
         typed = " ".join(valuelist).strip()
-        if not typed:
-            self.data = None
-            return
-        try:
-            super().process_formdata([typed])
-        except ValueError:
-            raise ValueError(invalid_date_message()) from None
+        self.data = self._read(typed) if typed else None
+        if typed and self.data is None:
+            raise ValueError(self._unreadable())
+
+
+class LocalDateField(_TypedField):
+    """A date typed as 20.11.2026 or 2026-11-20 on any page, shown as the page writes dates."""
+
+    widget = DatePickerInput()
+
+    @staticmethod
+    def _shown(value: date) -> str:
+        return typed_date(value)
+
+    @staticmethod
+    def _read(typed: str) -> date | None:
+        return read_date(typed)
+
+    @staticmethod
+    def _unreadable() -> str:
+        return invalid_date_message()
 
 
 class DateTimePickerInput(DatePickerInput):
@@ -191,7 +203,7 @@ class DateTimePickerInput(DatePickerInput):
     with_time = True
 
 
-class LocalDateTimeField(Field):
+class LocalDateTimeField(_TypedField):
     """A date and time typed on the register's clock, kept timezone-aware in UTC.
 
     Read as 20.11.2026 14.30, 20.11.2026 14:30 or 2026-11-20 14:30 (seconds optional) on
@@ -201,23 +213,18 @@ class LocalDateTimeField(Field):
 
     widget = DateTimePickerInput()
 
-    def _value(self):
-        if self.raw_data:
-            return " ".join(self.raw_data)
-        return typed_datetime(self.data) if self.data else ""
+    @staticmethod
+    def _shown(value: datetime) -> str:
+        return typed_datetime(value)
 
-    def process_formdata(self, valuelist):
-        if not valuelist:
-            return  # not in the form posted: the record's own value stays
-        typed = " ".join(valuelist).strip()
-        if not typed:
-            self.data = None
-            return
+    @staticmethod
+    def _read(typed: str) -> datetime | None:
         read = read_datetime(typed)
-        if read is None:
-            self.data = None
-            raise ValueError(invalid_datetime_message())
-        self.data = read[0]
+        return read[0] if read else None
+
+    @staticmethod
+    def _unreadable() -> str:
+        return invalid_datetime_message()
 
     def populate_obj(self, obj, name):
         stored = getattr(obj, name, None)
