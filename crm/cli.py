@@ -14,6 +14,7 @@ from flask_babel import force_locale
 
 from crm.privacy.cli import subject
 from crm.services.imports.cli import import_command
+from crm.views.locale import COMMAND_LINE_LOCALE
 
 crm = AppGroup("crm", help="Contact register CRM commands.")
 
@@ -142,7 +143,7 @@ def jobs_list_command() -> None:
         when = (f"last {last.status.value} {last.started_at:%Y-%m-%d %H:%M}"
                 f"{' (dry run)' if last.dry_run else ''}" if last else "never run")
         click.echo(f"{name:<18} {crontabs[name] or 'not scheduled':<14} {when}")
-        with force_locale("en"):  # the command line speaks English, as `crm import` does
+        with force_locale(COMMAND_LINE_LOCALE):  # English, as `crm import` speaks
             click.echo(f"{'':<18} {job.description}")
 
 

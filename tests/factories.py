@@ -53,7 +53,19 @@ def make_contact(session, **overrides) -> Contact:
                   phone=f"+35850000{n % 10000:04d}", source=own_activity_source(session),
                   relationship_notes="Prefers email", last_activity_at=datetime.now(UTC))
     values.update(overrides)
+    if "purposes" not in values:  # every contact is kept for a purpose (DESIGN §2)
+        values["purposes"] = [purpose(session, "customer_relationship")]
     return _add(session, Contact(**values))
+
+
+def purpose_ids(session, *codes: str) -> list[str]:
+    """Return the reference purposes `codes` as a contact form sends them (their ids)."""
+    return [str(purpose(session, code).id) for code in codes]
+
+
+def purpose(session, code: str) -> Purpose:
+    """Return the reference purpose `code` (crm.services.reference.PURPOSES)."""
+    return session.query(Purpose).filter_by(code=code).one()
 
 
 def make_identifier(session, contact, **overrides) -> Identifier:

@@ -96,3 +96,34 @@ def test_a_date_filter_is_added_and_typed_the_finnish_way(page: Page, session):
     expect(listing).to_contain_text("Helmikuun ensimmäinen")
     expect(listing).not_to_contain_text("Tammikuun toinen")
     assert errors == []
+
+
+def test_a_time_is_typed_on_an_english_page_as_its_lists_write_dates(page: Page, session):
+    stored = datetime(2026, 11, 24, 9, 38, tzinfo=UTC)
+    pk = make_activity(session, make_contact(session), occurred_at=stored).id
+    session.commit()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    sign_in(page, "sales")
+    page.goto("/lang/en?next=/activityview/list/")
+    # The English list writes the day first, with slashes (en_GB)...
+    expect(page.locator("table.table").last).to_contain_text("24/11/2026, 11:38")
+
+    # ...and the form reads a time written so, as the list wrote it.
+    page.goto(f"/activityview/edit/{pk}")
+    field = page.locator("form#model_form input#occurred_at")
+    field.fill("")
+    field.press_sequentially("23/11/2026, 14:30")
+    field.press("Tab")
+    expect(field).to_have_value("23/11/2026, 14:30")
+    # Its calendar opens on that day, and a day picked keeps the typed time.
+    page.locator("form#model_form .crm-date .input-group-addon").click()
+    expect(page.locator(".datepicker-dropdown .datepicker-days td.day.active")).to_have_text("23")
+    page.locator(".datepicker-dropdown .datepicker-days td.day:not(.old):not(.new)",
+                 has_text="20").first.click()
+    expect(field).to_have_value("2026-11-20 14:30")
+    page.locator("form#model_form button[type=submit]").click()
+    page.wait_for_load_state()
+    assert _occurred_at(session, pk) == datetime(2026, 11, 20, 12, 30, tzinfo=UTC)
+    assert errors == []

@@ -26,7 +26,7 @@ from werkzeug.datastructures import MultiDict
 from crm.extensions import db
 from crm.models import Contact, Organisation, SourceKind
 from tests.conftest import csrf_token
-from tests.factories import make_contact, make_organisation
+from tests.factories import make_contact, make_organisation, purpose_ids
 
 STALE_MESSAGE = "Someone else changed this record while you were editing it."
 
@@ -128,8 +128,13 @@ CONTACT = {"first_name": "Aino", "last_name": "Aaltonen", "country": "FI", "lang
            "email": "aino.aaltonen@esimerkki.fi"}
 
 
+def contact_form(**fields) -> dict:
+    """Return a valid new contact's form data (CONTACT, kept for a purpose), with `fields`."""
+    return {**CONTACT, "purposes": purpose_ids(db.session, "customer_relationship"), **fields}
+
+
 def post_contact(client, **fields):
-    data = {**CONTACT, **fields, "csrf_token": csrf_token(client, "/contactview/add")}
+    data = {**contact_form(**fields), "csrf_token": csrf_token(client, "/contactview/add")}
     return client.post("/contactview/add", data=data)
 
 

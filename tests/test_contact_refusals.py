@@ -19,7 +19,7 @@ from crm.models.base import utcnow
 from crm.privacy.suppression import suppress
 from tests.conftest import csrf_token
 from tests.factories import make_contact
-from tests.test_contact_forms import CONTACT, all_errors, count, field_errors, form_data
+from tests.test_contact_forms import all_errors, contact_form, count, field_errors, form_data
 
 ADD = "/contactview/add"
 ERASED_EMAIL = "poistettu.henkilo@esimerkki.fi"
@@ -57,7 +57,7 @@ def erased(session):
 
 
 def post(client, path: str = ADD, **fields):
-    data = {**CONTACT, **fields, "csrf_token": csrf_token(client, path)}
+    data = {**contact_form(**fields), "csrf_token": csrf_token(client, path)}
     return client.post(path, data=data)
 
 

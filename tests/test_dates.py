@@ -72,6 +72,8 @@ def _row_of(html: str, field_id: str) -> str:
     ("05.02.2026", date(2026, 2, 5)),
     (" 20.11.2026 ", date(2026, 11, 20)),  # pasted with a space
     ("29.2.2028", date(2028, 2, 29)),
+    ("20/11/2026", date(2026, 11, 20)),  # as English (en_GB) lists write it
+    ("05/02/2026", date(2026, 2, 5)),    # day first, never month first
 ])
 def test_a_date_is_read_in_either_format_on_any_page(app, locale, typed, day):
     form = _read(app, typed, locale)
@@ -236,6 +238,9 @@ def _utc(*args) -> datetime:
     ("29.3.2026 3.30", _utc(2026, 3, 29, 1, 30)),
     # 3.30 on 25 October 2026 happens twice (4.00 -> 3.00): the first, in summer time.
     ("25.10.2026 3.30", _utc(2026, 10, 25, 0, 30)),
+    # As an English (en_GB) list shows it, copied with its comma.
+    ("25/11/2026, 10:51", _utc(2026, 11, 25, 8, 51)),
+    ("25/11/2026 10:51", _utc(2026, 11, 25, 8, 51)),
 ])
 def test_a_time_is_read_on_the_registers_clock_in_either_format(app, locale, typed, instant):
     form = _read_time(app, typed, locale)

@@ -33,8 +33,35 @@ def test_a_missing_record_is_said_in_the_readers_language(login_as, locale, titl
 
 
 def test_programs_keep_the_short_answers(client):
-    """The webhook and anything not asking for HTML get Werkzeug's plain answer."""
-    response = client.get("/no-such-page", headers={"Accept": "application/json"})
+    """The webhook and anything asking for neither HTML nor JSON get Werkzeug's answer."""
+    response = client.get("/no-such-page", headers={"Accept": "text/plain"})
     assert response.status_code == 404 and "crm-error" not in response.get_data(as_text=True)
     response = client.get("/webhooks/no-such-hook", headers={"Accept": "text/html"})
     assert response.status_code == 404 and "crm-error" not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("accept", ["text/html", "*/*", None])
+def test_the_api_answers_a_missing_address_in_json(client, accept):
+    headers = {"Accept": accept} if accept else {}
+    response = client.get("/api/v1/no-such-thing", headers=headers)
+    assert response.status_code == 404
+    assert response.is_json and response.get_json() == {"message": "Not Found"}
+
+
+def test_the_api_answers_a_wrong_method_in_json_and_says_which_are_allowed(client):
+    response = client.delete("/api/v1/menu/")
+    assert response.status_code == 405
+    assert response.get_json() == {"message": "Method Not Allowed"}
+    assert "GET" in response.headers["Allow"]
+
+
+def test_a_caller_asking_for_json_gets_json(login_as):
+    response = login_as("privacy").get("/jobrunview/show/999999",
+                                       headers={"Accept": "application/json"})
+    assert response.status_code == 404 and response.get_json() == {"message": "Not Found"}
+
+
+def test_the_apis_own_answers_stay_its_own(client):
+    """FAB's API answers its errors itself (JSON with its own message): left as it is."""
+    response = client.get("/api/v1/menu/")
+    assert response.status_code == 401 and response.is_json

@@ -418,6 +418,21 @@ def test_command_exit_status_and_dry_run(app, session, tmp_path):
     assert mapped.exit_code == 2
 
 
+def test_command_writes_dates_the_iso_way(app, session, tmp_path):
+    listing = tmp_path / "list.csv"
+    listing.write_bytes(csv_file([line(1)]))
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["crm", "import", str(listing), "--source", "Ensin"]
+                         ).exit_code == 0
+    imported_on = session.scalar(sa.select(Source.created_at).where(Source.name == "Ensin"))
+    with app.test_request_context():
+        day = format_date(imported_on, "yyyy-MM-dd")  # the register's day, not UTC's
+
+    again = runner.invoke(args=["crm", "import", str(listing), "--source", "Toinen"])
+    # Scripts and people alike read "2026-11-25", never US English "11/25/26".
+    assert f"as the list Ensin on {day}: nothing was changed" in again.output, again.output
+
+
 # -- the fast checks give the full checks' answers ----------------------------------------
 
 

@@ -572,7 +572,7 @@ def test_the_jobs_screen_says_each_schedule_in_words(app, session, login_as, mon
     assert "Päivittäin klo 2.30" in schedule(html, "retention")
     assert "Joka sunnuntai klo 4.00" in schedule(html, "audit_pruning")
     assert "15 minuutin välein" in schedule(html, "session_purge")
-    assert "Joka tunti 20 minuuttia yli tasan" in schedule(html, "mailchimp_sync")
+    assert "Joka tunti, 20 minuuttia yli tasatunnin" in schedule(html, "mailchimp_sync")
     # The crontab itself stays at hand for whoever set it.
     assert 'title="crontab: 30 2 * * *"' in schedule(html, "retention")
     # A shape not described in words is shown as it is.
@@ -597,6 +597,19 @@ def test_an_unconfigured_mailchimp_sync_shows_as_skipped_and_why(app, session, l
     row = html.split('data-job="mailchimp_sync"')[1].split("</tr>")[0]
     assert "Ohitettu" in row and "Mailchimpia ei ole määritetty" in row
     assert "Onnistui" not in row
+
+
+def test_a_skipped_dry_runs_page_gives_the_reason_not_an_error_nor_changes(app, session,
+                                                                           login_as,
+                                                                           monkeypatch):
+    monkeypatch.setitem(app.config, "CRM_MAILCHIMP_API_KEY", None)
+    outcome = run_job(app, "mailchimp_sync", dry_run=True, trigger="screen")
+    assert outcome.status is JobStatus.skipped
+    page = login_as("privacy").get(f"/jobrunview/show/{outcome.run_id}").get_data(as_text=True)
+    row = re.search(r"<tr>(?:(?!</tr>).)*Mailchimpia ei ole määritetty", page, re.S).group(0)
+    assert "Syy" in row and "Virhe" not in row
+    # Skipped, it did nothing: no "a real run would have made these changes".
+    assert 'id="job-run-dry-note"' not in page
 
 
 def test_runs_need_the_run_permission_a_post_and_a_token(app, session, login_as):

@@ -6,6 +6,7 @@ import logging
 from urllib.parse import urlparse
 
 import pytest
+from flask_babel import force_locale, gettext
 
 from config import TestConfig
 from crm import create_app
@@ -70,3 +71,36 @@ def test_password_sign_in_follows_only_a_safe_next_page(client, caplog, next_url
     location = urlparse(response.headers["Location"])
     assert location.netloc in ("", "localhost") and location.path == lands_on
     assert any("Invalid redirect" in r.getMessage() for r in caplog.records) is warns
+
+
+def _translated(app, locale: str, text: str) -> str:
+    with app.test_request_context(), force_locale(locale):
+        return gettext(text)
+
+
+def _signed_out_note(app, locale: str) -> str:
+    return _translated(app, locale, "You have been signed out.")
+
+
+@pytest.mark.parametrize("locale", ["fi", "en"])
+def test_signing_out_says_so_on_the_sign_in_page_in_the_readers_language(app, client,
+                                                                          locale):
+    _post_login(client, "sales", PASSWORD)
+    client.get(f"/lang/{locale}")
+    response = client.get("/logout/", follow_redirects=True)
+    page = response.get_data(as_text=True)
+    # The home page offering to sign in again (with SSO: the sign-in page, back from
+    # the provider), in the language the reader had chosen, which signing out keeps ...
+    assert response.request.path == "/"
+    assert _signed_out_note(app, locale) in page
+    assert _translated(app, locale, "Sign in") in page
+    assert _translated(app, "en" if locale == "fi" else "fi", "Sign in") not in page
+    # ... but nothing else: the user is gone, and the note is said once.
+    assert client.get("/contactview/list/").status_code != 200
+    assert _signed_out_note(app, locale) not in client.get("/login/").get_data(as_text=True)
+
+
+def test_no_note_for_a_sign_in_page_not_reached_by_signing_out(app, client):
+    client.get("/logout/")  # nobody was signed in
+    page = client.get("/login/").get_data(as_text=True)
+    assert _signed_out_note(app, "fi") not in page

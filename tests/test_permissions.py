@@ -323,6 +323,8 @@ class World:
     pk: dict[str, Any] = field(default_factory=dict)
     contact_id: int = 0
     purpose_id: int = 0
+    #: The purpose a contact added on a screen is kept for.
+    relationship_purpose_id: int = 0
     source_id: int = 0
     role_id: int = 0
     #: A dry run of a job, for its confirmation page.
@@ -483,7 +485,8 @@ def _when(day: date) -> str:
 SCREENS: dict[str, Screen] = {
     "contact": Screen(
         "/contactview/", Contact, "ContactView", "Aaltomatriisi", _contact,
-        lambda w, u: {"first_name": "Lisätty", "last_name": f"Lisätty-{u}"},
+        lambda w, u: {"first_name": "Lisätty", "last_name": f"Lisätty-{u}",
+                      "purposes": str(w.relationship_purpose_id)},
         lambda u: ("title", f"Muokannut {u}", eq(f"Muokannut {u}"))),
     "organisation": Screen(
         "/organisationview/", Organisation, "OrganisationView", "Aalto Matriisi Oy",
@@ -610,6 +613,8 @@ def world(app):
         world = World()
         world.purpose_id = session.scalar(
             sa.select(Purpose.id).where(Purpose.code == "direct_marketing"))
+        world.relationship_purpose_id = session.scalar(
+            sa.select(Purpose.id).where(Purpose.code == "customer_relationship"))
         world.role_id = session.scalar(sa.select(Role.id).where(Role.name == "Support"))
         world.contact_id = _contact(session, world, "").id
         world.pk["contact"] = world.contact_id
@@ -830,8 +835,12 @@ class TestFieldRules:
         assert (RELATIONSHIP_NOTE in show) is reads
         assert ("decision_maker" in show or "Decision maker" in show) is reads
         assert ("Role in the customer relationship" in show) is reads
-        assert RELATIONSHIP_NOTE not in listing
-        assert "decision_maker" not in listing and "Decision maker" not in listing
+        # Not in the list's rows (its filter box offers the roles to filter by).
+        rows = re.search(r'<table class="table table-bordered table-hover">.*?</table>',
+                         listing, re.S).group(0)
+        assert RELATIONSHIP_NOTE not in rows
+        assert "decision_maker" not in rows and "Decision maker" not in rows
+        assert ("Decision maker" in listing) is reads  # offered as a filter to readers only
 
     @pytest.mark.parametrize("user", CONTACT_EDITORS)
     def test_relationship_info_is_written_only_by_its_writers(self, world, user):
@@ -933,7 +942,8 @@ class TestFieldRules:
     def test_marketing_status_of_a_new_contact_is_set_only_by_its_writers(self, world, user):
         name = unique("Uusi")
         response, _ = submit_form(world.clients[user], "/contactview/add", {
-            "first_name": "Uusi", "last_name": name, "marketing_status": "subscribed"})
+            "first_name": "Uusi", "last_name": name, "marketing_status": "subscribed",
+            "purposes": str(world.relationship_purpose_id)})
         assert response.status_code == 302, form_errors(response)
         db.session.rollback()
         status = db.session.scalar(sa.select(Contact.marketing_status)

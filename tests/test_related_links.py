@@ -21,7 +21,7 @@ from crm.security import roles
 from crm.services.demo import DEMO_USERS
 from crm.views import search
 from tests.conftest import PASSWORD, csrf_token, field_errors, login
-from tests.factories import make_activity, make_contact, make_organisation
+from tests.factories import make_activity, make_contact, make_organisation, purpose_ids
 
 CONTACT_LOOKUP = "/contactview/lookup"
 ORGANISATION_LOOKUP = "/organisationview/lookup"
@@ -151,6 +151,7 @@ def test_a_picked_organisation_is_saved_and_shown_by_name_on_the_edit_form(sessi
     assert options["placeholder"] == "Search by name or business ID"
     response = client.post("/contactview/add", data={
         **NEW_CONTACT, "organisation": str(organisation.id),
+        "purposes": purpose_ids(session, "customer_relationship"),
         "csrf_token": csrf_token(client, "/contactview/add")})
     assert response.status_code == 302
     contact = db.session.scalar(sa.select(Contact).where(Contact.last_name == "Linkitettävä"))
@@ -173,6 +174,7 @@ def test_a_bad_number_is_refused_beside_the_field(session, signed_in, value, mes
     client = signed_in("sales")
     response = client.post("/contactview/add", data={
         **NEW_CONTACT, "organisation": value,
+        "purposes": purpose_ids(session, "customer_relationship"),
         "csrf_token": csrf_token(client, "/contactview/add")})
     assert response.status_code == 200
     assert field_errors(response.get_data(as_text=True), "organisation") == [message]
@@ -252,3 +254,25 @@ def test_a_link_to_records_the_user_may_not_read_is_refused(session, activity_wr
     status, page = _add_activity(activity_writer, 999999999)
     assert field_errors(page, "contact") == [
         "Your role does not give access to records of this kind."]
+
+
+def test_the_fields_hint_says_to_type_the_beginning_as_the_lookup_reads_it(session,
+                                                                           signed_in):
+    organisation = make_organisation(session, name="Keskitekniikka Oy")
+    make_contact(session, first_name="Vihje", last_name="Alkukirjain",
+                 email="vihje.alkukirjain@keski.example", organisation=organisation)
+    session.commit()
+    client = signed_in("sales")
+    form = client.get("/activityview/add").get_data(as_text=True)
+    assert ("Type the beginning of the name or organisation, or the email address, and "
+            "pick the contact from the list.") in field_cell(form, "contact")
+    assert ("Type the beginning of the name, or the whole business ID, and pick the "
+            "organisation from the list.") in field_cell(form, "organisation")
+    # As the hints say: the beginning of a name or an organisation, an address, finds...
+    for typed in ("alkuk", "vihje alk", "keskitek", "vihje.alkukirjain@keski.example"):
+        assert names(lookup(client, CONTACT_LOOKUP, typed)) == ["Vihje Alkukirjain"], typed
+    assert names(lookup(client, ORGANISATION_LOOKUP, "keskitek")) == ["Keskitekniikka Oy"]
+    # ...a part from the middle does not, nor a business ID without its check digit.
+    assert names(lookup(client, CONTACT_LOOKUP, "kirjain")) == []
+    assert names(lookup(client, ORGANISATION_LOOKUP, "tekniikka")) == []
+    assert names(lookup(client, ORGANISATION_LOOKUP, organisation.business_id[:7])) == []

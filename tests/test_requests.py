@@ -133,6 +133,49 @@ def _fresh(session, pk: int) -> DataSubjectRequest:
     return session.get(DataSubjectRequest, pk)
 
 
+@pytest.mark.parametrize("locale, told", [
+    ("fi", "Määräaikaa voi pidentää enintään kahdella kuukaudella: 31.1.2027 asti."),
+    ("en", "A deadline can be extended by two further months at most: to 31/01/2027."),
+])
+def test_a_refused_extension_names_its_last_day_as_the_page_writes_dates(session, login_as,
+                                                                        locale, told):
+    received = date(2026, 10, 31)  # due 30.11.2026; extended at most to 31.1.2027
+    pk = make_request(session, received_on=received, status=RequestStatus.in_progress).id
+    session.commit()
+    client = login_as("privacy")
+    if locale != "fi":  # Finnish is the default
+        client.get(f"/lang/{locale}")
+    response = _post(client, pk, "extend", new_due_on="1.2.2027", reason="Paljon aineistoa",
+                     notified_on=received.strftime("%d.%m.%Y"))
+    assert response.status_code == 302
+    assert told in _page(client, pk)  # not the ISO 2027-01-31 on a Finnish page
+    assert _fresh(session, pk).extended_due_on is None
+
+
+def test_a_refused_step_comes_back_filled_in_once(session, login_as):
+    received = date(2026, 10, 31)
+    pk = make_request(session, received_on=received, status=RequestStatus.in_progress).id
+    session.commit()
+    client = login_as("privacy")
+    refused = _post(client, pk, "extend", new_due_on="1.2.2027",
+                    reason="Paljon aineistoa kerättävänä", notified_on="31.10.2026")
+    assert refused.location.endswith(f"/datasubjectrequestview/show/{pk}")
+    page = _page(client, pk)
+    # The form is open, as typed: nothing to type again after reading why it was refused.
+    assert '<details id="extend" open>' in page
+    extend = page.split('id="extend-form"')[1].split("</form>")[0]
+    assert 'value="1.2.2027"' in extend and 'value="31.10.2026"' in extend
+    assert "Paljon aineistoa kerättävänä</textarea>" in extend
+    # Once: the page looked at again is as before.
+    page = _page(client, pk)
+    assert '<details id="extend">' in page and "Paljon aineistoa" not in page
+    # A refusal is kept for its own request only.
+    other = make_request(session, received_on=received, status=RequestStatus.in_progress).id
+    session.commit()
+    _post(client, pk, "reject", reason="", how="email")
+    assert '<details id="reject">' in _page(client, other)
+
+
 def test_privacy_officer_takes_a_request_from_receipt_to_completion(session, login_as):
     contact = make_contact(session, email="aava.pyytaja@firma.example")
     session.commit()
@@ -271,7 +314,7 @@ def test_a_request_cannot_be_received_in_the_future(session, login_as):
     response = client.post("/datasubjectrequestview/add", data={"csrf_token": token, **typed})
     assert response.status_code == 200, "the refused form should be shown again"
     page = response.get_data(as_text=True)
-    assert field_errors(page, "received_on") == ["Pyyntöä ei voi vastaanottaa tulevaisuudessa."]
+    assert field_errors(page, "received_on") == ["Vastaanottopäivä ei voi olla tulevaisuudessa."]
     kept = dict(form_fields(page))
     assert {k: kept.get(k) for k in typed if k != "received_on"} == {
         k: v for k, v in typed.items() if k != "received_on"}

@@ -12,11 +12,11 @@ import logging
 
 from flask import current_app, redirect, render_template, request, url_for
 from flask_babel import force_locale
-from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from wtforms import BooleanField, EmailField, StringField, TelField, TextAreaField
 
 from crm.extensions import db
+from crm.forms import CrmForm
 from crm.models.base import utcnow
 from crm.public import bp
 from crm.public.contact_text import CONSENT_TEXT, CONSENT_TEXT_VERSION, LANGUAGES, TEXT
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 LANGUAGE_NAMES = [("fi", "Suomeksi"), ("en", "In English")]
 
 
-class CallbackForm(FlaskForm):
+class CallbackForm(CrmForm):
     """The form's fields and CSRF token; the checks are the service's, in the page's language."""
 
     name = StringField()

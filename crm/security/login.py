@@ -36,6 +36,7 @@ from marshmallow import ValidationError
 from werkzeug.security import check_password_hash
 
 from crm.extensions import db
+from crm.forms import with_crm_messages
 from crm.models import OidcIdentity
 from crm.security.oidc import OidcError, finish_authorization, sso
 from crm.security.sessions import ServerSession
@@ -44,9 +45,12 @@ from crm.services.identities import groups_of, sign_in
 
 log = logging.getLogger(__name__)
 
+#: FAB's password form, with WTForms' messages in the CRM's words.
+LoginForm = with_crm_messages(LoginForm_db)
 ID_TOKEN_KEY = "_crm_oidc_id_token"
 NEXT_KEY = "_crm_sso_next"
 
+SIGNED_OUT = _l("You have been signed out.")
 #: reason -> (HTTP status, message) for sign-ins refused although the provider vouched.
 REFUSALS = {
     "no_mapped_group": (403, _l(
@@ -120,7 +124,7 @@ class CrmAuthDBView(AuthDBView):
             return redirect(self._get_safe_next_url())
         if request.method == "POST" and not local_login_allowed():
             return self._refuse("local_login_off")
-        form = LoginForm_db() if local_login_allowed() else None
+        form = LoginForm() if local_login_allowed() else None
         if form is not None and form.validate_on_submit():
             next_url = _safe_next(request.args.get("next"))
             user = local_password_user(self.appbuilder.sm, form.username.data,
@@ -215,6 +219,8 @@ class CrmAuthDBView(AuthDBView):
             self.appbuilder.sm.on_user_logout(user)
             record_event("logout", user, detail="sso" if id_token else "password",
                          actor=(user.id, user.username))
+            # Shown on the next page, back from the provider or not: the sign-in page.
+            flash(as_unicode(SIGNED_OUT), "info")
         sso_ = sso()
         if id_token and sso_ is not None:
             try:

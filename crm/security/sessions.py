@@ -25,6 +25,9 @@ from crm.models.base import utcnow
 TABLE = UserSession.__table__
 #: Write `last_seen_at` at most this often: idle timeouts are counted in minutes.
 TOUCH_EVERY = timedelta(seconds=60)
+#: What signing out keeps of the session, for the pages after it: the language they
+#: are read in. Everything else (the user, the tokens, the CSRF secret) goes.
+KEPT_AT_LOGOUT = ("locale",)
 #: Flask's own session serializer: keeps tuples, bytes, dates and lazy (Markup) strings.
 SERIALIZER = TaggedJSONSerializer()
 
@@ -91,8 +94,12 @@ class ServerSessionInterface(SessionInterface):
         if session.ended or (not session and session.key):
             if session.key:
                 self._delete(session.key)
-            response.delete_cookie(name, **{k: cookie[k] for k in ("domain", "path")})
-            return
+            if not (session.ended and session):
+                response.delete_cookie(name, **{k: cookie[k] for k in ("domain", "path")})
+                return
+            # Signed out, with something kept for the next pages (the language, the
+            # note that says so): an anonymous session under a new key.
+            session.key = None
         if not session:
             return
         now = utcnow()
@@ -182,4 +189,7 @@ def init_app(app: Flask) -> None:
         from flask import session
 
         if isinstance(session, ServerSession):
-            session.ended = True
+            kept = {k: session[k] for k in KEPT_AT_LOGOUT if k in session}
+            session.clear()
+            session.update(kept)
+            session.ended, session.oidc = True, None

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import string
+from datetime import timedelta
 
 from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from crm.models import Activity, Contact, Source, SourceKind
+from crm.models import Activity, Consent, Contact, Source, SourceKind
 from crm.models.base import utcnow
 
 
@@ -70,3 +71,12 @@ def contact_with_email(session: Session, email: str, *,
         found.append(session.scalar(query))
     ids = [i for i in found if i is not None]
     return session.get(Contact, min(ids)) if ids else None
+
+
+def has_valid_consent(session: Session, contact_id: int, *, valid_days: int) -> bool:
+    """Return whether the contact has a consent on record that is neither withdrawn
+    nor lapsed (given within `valid_days`, as the consent-expiry job counts it)."""
+    since = utcnow() - timedelta(days=valid_days)
+    return session.scalar(select(Consent.id).where(
+        Consent.contact_id == contact_id, Consent.withdrawn_at.is_(None),
+        Consent.given_at >= since).limit(1)) is not None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import calendar
 from datetime import date, datetime
 
+from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
@@ -145,7 +146,7 @@ def extend_deadline(session: Session, request: DataSubjectRequest, *, new_due_on
     if new_due_on > latest_extension(request.received_on):
         raise RequestError(_l(
             "A deadline can be extended by two further months at most: to %(day)s.",
-            day=latest_extension(request.received_on).isoformat()))
+            day=format_date(latest_extension(request.received_on), "short")))
     if notified_on is None:
         raise RequestError(_l("Record the day the requester was told of the extension."))
     if notified_on < request.received_on or notified_on > on:
@@ -153,7 +154,8 @@ def extend_deadline(session: Session, request: DataSubjectRequest, *, new_due_on
                               "arrived or in the future."))
     if notified_on > request.due_on:
         raise RequestError(_l("The requester must be told of an extension within one month "
-                              "of receipt, by %(day)s.", day=request.due_on.isoformat()))
+                              "of receipt, by %(day)s.",
+                              day=format_date(request.due_on, "short")))
     request.extended_due_on = new_due_on
     request.extension_reason = reason
     request.extension_notified_on = notified_on

@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from flask import Response, current_app, flash, g, redirect, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import gettext as _
-from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 
 from crm.extensions import db
+from crm.forms import CrmForm
 from crm.jobs.runner import run_job, shown_runs
 from crm.models import Contact, JobRun, JobStatus, MailchimpMember, MailchimpStatus
 from crm.models.base import register_today
@@ -26,7 +26,7 @@ from crm.views.jobs import error_text
 SYNC_JOB = "mailchimp_sync"
 
 
-class SyncForm(FlaskForm):
+class SyncForm(CrmForm):
     """No fields: the CSRF token only."""
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import current_app, flash, g, has_request_context, request, url_for
+from flask import current_app, flash, g, has_request_context, redirect, request, url_for
 from flask_appbuilder import ModelView
 from flask_appbuilder.fields import QuerySelectField
 from flask_appbuilder.forms import GeneralModelConverter
@@ -16,6 +16,7 @@ from wtforms import BooleanField, HiddenField, SelectField
 from wtforms.validators import InputRequired
 from wtforms.validators import Optional as OptionalValidator
 
+from crm.forms import with_crm_messages
 from crm.models.base import AwareDateTime, LabelledEnum, utcnow
 from crm.security import roles
 from crm.services.audit import record_event
@@ -67,6 +68,8 @@ class _PerRequestColumns:
         columns = view.__dict__.get(self.store, getattr(owner, self.store, None))
         if columns is None or not has_request_context() or not g.get("user"):
             return columns
+        if self.name == "list_columns" and g.get("_crm_tab_view") is view:
+            columns = view.related_list_columns  # a tab on another record's page
         allowed = view.readable_columns if self.mode == "read" else view.writable_columns
         return [c for c in columns if allowed(c)]
 
@@ -75,7 +78,8 @@ class _PerRequestColumns:
 
 
 class _PerRequestForm:
-    """A WTForms class built for the fields the signed-in user may write."""
+    """A WTForms class built for the fields the signed-in user may write, with WTForms'
+    messages in the CRM's words (`crm.forms`)."""
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
@@ -98,7 +102,7 @@ class _PerRequestForm:
             add = self.kind == "add"
             extra = view.add_form_extra_fields if add else view.edit_form_extra_fields
             query_rel = view.add_form_query_rel_fields if add else view.edit_form_query_rel_fields
-            cache[key] = GeneralModelConverter(view.datamodel).create_form(
+            cache[key] = with_crm_messages(GeneralModelConverter(view.datamodel).create_form(
                 view.label_columns,
                 list(columns),
                 view.description_columns,
@@ -106,7 +110,7 @@ class _PerRequestForm:
                 _with_validators({k: v for k, v in extra.items()
                                   if k in columns or k == "version"}, view.validators_columns),
                 query_rel,
-            )
+            ))
         return cache[key]
 
     def __set__(self, view, value):
@@ -191,11 +195,14 @@ class CrmShowWidget(ShowWidget):
 class CrmSearchWidget(SearchWidget):
     """FAB's filter box, whose field templates are rendered once per screen and language.
 
+    Its button says "Apply filters" (crm/widgets/search.html), not FAB's "Search".
+
     FAB renders an empty field of every searchable column on every list page, to be
     copied when a filter is added; they are the same each time, unless their choices
     come from the database (a related record's select), which is rendered anew.
     """
 
+    template = "crm/widgets/search.html"
     _parts: dict[tuple, tuple[dict, dict, dict]] = {}
 
     def __call__(self, **kwargs):
@@ -253,6 +260,7 @@ class CrmModelView(ModelView):
     add_form = _PerRequestForm("add")
     edit_form = _PerRequestForm("edit")
     _related_views = _PermittedRelatedViews()
+    list_template = "crm/model_list.html"
     list_widget = CrmListWidget
     show_widget = CrmShowWidget
     search_widget = CrmSearchWidget
@@ -286,6 +294,14 @@ class CrmModelView(ModelView):
         # No state change on GET (DESIGN §11): FAB allows a GET delete unless CSRFProtect
         # is installed.
         return request.method != "GET"
+
+    #: The columns of this view's list where it is a tab on another record's page (an
+    #: organisation's Contacts); None for the list's own. Cut per request like the list.
+    related_list_columns: list[str] | None = None
+
+    #: After a record is added, its page opens (for whoever may read it), unless the
+    #: form was opened from a tab of another record's page, which it goes back to.
+    show_after_add = True
 
     #: The edit page names the record it edits ("Muokkaa organisaatiota: Esimerkki Oy"):
     #: for a role that may change one field only (a legal hold), the form alone would
@@ -340,6 +356,17 @@ class CrmModelView(ModelView):
         return can(roles.EDIT, group)
 
     def _get_list_widget(self, filters, **kwargs):
+        if self.related_list_columns and any(f.is_related_view for f in filters.filters):
+            # A tab on another record's page (FAB filters it by that record) shows the
+            # tab's own columns.
+            g._crm_tab_view = self
+            try:
+                return self._get_own_list_widget(filters, **kwargs)
+            finally:
+                g.pop("_crm_tab_view", None)
+        return self._get_own_list_widget(filters, **kwargs)
+
+    def _get_own_list_widget(self, filters, **kwargs):
         # A filter on a hidden field would reveal its values by elimination.
         kept = [(f, v) for f, v in zip(filters.filters, filters.values, strict=True)
                 if self.readable_columns(f.column_name)]
@@ -492,6 +519,21 @@ class CrmModelView(ModelView):
 
     def post_add(self, item):
         record_event("create", item, fields=list(self.add_columns))
+        self._remember_added(item)
+
+    def _remember_added(self, item) -> None:
+        """Note the record just saved, for `post_add_redirect` to open its page."""
+        g._crm_added_pk = self.datamodel.get_pk_value(item)
+
+    def post_add_redirect(self):
+        pk = g.pop("_crm_added_pk", None)
+        opened_from_tab = any(arg.startswith("_flt_") for arg in request.args)
+        if (pk is None or not self.show_after_add or opened_from_tab
+                or "can_read" not in self.base_permissions
+                or not can(roles.READ, self.resource)):
+            return super().post_add_redirect()
+        # A URL of this view's own, built here: nothing from the request goes into it.
+        return redirect(url_for(f"{self.__class__.__name__}.show", pk=pk))
 
     def post_update(self, item):
         record_event("update", item, fields=list(self.edit_columns))

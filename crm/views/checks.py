@@ -9,16 +9,16 @@ need the stored record read it from there.
 
 from __future__ import annotations
 
-from flask import url_for
+from flask import current_app, url_for
 from flask_babel import gettext
 from markupsafe import Markup
 from wtforms.validators import ValidationError
 
 from crm.extensions import db
-from crm.models import Contact, DataSubjectRequest
+from crm.models import Contact, DataSubjectRequest, LegalBasis
 from crm.privacy.suppression import is_suppressed
 from crm.security import roles
-from crm.services.contacts import contact_with_email
+from crm.services.contacts import contact_with_email, has_valid_consent
 from crm.services.rectification import ObjectionInForce, check_marketing
 from crm.services.requests import latest_extension, today
 from crm.services.retention import clock_applies
@@ -65,6 +65,35 @@ def no_subscription_after_objection(form, field) -> None:
         check_marketing(contact, field.data)
     except ObjectionInForce as exc:
         raise ValidationError(str(exc)) from exc
+
+
+def at_least_one_purpose(form, field) -> None:
+    """A contact is kept for at least one of the notice's purposes (this field)."""
+    if not field.data:
+        raise ValidationError(gettext(
+            "Choose at least one purpose for which the contact's details are kept."))
+
+
+def consent_on_record(form, field) -> None:
+    """Consent (this field) is a contact's legal basis only while their consent is on
+    record: given, not withdrawn and not lapsed (crm.jobs.housekeeping).
+
+    A contact already on consent keeps it when other fields are edited: the consent's
+    withdrawal is handled where it is recorded.
+    """
+    if field.errors or field.data != LegalBasis.consent:
+        return
+    contact = _edited(form, Contact)
+    if contact is None:
+        raise ValidationError(gettext(
+            "A new contact has no consent on record yet. Save the contact on another "
+            "basis, record the consent on its Consents tab, then choose consent."))
+    if contact.legal_basis == LegalBasis.consent or has_valid_consent(
+            db.session, contact.id, valid_days=current_app.config["CRM_CONSENT_VALID_DAYS"]):
+        return
+    raise ValidationError(gettext(
+        "This contact has no valid consent on record. Record the consent on the "
+        "Consents tab first, or choose another basis."))
 
 
 #: The contact form's box confirming that the person gave a suppressed address or

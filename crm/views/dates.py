@@ -24,8 +24,11 @@ from markupsafe import Markup
 from wtforms import Field
 from wtforms.widgets import html_params
 
-#: How a typed date is read, on every page: day first with dots, or ISO 8601.
-TYPED_FORMATS = ["%d.%m.%Y", "%Y-%m-%d"]
+#: How a typed date is read, on every page: day first with dots, ISO 8601, or day first
+#: with slashes, as English (en_GB) lists show dates (24/11/2026): a date copied from a
+#: list, or typed as the list writes it, is read as that day. Month first (11/24/2026)
+#: is never read, so it cannot be taken for another day.
+TYPED_FORMATS = ["%d.%m.%Y", "%Y-%m-%d", "%d/%m/%Y"]
 #: How a typed time of day is read, after a typed date: 14.30 or 14:30, seconds optional.
 TYPED_TIME_FORMATS = ["%H.%M", "%H:%M", "%H.%M.%S", "%H:%M:%S"]
 #: Languages whose readers write the day first (20.11.2026); other pages show ISO dates.
@@ -75,7 +78,8 @@ def read_datetime(text: str) -> tuple[datetime, timedelta] | None:
     A time the clock skips or shows twice (daylight saving) is read as before the change
     (zoneinfo's fold=0): 3.30 on the spring night is 4.30 summer time.
     """
-    text = " ".join(text.replace("T", " ").split())
+    # en_GB lists write "24/11/2026, 11:38": the comma is read as a space.
+    text = " ".join(text.replace("T", " ").replace(",", " ").split())
     for day_shape in TYPED_FORMATS:
         for time_shape in TYPED_TIME_FORMATS:
             try:

@@ -3,13 +3,15 @@
 A role without access to a screen (403), a record or address that does not exist
 (404) and a request the CRM cannot take (400, say a form sent with an expired
 token) get a page in the CRM's own layout that says what happened and what to do.
-The status codes stay. Machine clients (the webhook, anything not asking for HTML)
-keep Werkzeug's short answers.
+The status codes stay. The REST API under /api/ (FAB's token sign-in and menu) and
+callers that ask for JSON rather than HTML get JSON, `{"message": ...}` in English as
+FAB's API answers its own errors. Other machine clients (the webhook, anything not
+asking for HTML) keep Werkzeug's short answers.
 """
 
 from __future__ import annotations
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -27,10 +29,31 @@ PAGES = {
 }
 #: Paths whose callers are programs, not people reading pages.
 MACHINE_PATHS = ("/webhooks/", "/api/", "/health")
+#: Paths that answer in JSON whatever the caller accepts.
+JSON_PATHS = ("/api/",)
+
+
+def _wants_json() -> bool:
+    if request.path.startswith(JSON_PATHS):
+        return True
+    accept = request.accept_mimetypes
+    # "*/*" (curl and the like) prefers neither: it keeps the answer it had.
+    return (accept.best_match(("text/html", "application/json")) == "application/json"
+            and accept["application/json"] > accept["text/html"])
 
 
 def _error_page(error: HTTPException):
-    if request.path.startswith(MACHINE_PATHS) or not request.accept_mimetypes.accept_html:
+    if error.response is not None:  # an answer made by whoever raised the error
+        return error
+    if _wants_json():
+        response = jsonify(message=error.name)
+        response.status_code = error.code
+        # Werkzeug's own headers (Allow on a 405, WWW-Authenticate, Retry-After) stay.
+        response.headers.extend((name, value) for name, value in error.get_headers()
+                                if name.lower() != "content-type")
+        return response
+    if (error.code not in PAGES or request.path.startswith(MACHINE_PATHS)
+            or not request.accept_mimetypes.accept_html):
         return error
     title, text = PAGES[error.code]
     appbuilder = current_app.appbuilder
@@ -40,8 +63,8 @@ def _error_page(error: HTTPException):
 
 
 def init_app(app: Flask) -> None:
-    for code in PAGES:
-        app.register_error_handler(code, _error_page)
+    # Every HTTP error, so the API's 405s and 500s are JSON too; pages for PAGES only.
+    app.register_error_handler(HTTPException, _error_page)
 
 
 class ExpiredFormOnScreen:

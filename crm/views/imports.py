@@ -26,7 +26,6 @@ from flask_appbuilder import BaseView, expose
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError
 from flask_wtf.file import FileField, FileRequired
 from wtforms import StringField
@@ -34,6 +33,7 @@ from wtforms.validators import InputRequired, Length
 from wtforms.validators import Optional as OptionalValidator
 
 from crm.extensions import db
+from crm.forms import CrmForm
 from crm.models import AuditEvent, Source, SourceKind
 from crm.models.base import register_today
 from crm.security import roles
@@ -110,7 +110,7 @@ def column_samples(parsed: ParsedList, count: int = SAMPLE_VALUES) -> list[list[
     return samples
 
 
-class UploadForm(FlaskForm):
+class UploadForm(CrmForm):
     file = FileField(_l("CSV file"), validators=[FileRequired()])
     name = StringField(_l("List name"), validators=[InputRequired(), Length(max=200),
                                                     NoSensitiveData()])
@@ -119,7 +119,7 @@ class UploadForm(FlaskForm):
     received_on = LocalDateField(_l("Received"), validators=[OptionalValidator()])
 
 
-class StepForm(FlaskForm):
+class StepForm(CrmForm):
     """No fields of its own: the CSRF token; the step's values are read from the post."""
 
 

@@ -19,9 +19,9 @@ from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import format_date, format_datetime, format_time, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 
 from crm.extensions import db
+from crm.forms import CrmForm
 from crm.jobs import JOBS, job_title, schedules
 from crm.jobs.crontab import crontab_trigger, weekdays
 from crm.jobs.mailchimp import NOT_CONFIGURED
@@ -244,7 +244,7 @@ def schedule_text(crontab: str) -> str | None:
     return _("Every %(days)s at %(time)s", days=listed, time=at)
 
 
-class RunForm(FlaskForm):
+class RunForm(CrmForm):
     """No fields: the CSRF token only."""
 
 

@@ -18,6 +18,10 @@ from flask_babel import refresh
 
 #: UI language -> the Babel locale that writes its dates and numbers.
 FORMATTING_LOCALES = {"en": "en_GB"}
+#: The command line's: English words with ISO 8601 dates and a 24-hour clock
+#: (2026-11-25, 14:30), for scripts and people alike. CLDR's English in Sweden writes
+#: them so; its translations are the "en" catalogs, as for en_GB.
+COMMAND_LINE_LOCALE = "en_SE"
 
 
 def formatting_locale(language: str | None) -> str | None:

@@ -14,6 +14,7 @@ from crm.models import (
     AuditEvent,
     DataSubjectRequest,
     JobRun,
+    JobStatus,
     Recipient,
     RetentionPolicy,
     Source,
@@ -186,6 +187,16 @@ class JobRunView(CrmModelView):
     # a text box matching the job's internal name ("retention").
     search_form_extra_fields = {"job": SelectField(
         _l("Job"), choices=lambda: [(name, job_title(name)) for name in JOBS])}
+
+    def _get_show_widget(self, pk, item, widgets=None, actions=None, show_fieldsets=None):
+        widgets = super()._get_show_widget(pk, item, widgets=widgets, actions=actions,
+                                           show_fieldsets=show_fieldsets)
+        # A skipped run's text says why it was skipped (Mailchimp not configured, another
+        # run holding the lock): a reason, not an error.
+        if item is not None and item.status is JobStatus.skipped:
+            show = widgets["show"].template_args
+            show["label_columns"] = {**show["label_columns"], "error": _l("Reason")}
+        return widgets
 
     def render_template(self, template, **kwargs):
         if template == self.show_template and "pk" in kwargs:

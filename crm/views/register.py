@@ -8,6 +8,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
+from sqlalchemy import select
 from wtforms import BooleanField, StringField
 from wtforms.validators import Length, NumberRange, Optional
 
@@ -21,6 +22,7 @@ from crm.models import (
     Identifier,
     Organisation,
     Provenance,
+    Purpose,
 )
 from crm.models.base import utcnow
 from crm.security import roles
@@ -246,6 +248,16 @@ def _hide_given_again(form, exclude_cols) -> list[str]:
     return exclude_cols
 
 
+#: The purposes (codes of crm.services.reference.PURPOSES) a new contact starts with,
+#: by the role of who adds it: Sales keep customer relationships, Support supports the
+#: customers' users, Marketing looks for new customers (as a purchased list's contacts).
+ROLE_PURPOSES = {
+    "Sales": ("customer_relationship",),
+    "Support": ("customer_support",),
+    "Marketing": ("new_business",),
+}
+
+
 class ContactView(ContactSearchMixin, CrmModelView):
     resource = roles.CONTACT
     datamodel = SQLAInterface(Contact)
@@ -279,8 +291,12 @@ class ContactView(ContactSearchMixin, CrmModelView):
         description=_l("Kept in the contact's change history, e.g. \"corrected at the "
                        "person's request\"."))}
     order_columns = ["first_name", "last_name", "email", "last_activity_at"]
+    # Receivables find the billing contacts by their role in the customer relationship.
     search_columns = ["first_name", "last_name", "email", "phone", "marketing_status",
-                      "legal_basis", "language"]
+                      "legal_basis", "language", "relationship_role"]
+    # An organisation's Contacts tab: who is who there, its name being the page's own.
+    related_list_columns = ["first_name", "last_name", "relationship_role", "email", "phone",
+                            "marketing_status", "last_activity_at"]
     base_order = ("last_name", "asc")
     base_filters = [["anonymised_at", FilterIsNull, None]]
     validators_columns = {
@@ -291,6 +307,8 @@ class ContactView(ContactSearchMixin, CrmModelView):
         "mobile": [v.phone(), checks.not_suppressed("phone")],
         "postal_code": [v.postal_code()],
         "marketing_status": [checks.no_subscription_after_objection],
+        "purposes": [checks.at_least_one_purpose],
+        "legal_basis": [checks.consent_on_record],
     }
     formatters_columns = {"phone": show_phone, "mobile": show_phone, "country": country_name}
     related_views = [IdentifierView, ConsentView, ProvenanceView, ActivityView,
@@ -302,6 +320,13 @@ class ContactView(ContactSearchMixin, CrmModelView):
 
     def pre_add(self, item):
         item.source = own_activity_source(self.datamodel.session)
+
+    def _preselect_purposes(self, form) -> None:
+        """Start a new contact with the purposes the user's role usually keeps people for."""
+        codes = {code for role in g.user.roles for code in ROLE_PURPOSES.get(role.name, ())}
+        if codes:
+            form.purposes.data = list(self.datamodel.session.scalars(
+                select(Purpose).where(Purpose.code.in_(codes)).order_by(Purpose.id)))
 
     def process_form(self, form, is_created):
         if not is_created and hasattr(form, "change_reason"):
@@ -318,6 +343,7 @@ class ContactView(ContactSearchMixin, CrmModelView):
         record_event("create", item, fields=[c for c in self.add_columns
                                              if c != checks.GIVEN_AGAIN])
         self._record_given_again(item)
+        self._remember_added(item)
 
     def post_update(self, item):
         record_event("update", item, fields=[c for c in self.edit_columns
@@ -334,6 +360,8 @@ class ContactView(ContactSearchMixin, CrmModelView):
                          "given again by the person")
 
     def _get_add_widget(self, form, exclude_cols=None, widgets=None):
+        if request.method == "GET" and "purposes" in form:
+            self._preselect_purposes(form)
         return super()._get_add_widget(form, exclude_cols=_hide_given_again(form, exclude_cols),
                                        widgets=widgets)
 

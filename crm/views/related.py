@@ -37,11 +37,14 @@ LOOKUP_ENDPOINTS = {Contact: "ContactView.lookup", Organisation: "OrganisationVi
 #: The most matches the type-ahead list offers at once.
 LOOKUP_LIMIT = 20
 
+#: What to type, as the lookup reads it (crm.views.search): the beginning of a name or
+#: an organisation's name, never a part from the middle; an email address up to its "@"
+#: at least; a business ID whole.
 _DESCRIPTIONS = {
-    Contact: _l("Type part of the name or email address and pick the contact from "
-                "the list."),
-    Organisation: _l("Type part of the name, or the business ID, and pick the "
-                     "organisation from the list."),
+    Contact: _l("Type the beginning of the name or organisation, or the email address, "
+                "and pick the contact from the list."),
+    Organisation: _l("Type the beginning of the name, or the whole business ID, and "
+                     "pick the organisation from the list."),
 }
 _PLACEHOLDERS = {
     Contact: _l("Search by name or email"),

@@ -7,7 +7,6 @@ token of every POST, and the request's page renders one in each form.
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -19,6 +18,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length
 from wtforms.validators import Optional as OptionalValidator
 
+from crm.forms import CrmForm
 from crm.models import DeliveryMethod
 from crm.services.rectification import CORRECTABLE
 from crm.services.validation import NoSensitiveData
@@ -39,7 +39,7 @@ FIELD_LABELS = {
 }
 
 
-class ActionForm(FlaskForm):
+class ActionForm(CrmForm):
     class Meta:
         csrf = False
 

@@ -10,13 +10,14 @@ crm.services.requests and its neighbours; the views only translate their answers
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Response, abort, current_app, flash, g, redirect, request, url_for
+from flask import Response, abort, current_app, flash, g, redirect, request, session, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.datastructures import MultiDict
 
 from crm.extensions import db
 from crm.models import ContactChange, DataSubjectRequest, DeliveryMethod, RequestType
@@ -72,13 +73,42 @@ def _errors(form: FlaskForm) -> str:
                     for name, messages in form.errors.items())
 
 
+#: Where a step's form the page refused waits for the page, to be shown filled in again
+#: (`keep_refused`): the session, for the one page view after the refusal.
+REFUSED_STEP = "crm_refused_step"
+#: Fields never filled in again: a confirmation is given anew, the contact's version
+#: is the current one.
+_NOT_KEPT = {"csrf_token", "confirm", "version"}
+
+
+def keep_refused(pk: int, step: str) -> None:
+    """Keep what was typed into the step `step` of request `pk`, which was refused."""
+    session[REFUSED_STEP] = {"pk": pk, "step": step, "data": {
+        name: request.form.getlist(name) for name in request.form if name not in _NOT_KEPT}}
+
+
+def _refused_step(pk: int) -> tuple[str | None, MultiDict | None]:
+    """Return the step of request `pk` refused just before and what was typed into it."""
+    kept = session.pop(REFUSED_STEP, None)
+    if not kept or kept.get("pk") != pk:
+        return None, None
+    return kept.get("step"), MultiDict([(name, value) for name, values
+                                        in kept.get("data", {}).items() for value in values])
+
+
 def request_page(pk) -> dict:
-    """Return what the request's page shows beside its fields: its state and its forms."""
+    """Return what the request's page shows beside its fields: its state and its forms,
+    the one refused just before filled in as it was sent."""
     item = db.session.get(DataSubjectRequest, int(pk))
     if item is None:
         return {}
     contact = item.contact
     version = str(contact.version) if contact is not None else ""
+    refused, typed = _refused_step(item.id)
+
+    def form(step: str, form_class, **kwargs):
+        return form_class(formdata=typed if step == refused else None, **kwargs)
+
     return {
         "dsr": item,
         "dsr_open": workflow.is_open(item),
@@ -91,15 +121,16 @@ def request_page(pk) -> dict:
         "may_export": can(roles.EXPORT, roles.DATA_SUBJECT_REQUEST),
         "may_read_contact": can(roles.READ, roles.CONTACT),
         "forms": {
-            "verify": VerifyForm(formdata=None),
-            "extend": ExtendForm(formdata=None),
-            "rectify": RectifyForm(formdata=None, version=version),
+            "verify": form("verify", VerifyForm),
+            "extend": form("extend", ExtendForm),
+            "rectify": form("rectify", RectifyForm, version=version),
             "erase": ConfirmForm(formdata=None),
             "objection": ConfirmForm(formdata=None),
-            "export": ExportForm(formdata=None),
-            "deliver": DeliverForm(formdata=None),
-            "reject": RejectForm(formdata=None),
+            "export": form("export", ExportForm),
+            "deliver": form("deliver", DeliverForm),
+            "reject": form("reject", RejectForm),
         },
+        "refused_step": refused,
         "types": RequestType,
         # An erasure takes every contact with one of the person's addresses: shown first.
         "to_erase": same_person(db.session, contact)
@@ -274,10 +305,16 @@ class RequestDeskView(BaseView):
         return url_for("DataSubjectRequestView.show", pk=pk)
 
     def _step(self, pk: int, form: FlaskForm, run, done: str):
-        """Validate `form`, run the step, commit; flash what happened; back to the page."""
+        """Validate `form`, run the step, commit; flash what happened; back to the page.
+
+        A step refused comes back filled in as it was sent (`keep_refused`), below
+        the message saying why.
+        """
         item = self._request(pk)
+        step = request.endpoint.rsplit(".", 1)[-1]
         if not form.validate():
             flash(_errors(form), "danger")
+            keep_refused(pk, step)
             return redirect(self._page(pk))
         try:
             run(item, form)
@@ -285,6 +322,7 @@ class RequestDeskView(BaseView):
         except (workflow.RequestError, RectificationError, LookupError) as exc:
             db.session.rollback()
             flash(str(exc), "danger")
+            keep_refused(pk, step)
         except (StaleDataError, StaleContact):
             db.session.rollback()
             flash(_("Someone else changed this record meanwhile. Nothing was changed: "

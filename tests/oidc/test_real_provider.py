@@ -9,6 +9,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 from flask_appbuilder.security.sqla.models import User
+from flask_babel import force_locale, gettext
 
 from crm.models import AuditEvent, OidcIdentity, UserSession
 from tests.oidc.conftest import CLIENT_ID, DISPLAY_NAME, provider_logout, sign_in
@@ -140,6 +141,8 @@ def test_logout_ends_the_session_here_and_at_the_provider(idp, session):
 
     back = provider_logout(http, confirm)
     assert back.url.startswith(idp.crm_url + "/login/?")
+    with idp.app.test_request_context(), force_locale("fi"):
+        assert gettext("You have been signed out.") in back.text  # the default language
     # The provider's session is gone too: signing in asks for the login again.
     again = http.get(idp.crm_url + "/login/sso", timeout=10)
     assert again.url.startswith(idp.issuer + "/interaction/")
@@ -210,5 +213,37 @@ def test_sign_in_through_the_providers_login_page_in_chromium(idp, browser, scre
         page.wait_for_url(idp.crm_url + "/login/**")
         page.screenshot(path=str(screenshot_dir / "sso-4-signed-out.png"))
         assert _sessions(session, _user(session, idp, "aino").id) == []
+    finally:
+        context.close()
+
+
+@pytest.mark.browser
+def test_back_from_the_providers_logout_the_sign_in_page_says_so_in_chromium(
+        idp, browser, screenshot_dir):
+    idp.set_accounts({"aino": account("crm-sales")})
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    context.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/])"), lambda route: route.abort())
+    page = context.new_page()
+    try:
+        page.goto(idp.crm_url + "/login/sso")
+        page.wait_for_url(idp.issuer + "/interaction/**")
+        page.fill("input[name=login]", "aino")
+        page.fill("input[name=password]", "whatever")
+        page.click("button[type=submit]")
+        page.wait_for_url(idp.crm_url + "/")
+        page.goto(idp.crm_url + "/lang/en?next=/")  # the reader reads English
+
+        page.goto(idp.crm_url + "/logout/")
+        page.wait_for_url(idp.issuer + "/session/end**")
+        page.click("button[value=yes]")
+        page.wait_for_url(idp.crm_url + "/login/**")
+        note = page.locator(".alert", has_text="You have been signed out.")
+        assert note.is_visible()
+        # The sign-in page in the reader's language still, offering to sign in again.
+        assert page.locator("#sso-login").inner_text().strip() == f"Sign in with {DISPLAY_NAME}"
+        page.screenshot(path=str(screenshot_dir / "sso-5-signed-out-note.png"))
+        page.reload()  # said once
+        assert page.locator(".alert", has_text="You have been signed out.").count() == 0
     finally:
         context.close()

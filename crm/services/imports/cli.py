@@ -10,6 +10,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 from flask_babel import force_locale
 
+from crm.views.locale import COMMAND_LINE_LOCALE
+
 #: Errors printed before "... and N more".
 SHOWN_ERRORS = 200
 
@@ -49,7 +51,7 @@ def import_command(file: Path, source_name: str, supplier: str | None, received,
     from crm.services.imports import ImportRefused, import_list
 
     mapping = parse_mappings(mappings)
-    with force_locale("en"):
+    with force_locale(COMMAND_LINE_LOCALE):
         try:
             result = import_list(db.session, file.read_bytes(), name=source_name,
                                  supplier=supplier,
