@@ -124,3 +124,27 @@ def test_the_last_sync_is_kept_on_one_line(login_as, session, audience):
     client.post("/audience/sync", data={"csrf_token": token})
     page = client.get("/audience/").get_data(as_text=True)
     assert re.search(r'data-count="last-sync"><th>[^<]*</th><td class="text-nowrap">\S', page)
+
+
+def test_the_audience_page_says_a_dry_run_was_one_and_names_no_variables(login_as, session,
+                                                                         audience):
+    from crm.jobs.mailchimp import NOT_CONFIGURED
+
+    session.add(JobRun(job="mailchimp_sync", status=JobStatus.skipped, dry_run=True,
+                       trigger="screen", error=NOT_CONFIGURED, started_at=utcnow()))
+    session.commit()
+    client = login_as("marketing")
+    client.get("/lang/en")
+    page = client.get("/audience/").get_data(as_text=True)
+    last = re.search(r'data-count="last-sync">(.*?)</tr>', page, re.S).group(1)
+    assert "Skipped" in last and "Dry run" in last
+    assert "Ask the administrator" in last
+    assert "Ask the administrator" in page.split('crm-not-configured">')[1]
+    assert "CRM_MAILCHIMP" not in page
+    # A real run says no such thing.
+    session.add(JobRun(job="mailchimp_sync", status=JobStatus.succeeded, trigger="screen",
+                       started_at=utcnow()))
+    session.commit()
+    page = client.get("/audience/").get_data(as_text=True)
+    last = re.search(r'data-count="last-sync">(.*?)</tr>', page, re.S).group(1)
+    assert "Dry run" not in last

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -11,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from crm.extensions import db
 from crm.jobs.runner import run_job
 from crm.models import AuditEvent, JobStatus, RetentionPolicy
+from crm.services.audit_labels import ACTIONS, OBJECT_TYPES
 from tests.factories import make_contact
 from tests.test_permissions import filled, form_fields
 
@@ -158,3 +161,40 @@ def test_nobody_edits_or_deletes_an_event_through_the_screens(session, login_as)
                        data={"csrf_token": token, "detail": "x"}).status_code == 403
     db.session.rollback()
     assert session.get(AuditEvent, pk).detail is None
+
+
+def _recorded_codes() -> tuple[set[str], set[str]]:
+    """Return the actions and literal object types passed to record_event( in crm/."""
+    source = " ".join(p.read_text() for p in Path("crm").rglob("*.py"))
+    actions = set(re.findall(r'record_event\(\s*"([a-z_]+)"', source))
+    types = set(re.findall(r'record_event\([^)]*?object_type="([A-Za-z]+)"', source, re.S))
+    return actions, types
+
+
+def test_every_recorded_action_and_object_type_has_a_label():
+    actions, types = _recorded_codes()
+    assert {"login", "view", "create", "import"} <= actions
+    assert actions <= set(ACTIONS), actions - set(ACTIONS)
+    assert types <= set(OBJECT_TYPES), types - set(OBJECT_TYPES)
+
+
+def test_audit_screen_and_home_panel_show_actions_and_objects_in_the_readers_language(
+        session, login_as):
+    session.add(AuditEvent(action="login", actor="sales", object_type="User", object_id="5"))
+    session.add(AuditEvent(action="view", actor="sales", object_type="Contact", object_id="6"))
+    session.commit()
+    client = login_as("privacy")
+    client.get("/lang/en")
+    page = client.get("/auditeventview/list/").get_data(as_text=True)
+    assert "Signed in" in page and "Viewed" in page
+    assert ">login<" not in page.replace(" ", "").replace("\n", "")
+    home = client.get("/").get_data(as_text=True)
+    assert "sales: Viewed Contact" in home and "sales: Signed in User" in home
+    # Stored codes are unchanged and still filter the list.
+    assert session.scalars(sa.select(AuditEvent.action)).all().count("login") >= 1
+    filtered = client.get("/auditeventview/list/", query_string={"_flt_0_action": "view"})
+    assert "Viewed" in filtered.get_data(as_text=True)
+    client.get("/lang/fi")
+    page = client.get("/auditeventview/list/").get_data(as_text=True)
+    assert "Yhteyshenkilö" in page
+    assert "sales: " in client.get("/").get_data(as_text=True)

@@ -6,6 +6,8 @@ FAB's select2 (crm/templates/crm/link_picker.html), driven from the keyboard.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Page, expect
@@ -59,3 +61,44 @@ def test_sales_picks_the_organisation_of_a_new_contact_by_name(page: Page, sessi
     expect(page.locator("select#organisation + .select2 .select2-selection")).to_contain_text(
         "Selainvalinta Oy")
     page.screenshot(path=str(screenshot_dir / "link-organisation-edit.png"), full_page=True)
+
+
+def test_the_picker_opens_on_arrow_down_and_tab_picks_the_highlighted_match(page: Page,
+                                                                            session):
+    wanted = make_organisation(session, name="Nuolivalinta Oy", visiting_city="Hamina")
+    session.commit()
+
+    sign_in(page, "sales")
+    page.goto("/lang/en")
+    page.goto("/contactview/add")
+    selection = page.locator("select#organisation + .select2 .select2-selection")
+    selection.focus()
+    page.keyboard.press("ArrowDown")
+    search = page.locator(".select2-container--open .select2-search__field")
+    expect(search).to_be_focused()
+    page.keyboard.type("nuoliv")
+    expect(page.locator(".select2-results__option").first).to_contain_text("Nuolivalinta Oy")
+    page.keyboard.press("Tab")
+    expect(selection).to_contain_text("Nuolivalinta Oy")
+    expect(page.locator("select#organisation")).to_have_value(str(wanted.id))
+    expect(page.locator(".select2-container--open")).to_have_count(0)
+
+
+def test_the_picked_record_keeps_its_details_after_a_refused_form(page: Page, session):
+    make_organisation(session, name="Kaima Oy", visiting_city="Hamina")
+    wanted = make_organisation(session, name="Kaima Oy", visiting_city="Kotka")
+    session.commit()
+
+    sign_in(page, "sales")
+    page.goto("/lang/en")
+    page.goto("/contactview/add")
+    selection = page.locator("select#organisation + .select2 .select2-selection")
+    selection.focus()
+    page.keyboard.type("kaima")
+    page.locator(".select2-results__option", has_text="Kotka").click()
+    expect(selection).to_contain_text(re.compile(r"Kaima Oy · .*Kotka"))
+    page.fill("input#first_name", "")  # refused: no first name
+    page.locator("form#model_form [type=submit]").click()
+    page.wait_for_load_state()
+    expect(page.locator("select#organisation")).to_have_value(str(wanted.id))
+    expect(selection).to_contain_text(re.compile(r"Kaima Oy · .*Kotka"))

@@ -186,7 +186,8 @@ def test_an_email_another_contact_has_is_refused_with_a_link_to_them(sales, sess
     html = response.get_data(as_text=True)
     assert message_text(html, typed_as) == [
         "Eija Esimerkki already has this email address: edit that contact instead."]
-    assert re.search(rf'<a href="/contactview/show/{other.id}">Eija Esimerkki</a>', html)
+    assert re.search(rf'<a href="/contactview/show/{other.id}" target="_blank" rel="noopener" '
+                     r'title="Opens in a new tab">Eija Esimerkki</a>', html)
     assert count(Contact) == 1
 
 

@@ -127,3 +127,14 @@ def test_the_filter_box_offers_the_crms_calendar_not_fabs(login_as):
     box = page.split('id="filter_form"', 1)[1]
     assert "crm-date" in box and "pp.kk.vvvv" in box
     assert "appbuilder_date" not in box
+
+
+@pytest.mark.parametrize("query, shown_open", [
+    ({}, False),
+    ({f"_flt_{GREATER}_received_on": "1.1.2026"}, True),
+    ({f"_flt_{GREATER}_received_on": "31.02.2026"}, True),  # unreadable: its warning shows
+])
+def test_the_filter_panel_is_open_while_a_filter_is_applied(login_as, query, shown_open):
+    page = _signed_in(login_as, "privacy", "fi").get(REQUEST_LIST, query_string=query
+                                                     ).get_data(as_text=True)
+    assert ('id="accordion1_href" class="panel-collapse collapse in"' in page) is shown_open

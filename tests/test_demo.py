@@ -6,6 +6,7 @@ The demo users get conftest's PASSWORD here, so the other tests' logins keep wor
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
@@ -214,3 +215,16 @@ def test_crm_init_and_demo_commands_on_a_fresh_sqlite(tmp_path):
     assert contacts >= 200
     assert set(hashes) == set(DEMO_USERS)
     assert all(check_password_hash(h, "demo-pass-1") for h in hashes.values())
+
+
+def test_the_demo_list_shows_in_the_import_history_like_an_import(demo, login_as):
+    """The purchased list has its counts and its importer (Marketing), as a real one."""
+    bought = db.session.scalar(sa.select(Source).where(
+        Source.kind == SourceKind.purchased_list))
+    listed = db.session.scalar(sa.select(sa.func.count()).select_from(Provenance)
+                               .where(Provenance.source_id == bought.id))
+    assert bought.import_counts["new"] == bought.row_count == listed > 0
+    page = login_as("privacy").get("/imports/").get_data(as_text=True)
+    row = re.search(rf'<tr data-source="{bought.id}">(.*?)</tr>', page, re.S).group(1)
+    cells = [c.strip() for c in re.findall(r"<td>(.*?)</td>", row, re.S)]
+    assert cells[4:] == ["marketing", str(listed), str(listed), "0", "0"], cells

@@ -94,3 +94,20 @@ def test_the_identifier_look_up_uses_its_index(app, session, is_postgres, monkey
             sa.text(f"EXPLAIN QUERY PLAN {statement}")))
     assert "ix_identifier_identifier_lower" in plan, plan
     session.rollback()
+
+
+def _placeholder(client, path: str = LIST) -> str:
+    client.get("/lang/en")
+    html = client.get(path).get_data(as_text=True)
+    return re.search(r'<input type="search"[^>]*placeholder="([^"]*)"', html).group(1)
+
+
+def test_the_search_box_mentions_login_ids_to_whoever_may_search_by_them(login_as,
+                                                                         monkeypatch):
+    sales = login_as("sales")
+    assert _placeholder(sales) == "Name, email, phone, organisation or login id"
+    assert _placeholder(sales, "/organisationview/list/") == (
+        "Name, email, phone or organisation")
+    monkeypatch.setattr(search, "can", lambda permission, resource: (
+        resource != roles.IDENTIFIER))
+    assert _placeholder(sales) == "Name, email, phone or organisation"

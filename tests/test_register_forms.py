@@ -294,3 +294,92 @@ def test_activity_added_from_a_contacts_page_goes_back_there(signed_in, session)
                                                kind=ActivityKind.call.value, subject="Soitto"))
     assert response.status_code == 302, all_errors(response.get_data(as_text=True))
     assert response.headers["Location"].endswith(f"/contactview/show/{contact.id}")
+
+
+# -- days that cannot be in the future ---------------------------------------------
+
+
+@pytest.mark.parametrize("typed, refused", [
+    ("2030-01-01 10:00", True),
+    (None, False),  # a minute ago
+])
+def test_a_consent_is_not_withdrawn_in_the_future(signed_in, session, typed, refused):
+    consent = make_consent(session, make_contact(session))
+    session.commit()
+    if typed is None:
+        typed = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M")
+    client = signed_in("marketing")
+    path = f"/consentview/edit/{consent.id}"
+    data = form_data(client.get(path).get_data(as_text=True), withdrawn_at=typed)
+    response = client.post(path, data=data)
+    db.session.remove()
+    stored = db.session.get(type(consent), consent.id)
+    if refused:
+        assert response.status_code == 200
+        html = response.get_data(as_text=True)
+        assert field_errors(html, "withdrawn_at") == [
+            "A consent cannot be withdrawn in the future."]
+        assert f'value="{typed}"' in html  # what was typed is kept
+        assert stored.withdrawn_at is None
+    else:
+        assert response.status_code == 302, all_errors(response.get_data(as_text=True))
+        assert stored.withdrawn_at is not None
+
+
+def test_the_calendar_of_a_requests_receipt_ends_today(signed_in):
+    from html import unescape
+
+    from crm.services.requests import today
+
+    page = signed_in("privacy").get("/datasubjectrequestview/add").get_data(as_text=True)
+    match = re.search(r'<div class="input-group date crm-date" data-crm-date="([^"]*)">'
+                      r'<input[^>]*id="received_on"', page)
+    assert match
+    assert f'"latest": "{today().isoformat()}"' in unescape(match.group(1))
+
+
+# -- whose record an edit form is for ------------------------------------------------
+
+
+def _details(html: str) -> dict[str, str]:
+    """The read-only details above an edit form, by label."""
+    block = re.search(r'<dl class="dl-horizontal crm-edit-details">(.*?)</dl>', html, re.S)
+    assert block, "no details above the form"
+    pairs = re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", block.group(1), re.S)
+    return {label: re.sub(r"<[^>]+>", "", value).strip() for label, value in pairs}
+
+
+def test_the_callback_edit_form_shows_who_called_and_a_post_cannot_change_it(signed_in,
+                                                                             session):
+    from crm.models import CallbackRequest
+
+    callback = factories.make_callback_request(session, name="Eija Esimerkki",
+                                               organisation_name="Esimerkki Oy",
+                                               phone="+358401234567")
+    session.commit()
+    client = signed_in("sales")
+    path = f"/callbackrequestview/edit/{callback.id}"
+    html = client.get(path).get_data(as_text=True)
+    details = _details(html)
+    assert details["Name"] == "Eija Esimerkki"
+    assert details["Organisation"] == "Esimerkki Oy"
+    assert details["Phone"].replace(" ", "").endswith("401234567")
+    assert 'name="name"' not in html  # shown, not a field of the form
+
+    data = form_data(html)
+    data["name"] = "Forged Name"
+    response = client.post(path, data=data)
+    assert response.status_code == 302, all_errors(response.get_data(as_text=True))
+    db.session.remove()
+    assert db.session.get(CallbackRequest, callback.id).name == "Eija Esimerkki"
+
+
+def test_the_consent_edit_form_shows_whose_consent_for_what(signed_in, session):
+    contact = make_contact(session, first_name="Eija", last_name="Esimerkki")
+    consent = make_consent(session, contact)
+    session.commit()
+    html = signed_in("marketing").get(f"/consentview/edit/{consent.id}").get_data(as_text=True)
+    details = _details(html)
+    assert details["Contact"] == "Eija Esimerkki"
+    assert details["Purpose"] == "Direct marketing and other addressed mailings"
+    assert 'name="contact"' not in html

@@ -1,8 +1,8 @@
-"""Public pages outside the admin UI: `/health`, `/privacy` (and `/contact`)."""
+"""Public pages outside the admin UI: `/health`, `/privacy`, `/favicon.ico` (and `/contact`)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import Blueprint, current_app, jsonify, render_template, request, send_from_directory
 
 from crm.extensions import db
 from crm.privacy.notice import LANGUAGES, build_notice
@@ -23,6 +23,13 @@ def page_language() -> str:
 def health():
     """Liveness: the process answers. No data, no database."""
     return jsonify(status="ok")
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """The CRM's icon (an SVG, which browsers accept at this address), cached for a day."""
+    return send_from_directory(current_app.static_folder, "favicon.svg",
+                               mimetype="image/svg+xml", max_age=86400)
 
 
 @bp.get("/privacy")

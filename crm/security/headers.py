@@ -19,7 +19,8 @@ def init_app(app: Flask) -> None:
         if request.is_secure or app.config.get("SESSION_COOKIE_SECURE"):
             response.headers.setdefault("Strict-Transport-Security",
                                         "max-age=31536000; includeSubDomains")
-        # Pages of the CRM show personal data: never keep them in a cache.
-        if not request.path.startswith(("/static/", "/appbuilder/")):
+        # Pages of the CRM show personal data: never keep them in a cache. Static files
+        # and the icon hold none and keep their own caching.
+        if not request.path.startswith(("/static/", "/appbuilder/", "/favicon.ico")):
             response.headers["Cache-Control"] = "no-store"
         return response

@@ -45,6 +45,7 @@ from crm.models import (
 )
 from crm.privacy.suppression import suppress
 from crm.security import roles
+from crm.services.audit import record_event
 from crm.services.contacts import own_activity_source, the_person_source
 from crm.services.reference import load_reference_data
 from crm.services.requests import due_date
@@ -129,6 +130,22 @@ def load_demo(session: Session, sm, password: str) -> str:
             f"{created_users} demo users created")
 
 
+def _record_list_import(session: Session, bought: Source, new: int) -> None:
+    """Record the purchased list as `import_purchased_list` does: its counts, and who
+    imported it (Marketing) in the audit trail, which the import history shows."""
+    bought.row_count = new
+    bought.import_counts = {"duplicate": 0, "invalid": 0, "merged": 0, "new": new,
+                            "opted_out": 0, "suppressed": 0}
+    session.flush()
+    importer = session.execute(select(User.id, User.username)
+                               .where(User.username == "marketing")).first()
+    detail = " ".join(f"{key}={count}" for key, count in bought.import_counts.items())
+    record_event("import", bought, fields=["email", "first_name", "last_name",
+                                           "organisation", "phone", "title"],
+                 detail=detail, actor=tuple(importer) if importer else (None, None),
+                 session=session, commit=False)
+
+
 def _load_register(session: Session, rnd: random.Random) -> dict[str, int]:
     now = datetime.now(UTC)
     today = now.date()
@@ -136,7 +153,7 @@ def _load_register(session: Session, rnd: random.Random) -> dict[str, int]:
     person = the_person_source(session)
     bought = Source(kind=SourceKind.purchased_list, name="Tietohallinnon päättäjät 2026",
                     supplier="Esimerkkirekisteri Oy", received_on=today - timedelta(days=20),
-                    file_hash=DEMO_LIST_HASH, row_count=60)
+                    file_hash=DEMO_LIST_HASH)
     session.add(bought)
     purposes = {p.code: p for p in session.scalars(select(Purpose))}
     # Activities are logged by the people whose role writes them (Sales, Support), never
@@ -180,7 +197,7 @@ def _load_register(session: Session, rnd: random.Random) -> dict[str, int]:
         organisations.append(org)
     session.flush()
 
-    counts = {"organisations": len(organisations), "contacts": 0, "expired": 0}
+    counts = {"organisations": len(organisations), "contacts": 0, "expired": 0, "bought": 0}
     serial = 0
     for org in organisations:
         for _ in range(rnd.randint(5, 10)):
@@ -237,6 +254,7 @@ def _load_register(session: Session, rnd: random.Random) -> dict[str, int]:
                     occurred_at=contact.last_activity_at,
                     author_id=rnd.choice(author_ids) if author_ids else None))
             counts["contacts"] += 1
+            counts["bought"] += source is bought
 
     for i in range(12):
         first, last = rnd.choice(FIRST_NAMES), rnd.choice(LAST_NAMES)
@@ -274,6 +292,7 @@ def _load_register(session: Session, rnd: random.Random) -> dict[str, int]:
                        finished_at=now - timedelta(days=1) + timedelta(seconds=4),
                        status=JobStatus.succeeded, dry_run=True,
                        counts={"would_anonymise": counts["expired"]}))
+    _record_list_import(session, bought, counts["bought"])
     suppress(session, "email", "poistettu.henkilo@erased.example", "erasure")
     suppress(session, "phone", "+358500009999", "opt_out")
     session.flush()

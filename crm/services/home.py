@@ -27,6 +27,7 @@ from crm.models import (
     RequestStatus,
 )
 from crm.security import roles
+from crm.services.audit_labels import action_label, object_type_label
 
 
 @dataclass
@@ -125,7 +126,8 @@ def home_panels(session: Session, can: Callable[[str, str], bool],
                                       AuditEvent.object_type, AuditEvent.at)
                                .order_by(AuditEvent.id.desc()).limit(6)).all()
         panels.append(Panel("audit", _("Latest audit events"),
-                            [Row(f"{actor or '—'}: {action} {otype or ''}",
+                            [Row(f"{actor or '—'}: {action_label(action)} "
+                                 f"{object_type_label(otype)}".rstrip(),
                                  url("AuditEventView.show", i),
                                  format_datetime(at, "short"))
                              for i, action, actor, otype, at in rows], None,

@@ -11,10 +11,12 @@ import sqlalchemy as sa
 from flask import Response, current_app, flash, g, redirect, url_for
 from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 
 from crm.extensions import db
 from crm.forms import CrmForm
+from crm.jobs.mailchimp import NOT_CONFIGURED
 from crm.jobs.runner import run_job, shown_runs
 from crm.models import Contact, JobRun, JobStatus, MailchimpMember, MailchimpStatus
 from crm.models.base import register_today
@@ -24,6 +26,19 @@ from crm.views.errors import ExpiredFormOnScreen
 from crm.views.jobs import error_text
 
 SYNC_JOB = "mailchimp_sync"
+ASK_ADMINISTRATOR = _l("Ask the administrator to set up the Mailchimp connection.")
+
+
+def sync_error_text(error: str | None) -> str:
+    """Return a sync's error for the audience's users (Marketing, Communications).
+
+    They cannot set environment variables, so a missing configuration sends them to the
+    administrator; the jobs screen (Privacy) names the variables (`crm.views.jobs.ERRORS`).
+    """
+    if error == NOT_CONFIGURED:
+        return f"{_('Mailchimp is not configured')}. {ASK_ADMINISTRATOR}"
+    return error_text(error)
+
 
 
 class SyncForm(CrmForm):
@@ -59,10 +74,10 @@ class MarketingAudienceView(ExpiredFormOnScreen, BaseView):
             "audience/index.html", subscribed=subscribed,
             at_mailchimp=members.get(MailchimpStatus.subscribed, 0),
             unsubscribed_there=members.get(MailchimpStatus.unsubscribed, 0), last=last,
-            last_error=error_text(last.error) if last else "",
+            last_error=sync_error_text(last.error) if last else "",
             configured=bool(config.get("CRM_MAILCHIMP_API_KEY")
                             and config.get("CRM_MAILCHIMP_AUDIENCE_ID")),
-            csrf=SyncForm().csrf_token.current_token)
+            ask_administrator=ASK_ADMINISTRATOR, csrf=SyncForm().csrf_token.current_token)
 
     @expose("/export.csv")
     @has_access
@@ -85,5 +100,5 @@ class MarketingAudienceView(ExpiredFormOnScreen, BaseView):
             flash(_("Mailchimp sync: %(status)s.", status=outcome.status.label), "success")
         else:
             flash(_("Mailchimp sync: %(status)s. %(error)s", status=outcome.status.label,
-                    error=error_text(outcome.error)), "warning")
+                    error=sync_error_text(outcome.error)), "warning")
         return redirect(url_for(".index"))

@@ -20,6 +20,7 @@ from crm.forms import with_crm_messages
 from crm.models.base import AwareDateTime, LabelledEnum, utcnow
 from crm.security import roles
 from crm.services.audit import record_event
+from crm.services.requests import today as register_today
 from crm.services.validation import NoSensitiveData
 from crm.views import keyset
 from crm.views.dates import LocalDateField, LocalDateTimeField
@@ -250,6 +251,8 @@ class CrmModelView(ModelView):
     method_permission_name = METHOD_PERMISSIONS
     base_permissions = ["can_read", "can_add", "can_edit", "can_delete"]
     audit_views = False
+    #: Date columns whose calendar ends today, for days that cannot be in the future.
+    dates_until_today: tuple[str, ...] = ()
 
     list_columns = _PerRequestColumns("read")
     show_columns = _PerRequestColumns("read")
@@ -308,10 +311,26 @@ class CrmModelView(ModelView):
     #: not say whose record it is.
     edit_title_names_record = False
 
+    #: Columns shown read-only above the edit form (crm/model_edit.html), so that the
+    #: form says whose record it is; never fields of the form, so no post changes them.
+    edit_details: list[str] = []
+
+    def _edit_details(self, item) -> list[tuple[str, object]]:
+        """Return the label and shown value of each of `edit_details` the user may read."""
+        readable = set(self.show_columns or [])
+        labels = self.label_columns or {}
+        return [(labels.get(name, name), self.formatters_columns.get(name, _show_value)(
+                    getattr(item, name)))
+                for name in self.edit_details if name in readable]
+
     def render_template(self, template, **kwargs):
         if "related_views" in kwargs:
             kwargs["related_views"] = self._related_views
         pk = (request.view_args or {}).get("pk")
+        if self.edit_details and template == self.edit_template and pk:
+            item = self.datamodel.get(pk, self._base_filters)
+            if item is not None:
+                kwargs["edit_details"] = self._edit_details(item)
         if self.edit_title_names_record and template == self.edit_template and pk:
             item = self.datamodel.get(pk, self._base_filters)
             if item is not None:
@@ -452,7 +471,8 @@ class CrmModelView(ModelView):
             presence = InputRequired() if required else OptionalValidator()
             label = labels.get(column.key, column.key)
             if isinstance(column.type, sa.Date):
-                field = LocalDateField(label, [presence])
+                latest = {"max": register_today} if column.key in self.dates_until_today else None
+                field = LocalDateField(label, [presence], render_kw=latest)
             elif isinstance(column.type, AwareDateTime):
                 field = LocalDateTimeField(
                     label, validators=[presence],

@@ -16,6 +16,7 @@ from wtforms.validators import ValidationError
 
 from crm.extensions import db
 from crm.models import Contact, DataSubjectRequest, LegalBasis
+from crm.models.base import utcnow
 from crm.privacy.suppression import is_suppressed
 from crm.security import roles
 from crm.services.contacts import contact_with_email, has_valid_consent
@@ -38,6 +39,12 @@ def clock_for_records(form, field) -> None:
         return  # no choice, or one that could not be read: its own message says so
     if not clock_applies(kind, field.data):
         raise ValidationError(gettext("This clock does not apply to these records."))
+
+
+def withdrawn_by_now(form, field) -> None:
+    """A consent's withdrawal time (this field) is not in the future."""
+    if field.data is not None and field.data > utcnow():
+        raise ValidationError(gettext("A consent cannot be withdrawn in the future."))
 
 
 def received_by_today(form, field) -> None:
@@ -158,8 +165,9 @@ def email_of_no_other_contact(form, field) -> None:
         return
     if not can(roles.READ, roles.CONTACT):
         raise ValidationError(gettext("Another contact already has this email address."))
-    link = Markup('<a href="%s">%s</a>') % (
-        url_for("ContactView.show", pk=other.id), str(other))
+    # A new tab, so that following the link keeps what was typed in this form.
+    link = Markup('<a href="%s" target="_blank" rel="noopener" title="%s">%s</a>') % (
+        url_for("ContactView.show", pk=other.id), gettext("Opens in a new tab"), str(other))
     raise ValidationError(Markup(gettext(
         "%(contact)s already has this email address: edit that contact instead.",
         contact=link)))

@@ -152,7 +152,10 @@ class DatePickerInput:
         kwargs.setdefault("placeholder", datetime_shape() if self.with_time else date_shape())
         given = f"{kwargs.pop('class_', '')} {kwargs.pop('class', '')}".split()
         classes = " ".join(dict.fromkeys(["form-control", *given]))
-        options = json.dumps(picker_options(kwargs.pop("max", None), self.with_time))
+        latest = kwargs.pop("max", None)
+        if callable(latest):  # a last day known only when the form is shown, e.g. today
+            latest = latest()
+        options = json.dumps(picker_options(latest, self.with_time))
         return Markup(
             '<div class="input-group date crm-date" {}>'
             '<input {}>'

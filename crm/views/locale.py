@@ -14,7 +14,7 @@ from flask import Flask, abort, redirect, request, session, url_for
 from flask_appbuilder import AppBuilder, expose
 from flask_appbuilder.babel.views import LocaleView
 from flask_appbuilder.views import UtilView
-from flask_babel import refresh
+from flask_babel import get_locale, refresh
 
 #: UI language -> the Babel locale that writes its dates and numbers.
 FORMATTING_LOCALES = {"en": "en_GB"}
@@ -27,6 +27,12 @@ COMMAND_LINE_LOCALE = "en_SE"
 def formatting_locale(language: str | None) -> str | None:
     """Return the Babel locale for pages in `language` ("en" -> "en_GB")."""
     return FORMATTING_LOCALES.get(language, language) if language else language
+
+
+def page_language() -> str:
+    """Return the page's language as HTML's `lang` wants it ("fi", "en")."""
+    locale = get_locale()
+    return locale.language if locale else "fi"
 
 
 def safe_return_path(target: str | None) -> str | None:
@@ -79,6 +85,8 @@ class CrmAppBuilder(AppBuilder):
         babel = app.extensions["babel"]
         choose_language = babel.locale_selector  # FAB's: the session's UI language
         babel.locale_selector = lambda: formatting_locale(choose_language())
+        # <html lang> of the CRM's override of FAB's appbuilder/init.html
+        app.jinja_env.globals["page_language"] = page_language
 
     def _add_admin_views(self) -> None:
         # FAB 5.3's own, with CrmLocaleView in place of `self.bm.register_views()`, which

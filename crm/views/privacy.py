@@ -22,6 +22,7 @@ from crm.models import (
 )
 from crm.security import roles
 from crm.services import validation as v
+from crm.services.audit_labels import action_label, object_type_label
 from crm.services.requests import due_date
 from crm.views import checks
 from crm.views.base import CrmModelView, _show_date
@@ -120,6 +121,7 @@ class DataSubjectRequestView(CrmModelView):
                     "received_on", "outcome"]
     search_columns = ["type", "status", "received_on", "due_on"]
     base_order = ("due_on", "asc")
+    dates_until_today = ("received_on",)
     validators_columns = {"requester_email": [v.email()], "requester_phone": [v.phone()],
                           "received_on": [checks.received_by_today,
                                           checks.receipt_keeps_extension]}
@@ -218,7 +220,8 @@ class AuditEventView(CrmModelView):
     # Filter by who, what, which object and a date range ("at" greater / smaller than).
     search_columns = ["at", "actor", "action", "object_type", "object_id"]
     base_order = ("at", "desc")
-    formatters_columns = {"fields": _field_names}
+    formatters_columns = {"fields": _field_names, "action": action_label,
+                          "object_type": object_type_label}
 
 
 class SourceView(CrmModelView):

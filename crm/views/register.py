@@ -142,6 +142,9 @@ class ConsentView(CrmModelView):
     add_columns = ["contact", "purpose", "text_version", "given_at", "given_how", "evidence"]
     # A consent record is evidence: only its withdrawal is ever changed.
     edit_columns = ["withdrawn_at"]
+    edit_template = "crm/model_edit.html"
+    edit_details = ["contact", "purpose", "given_at", "given_how"]
+    validators_columns = {"withdrawn_at": [checks.withdrawn_by_now]}
     base_order = ("given_at", "desc")
 
 
@@ -205,6 +208,9 @@ class CallbackRequestView(CrmModelView):
                     "status", "contact", "handled_by", "handled_at"]
     add_columns = ["name", "organisation_name", "phone", "email", "message", "contact"]
     edit_columns = ["status", "contact", "message"]
+    # Who called, to pick the right contact: shown above the form, not posted with it.
+    edit_template = "crm/model_edit.html"
+    edit_details = ["received_at", "name", "organisation_name", "phone", "email"]
     search_columns = ["name", "organisation_name", "status", "received_at"]
     base_order = ("received_at", "desc")
     validators_columns = {"phone": [v.phone()], "email": [v.email()]}

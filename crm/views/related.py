@@ -74,6 +74,9 @@ def _picker_options(field) -> dict:
     return {
         "url": url_for(LOOKUP_ENDPOINTS[field.model]),
         "text": str(field.data) if field.data is not None else "",
+        # What tells the linked record from a namesake, as its matches show it: also
+        # after a refused form, when the page shows the record it had picked.
+        "details": suggestion(field.data)["details"] if field.data is not None else [],
         "required": bool(field.flags.required),
         "placeholder": str(_PLACEHOLDERS[field.model]),
         "minimumInputLength": 2,

@@ -11,6 +11,7 @@ import phonenumbers
 from flask import g, has_app_context, jsonify, request
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.filters import BaseFilter
+from flask_babel import gettext
 from sqlalchemy import (
     and_,
     any_,
@@ -553,7 +554,12 @@ class _QuickSearchMixin:
 
     def render_template(self, template, **kwargs):
         kwargs.setdefault("quick_search", request.args.get("q", ""))
+        kwargs.setdefault("quick_search_placeholder", self.quick_search_placeholder())
         return super().render_template(template, **kwargs)
+
+    def quick_search_placeholder(self) -> str:
+        """Return what the search box says it finds."""
+        return gettext("Name, email, phone or organisation")
 
     def quick_search_page(self, text: str, size: int) -> list:
         """Return the first `size` rows the search box finds for `text`, in the list's
@@ -579,6 +585,12 @@ class _QuickSearchMixin:
 
 class ContactSearchMixin(_QuickSearchMixin):
     quick_search_filter = ContactQuickSearch
+
+    def quick_search_placeholder(self) -> str:
+        # A login id finds its owner only for whoever may read identifiers.
+        if can(roles.READ, roles.IDENTIFIER):
+            return gettext("Name, email, phone, organisation or login id")
+        return super().quick_search_placeholder()
 
 
 class OrganisationSearchMixin(_QuickSearchMixin):

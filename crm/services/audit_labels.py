@@ -1,0 +1,43 @@
+"""Readable names for the audit trail's stored action and object-type codes (DESIGN §9.5).
+
+The trail stores plain codes ("login", "Contact") so that filters and exports stay stable;
+screens show them in the reader's language through these labels.
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+ACTIONS = {
+    "create": _l("Created"), "update": _l("Changed"), "delete": _l("Deleted"),
+    "view": _l("Viewed"), "find": _l("Searched"), "export": _l("Exported"),
+    "import": _l("Imported"), "erase": _l("Erased"), "confirm": _l("Confirmed"),
+    "verify": _l("Identity verified"), "extend": _l("Deadline extended"),
+    "deliver": _l("Answer delivered"), "reject": _l("Request rejected"),
+    "object": _l("Objected"), "job": _l("Job run"), "role_change": _l("Roles changed"),
+    "login": _l("Signed in"), "logout": _l("Signed out"),
+    "login_failed": _l("Sign-in failed"), "login_refused": _l("Sign-in refused"),
+}
+
+OBJECT_TYPES = {
+    "Activity": _l("Activity"), "AuditEvent": _l("Audit event"),
+    "CallbackRequest": _l("Callback request"), "Consent": _l("Consent"),
+    "Contact": _l("Contact"), "ContactChange": _l("Contact change"),
+    "DataSubjectRequest": _l("Data subject request"), "Identifier": _l("Identifier"),
+    "JobRun": _l("Job run"), "MarketingAudience": _l("Marketing audience"),
+    "Organisation": _l("Organisation"), "Provenance": _l("Provenance"),
+    "Purpose": _l("Purpose"), "Recipient": _l("Recipient"),
+    "RecordOfProcessing": _l("Record of processing"),
+    "RetentionPolicy": _l("Retention policy"), "Source": _l("Source"),
+    "SuppressionEntry": _l("Suppression list entry"), "User": _l("User"),
+}
+
+
+def action_label(code: str | None) -> str:
+    """Return the action in the reader's language; an unknown code as stored."""
+    return str(ACTIONS.get(code, code or ""))
+
+
+def object_type_label(code: str | None) -> str:
+    """Return the object type in the reader's language; an unknown code as stored."""
+    return str(OBJECT_TYPES.get(code, code or ""))
