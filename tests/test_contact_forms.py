@@ -107,18 +107,6 @@ def count(model) -> int:
 
 
 @pytest.fixture
-def signed_in(login_as):
-    """Return a function giving a client signed in as the named demo user, in English."""
-
-    def make(username: str):
-        client = login_as(username)
-        client.get("/lang/en")  # messages are compared in English
-        return client
-
-    return make
-
-
-@pytest.fixture
 def sales(signed_in):
     return signed_in("sales")
 

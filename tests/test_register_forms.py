@@ -37,18 +37,6 @@ NO_CONSENT = ("This contact has no valid consent on record. Record the consent o
               "Consents tab first, or choose another basis.")
 
 
-@pytest.fixture
-def signed_in(login_as):
-    """Return a function giving a client signed in as the named demo user, in English."""
-
-    def make(username: str):
-        client = login_as(username)
-        client.get("/lang/en")  # messages are compared in English
-        return client
-
-    return make
-
-
 def purpose_ids(*codes: str) -> list[str]:
     return factories.purpose_ids(db.session, *codes)
 
