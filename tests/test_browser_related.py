@@ -63,16 +63,23 @@ def test_sales_picks_the_organisation_of_a_new_contact_by_name(page: Page, sessi
     page.screenshot(path=str(screenshot_dir / "link-organisation-edit.png"), full_page=True)
 
 
-def test_the_picker_opens_on_arrow_down_and_tab_picks_the_highlighted_match(page: Page,
-                                                                            session):
-    wanted = make_organisation(session, name="Nuolivalinta Oy", visiting_city="Hamina")
-    session.commit()
-
+def _new_contact_organisation_picker(page: Page):
+    """Sign in as Sales, open a new contact's form in English and focus its
+    organisation picker; return the picker's selection box."""
     sign_in(page, "sales")
     page.goto("/lang/en")
     page.goto("/contactview/add")
     selection = page.locator("select#organisation + .select2 .select2-selection")
     selection.focus()
+    return selection
+
+
+def test_the_picker_opens_on_arrow_down_and_tab_picks_the_highlighted_match(page: Page,
+                                                                            session):
+    wanted = make_organisation(session, name="Nuolivalinta Oy", visiting_city="Hamina")
+    session.commit()
+
+    selection = _new_contact_organisation_picker(page)
     page.keyboard.press("ArrowDown")
     search = page.locator(".select2-container--open .select2-search__field")
     expect(search).to_be_focused()
@@ -89,11 +96,7 @@ def test_the_picked_record_keeps_its_details_after_a_refused_form(page: Page, se
     wanted = make_organisation(session, name="Kaima Oy", visiting_city="Kotka")
     session.commit()
 
-    sign_in(page, "sales")
-    page.goto("/lang/en")
-    page.goto("/contactview/add")
-    selection = page.locator("select#organisation + .select2 .select2-selection")
-    selection.focus()
+    selection = _new_contact_organisation_picker(page)
     page.keyboard.type("kaima")
     page.locator(".select2-results__option", has_text="Kotka").click()
     expect(selection).to_contain_text(re.compile(r"Kaima Oy · .*Kotka"))
