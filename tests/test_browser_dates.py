@@ -1,19 +1,19 @@
 """Times typed on the register's clock and dates in the filter box, in a real browser.
 
 Playwright drives Debian's Chromium against `live_server`, on Finnish pages (the
-default). Selectors use ids and names, never label texts.
+default) and on English ones. Selectors use ids and names, never label texts.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
-from crm.models import Activity
-from tests.factories import make_activity, make_contact
+from crm.models import Activity, DataSubjectRequest
+from tests.factories import make_activity, make_contact, make_request
 from tests.test_browser import sign_in
 
 pytestmark = pytest.mark.browser
@@ -110,9 +110,10 @@ def test_a_time_is_typed_on_an_english_page_as_its_lists_write_dates(page: Page,
     # The English list writes the day first, with slashes (en_GB)...
     expect(page.locator("table.table").last).to_contain_text("24/11/2026, 11:38")
 
-    # ...and the form reads a time written so, as the list wrote it.
+    # ...and so does the form, on a 24-hour clock; it reads a time written as the list wrote it.
     page.goto(f"/activityview/edit/{pk}")
     field = page.locator("form#model_form input#occurred_at")
+    expect(field).to_have_value("24/11/2026 11:38")
     field.fill("")
     field.press_sequentially("23/11/2026, 14:30")
     field.press("Tab")
@@ -122,8 +123,31 @@ def test_a_time_is_typed_on_an_english_page_as_its_lists_write_dates(page: Page,
     expect(page.locator(".datepicker-dropdown .datepicker-days td.day.active")).to_have_text("23")
     page.locator(".datepicker-dropdown .datepicker-days td.day:not(.old):not(.new)",
                  has_text="20").first.click()
-    expect(field).to_have_value("2026-11-20 14:30")
+    expect(field).to_have_value("20/11/2026 14:30")
     page.locator("form#model_form button[type=submit]").click()
     page.wait_for_load_state()
     assert _occurred_at(session, pk) == datetime(2026, 11, 20, 12, 30, tzinfo=UTC)
+    assert errors == []
+
+
+def test_a_day_picked_on_an_english_page_is_written_and_saved_as_that_day(page: Page, session):
+    pk = make_request(session, received_on=date(2026, 10, 20)).id
+    session.commit()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    sign_in(page, "privacy")
+    page.goto(f"/lang/en?next=/datasubjectrequestview/edit/{pk}")
+    field = page.locator("form#model_form input#received_on")
+    expect(field).to_have_value("20/10/2026")  # as English lists write dates
+    page.locator("form#model_form .crm-date .input-group-addon").click()
+    expect(page.locator(".datepicker-dropdown .datepicker-days td.day.active")).to_have_text("20")
+    # The 5th: day first, as the field shows dates, so that it is not read as 10 May.
+    page.locator(".datepicker-dropdown .datepicker-days td.day:not(.old):not(.new)",
+                 has_text="5").first.click()
+    expect(field).to_have_value("05/10/2026")
+    page.locator("form#model_form button[type=submit]").click()
+    page.wait_for_load_state()
+    session.expire_all()
+    assert session.get(DataSubjectRequest, pk).received_on == date(2026, 10, 5)
     assert errors == []

@@ -1,7 +1,8 @@
 """Dates typed as the page's reader writes them (crm.views.dates): 20.11.2026 in Finnish.
 
-Every date field reads 20.11.2026 and 2026-11-20 on any page, shows a date as the
-page writes dates, and tells what it cannot read in the page's language. A date and
+Every date field reads 20.11.2026, 2026-11-20 and 20/11/2026 on any page, shows a date as
+the page's lists write dates (20.11.2026 in Finnish, 20/11/2026 in English), and tells what
+it cannot read in the page's language. A date and
 time is typed and shown on the register's clock (Helsinki), and kept in UTC.
 """
 
@@ -27,7 +28,7 @@ from tests.test_import_screen import GOOD
 
 #: What a date that cannot be read is told, by the page's language.
 MESSAGES = {"fi": "Anna päivämäärä muodossa pp.kk.vvvv.",
-            "en": "Enter the date as yyyy-mm-dd."}
+            "en": "Enter the date as dd/mm/yyyy."}
 ADD = "/datasubjectrequestview/add"
 
 
@@ -101,11 +102,15 @@ def test_no_date_is_required_not_unreadable(app):
     assert _read(app, "", "en").errors == {"day": ["This field is required."]}
 
 
-@pytest.mark.parametrize("locale, shown", [("fi", "5.2.2026"), ("en", "2026-02-05")])
-def test_a_date_is_shown_as_the_page_writes_dates(app, locale, shown):
+@pytest.mark.parametrize("locale, shown, shape", [
+    ("fi", "5.2.2026", "pp.kk.vvvv"),
+    ("en_GB", "05/02/2026", "dd/mm/yyyy"),  # English pages, as their lists write dates
+    ("en_SE", "2026-02-05", "yyyy-mm-dd"),  # the command line's English
+])
+def test_a_date_is_shown_as_the_page_writes_dates(app, locale, shown, shape):
     with app.test_request_context(), force_locale(locale):
-        form = DayForm(data={"day": date(2026, 2, 5)})
-        assert f'value="{shown}"' in form.day()
+        box = DayForm(data={"day": date(2026, 2, 5)}).day()
+    assert f'value="{shown}"' in box and f'placeholder="{shape}"' in box
 
 
 # -- the request form (FAB's add and edit) ------------------------------------------------
@@ -137,13 +142,32 @@ def test_a_bad_date_in_the_request_form_is_refused_beside_its_field(session, log
     assert _requests(session) == []
 
 
-@pytest.mark.parametrize("locale, shown", [("fi", "5.1.2026"), ("en", "2026-01-05")])
+@pytest.mark.parametrize("locale, shown", [("fi", "5.1.2026"), ("en", "05/01/2026")])
 def test_the_edit_form_shows_the_date_as_the_page_writes_it(session, login_as, locale, shown):
     pk = make_request(session, received_on=date(2026, 1, 5)).id
     session.commit()
     client = _signed_in(login_as, locale)
     html = client.get(f"/datasubjectrequestview/edit/{pk}").get_data(as_text=True)
     assert f'value="{shown}"' in _row_of(html, "received_on")
+    # As the page's list writes it.
+    assert shown in client.get("/datasubjectrequestview/list/").get_data(as_text=True)
+
+
+def test_an_english_form_saves_the_date_it_shows_as_that_day(session, login_as):
+    """05/01/2026 on an English page is 5 January, shown and saved, never 1 May."""
+    received = date(2026, 1, 5)
+    pk = make_request(session, received_on=received).id
+    session.commit()
+    client = _signed_in(login_as, "en")
+    path = f"/datasubjectrequestview/edit/{pk}"
+    html = client.get(path).get_data(as_text=True)
+    shown = re.search(r'<input[^>]*id="received_on"[^>]*value="([^"]*)"', html).group(1)
+    assert shown == "05/01/2026"
+    response = client.post(path, data={
+        "csrf_token": csrf_token(client, path), "type": "access", "requester_name": "Päivi",
+        "channel": "email", "received_on": shown})
+    assert response.status_code == 302
+    assert [r.received_on for r in _requests(session)] == [received]
 
 
 # -- the steps of a request (crm.views.subject_forms) -------------------------------------
@@ -206,7 +230,7 @@ def test_a_bad_date_received_is_refused_beside_its_field_and_nothing_waits(login
 
 #: What a date and time that cannot be read is told, by the page's language.
 TIME_MESSAGES = {"fi": "Anna päivämäärä ja aika muodossa pp.kk.vvvv tt.mm.",
-                 "en": "Enter the date and time as yyyy-mm-dd hh:mm."}
+                 "en": "Enter the date and time as dd/mm/yyyy hh:mm."}
 
 
 class TimeForm(Form):
@@ -266,7 +290,7 @@ def test_a_time_that_cannot_be_read_is_told_in_the_pages_language(app, locale, t
 
 
 @pytest.mark.parametrize("locale, shown", [
-    ("fi", "25.11.2026 10.51"), ("en", "2026-11-25 10:51")])
+    ("fi", "25.11.2026 10.51"), ("en", "25/11/2026 10:51"), ("en_SE", "2026-11-25 10:51")])
 @pytest.mark.parametrize("instant", [_utc(2026, 11, 25, 8, 51), _utc(2026, 11, 25, 8, 51, 59)])
 def test_a_time_is_shown_on_the_registers_clock_as_the_page_writes_it(app, locale, shown,
                                                                      instant):
@@ -274,7 +298,7 @@ def test_a_time_is_shown_on_the_registers_clock_as_the_page_writes_it(app, local
         assert f'value="{shown}"' in TimeForm(data={"at": instant}).at()
 
 
-@pytest.mark.parametrize("locale, shown", [("fi", "5.6.2026 9.05"), ("en", "2026-06-05 09:05")])
+@pytest.mark.parametrize("locale, shown", [("fi", "5.6.2026 9.05"), ("en", "05/06/2026 09:05")])
 def test_a_summer_time_is_shown_in_summer_time(app, locale, shown):
     with app.test_request_context(), force_locale(locale):
         assert f'value="{shown}"' in TimeForm(data={"at": _utc(2026, 6, 5, 6, 5, 7)}).at()
@@ -283,6 +307,7 @@ def test_a_summer_time_is_shown_in_summer_time(app, locale, shown):
 def test_a_time_sent_back_as_shown_keeps_its_seconds(app):
     stored = _utc(2026, 11, 25, 8, 51, 37, 123456)
     for typed, saved in [("25.11.2026 10.51", stored), ("2026-11-25 10:51", stored),
+                         ("25/11/2026 10:51", stored),
                          ("25.11.2026 10.52", _utc(2026, 11, 25, 8, 52))]:
         record = Activity(occurred_at=stored)
         _read_time(app, typed, "fi").at.populate_obj(record, "occurred_at")
@@ -347,7 +372,7 @@ def test_a_new_activity_offers_the_time_now_on_the_registers_clock(app, login_as
 
 
 @pytest.mark.parametrize("locale, shown", [("fi", "25.11.2026 10.51"),
-                                           ("en", "2026-11-25 10:51")])
+                                           ("en", "25/11/2026 10:51")])
 def test_the_edit_form_shows_the_time_on_the_registers_clock(session, login_as, locale, shown):
     stored = _utc(2026, 11, 25, 8, 51, 37)
     pk = make_activity(session, make_contact(session), occurred_at=stored).id

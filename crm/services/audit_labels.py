@@ -1,7 +1,8 @@
 """Readable names for the audit trail's stored action and object-type codes (DESIGN §9.5).
 
 The trail stores plain codes ("login", "Contact") so that filters and exports stay stable;
-screens show them in the reader's language through these labels.
+screens show them in the reader's language through these labels, and its filters offer
+them by these labels (crm.views.audit_filters).
 """
 
 from __future__ import annotations
@@ -41,3 +42,18 @@ def action_label(code: str | None) -> str:
 def object_type_label(code: str | None) -> str:
     """Return the object type in the reader's language; an unknown code as stored."""
     return str(OBJECT_TYPES.get(code, code or ""))
+
+
+def label_choices(labels: dict) -> list[tuple[str, str]]:
+    """Return (code, label) of every code of `labels`, by label in the reader's language."""
+    return sorted(((code, str(label)) for code, label in labels.items()),
+                  key=lambda choice: choice[1].casefold())
+
+
+def codes_for(labels: dict, typed: str) -> list[str]:
+    """Return the stored codes `typed` names: itself (a code, or one no label is known
+    for), and every code whose label in the reader's language it is, in any case."""
+    typed = typed.strip()
+    wanted = typed.casefold()
+    named = [code for code, label in labels.items() if str(label).casefold() == wanted]
+    return sorted({typed, *named})

@@ -1,14 +1,15 @@
-"""Date fields typed the way the page's reader writes dates: 20.11.2026 on Finnish pages.
+"""Date fields typed the way the page's reader writes dates: 20.11.2026 on Finnish pages,
+20/11/2026 on English ones, as the page's lists write them (crm.views.locale: en_GB).
 
 A date and time is typed and shown on the register's clock (`CRM_TIMEZONE`), as
-20.11.2026 14.30 on Finnish pages and 2026-11-20 14:30 on others, and kept in UTC.
+20.11.2026 14.30 on Finnish pages and 20/11/2026 14:30 on English ones, and kept in UTC.
 
 FAB's date widget runs bootstrap-datepicker with the format yyyy-mm-dd, which turns
 a date typed as 20.11.2026 into another day; the browser's own <input type="date">
 follows the browser's language, not the page's, and takes no typed ISO date. These
 fields are text boxes showing the date in the page's format, read back in either
 format, with the calendar set up for the page's language (crm/templates/crm/date_picker.html,
-which reads typed dates as `TYPED_FORMATS` do).
+which reads typed dates as `TYPED_FORMATS` do and writes a picked day as the field shows it).
 """
 
 from __future__ import annotations
@@ -31,21 +32,37 @@ from wtforms.widgets import html_params
 TYPED_FORMATS = ["%d.%m.%Y", "%Y-%m-%d", "%d/%m/%Y"]
 #: How a typed time of day is read, after a typed date: 14.30 or 14:30, seconds optional.
 TYPED_TIME_FORMATS = ["%H.%M", "%H:%M", "%H.%M.%S", "%H:%M:%S"]
-#: Languages whose readers write the day first (20.11.2026); other pages show ISO dates.
-DAY_FIRST = {"fi"}
+#: How a page writes a date, by its Babel locale or else its language: the day first with
+#: dots in Finnish (5.2.2026), with slashes in English as its en_GB lists (05/02/2026), and
+#: ISO 8601 (2026-02-05) in any other and for the command line's en_SE. The calendar writes
+#: a picked day in the same style (its "style" option).
+DATE_STYLES = {"fi": "dots", "en": "slashes", "en_SE": "iso"}
+#: How each style's reader is told to write a date, and a date and time.
+SHAPES = {
+    "dots": (_l("dd.mm.yyyy"), _l("dd.mm.yyyy hh.mm")),
+    "slashes": (_l("dd/mm/yyyy"), _l("dd/mm/yyyy hh:mm")),
+    "iso": (_l("yyyy-mm-dd"), _l("yyyy-mm-dd hh:mm")),
+}
 #: The picker lists a week from Sunday; Babel numbers the days from Monday.
 _SUNDAY_FIRST = [6, 0, 1, 2, 3, 4, 5]
 
 
-def day_first() -> bool:
-    """Return whether the page's reader writes the day first (20.11.2026)."""
+def date_style() -> str:
+    """Return how the page writes dates (`DATE_STYLES`): "dots", "slashes" or "iso"."""
     locale = get_locale()
-    return locale is not None and locale.language in DAY_FIRST
+    if locale is None:
+        return "iso"
+    return DATE_STYLES.get(str(locale), DATE_STYLES.get(locale.language, "iso"))
 
 
 def typed_date(value: date) -> str:
-    """Return `value` as the page's reader types it: 20.11.2026, or 2026-11-20."""
-    return f"{value.day}.{value.month}.{value.year}" if day_first() else value.isoformat()
+    """Return `value` as the page's reader types it: 5.2.2026, 05/02/2026 or 2026-02-05."""
+    style = date_style()
+    if style == "dots":
+        return f"{value.day}.{value.month}.{value.year}"
+    if style == "slashes":
+        return f"{value.day:02d}/{value.month:02d}/{value.year}"
+    return value.isoformat()
 
 
 def register_zone() -> ZoneInfo:
@@ -54,15 +71,16 @@ def register_zone() -> ZoneInfo:
 
 
 def typed_datetime(value: datetime) -> str:
-    """Return `value` on the register's clock as the reader types it: 20.11.2026 9.05."""
+    """Return `value` on the register's clock as the reader types it: 20.11.2026 9.05, or
+    20/11/2026 09:05 (a 24-hour clock, as English lists show it), or 2026-11-20 09:05."""
     local = value.astimezone(register_zone())
-    if day_first():
+    if date_style() == "dots":
         return f"{typed_date(local.date())} {local.hour}.{local.minute:02d}"
-    return local.strftime("%Y-%m-%d %H:%M")
+    return f"{typed_date(local.date())} {local.hour:02d}:{local.minute:02d}"
 
 
 def read_date(text: str) -> date | None:
-    """Return the date typed as `text` (20.11.2026 or 2026-11-20), or None."""
+    """Return the date typed as `text` (20.11.2026, 2026-11-20 or 20/11/2026), or None."""
     for shape in TYPED_FORMATS:
         try:
             return datetime.strptime(text.strip(), shape).date()
@@ -100,8 +118,8 @@ def local_day(day: date) -> tuple[datetime, datetime]:
 
 
 def date_shape() -> str:
-    """Return how to write a date on the page, in its language: dd.mm.yyyy, or yyyy-mm-dd."""
-    return str(_l("dd.mm.yyyy") if day_first() else _l("yyyy-mm-dd"))
+    """Return how to write a date on the page, in its language: dd.mm.yyyy, dd/mm/yyyy..."""
+    return str(SHAPES[date_style()][0])
 
 
 def invalid_date_message() -> str:
@@ -110,8 +128,8 @@ def invalid_date_message() -> str:
 
 
 def datetime_shape() -> str:
-    """Return how to write a date and time on the page: dd.mm.yyyy hh.mm, or yyyy-mm-dd hh:mm."""
-    return str(_l("dd.mm.yyyy hh.mm") if day_first() else _l("yyyy-mm-dd hh:mm"))
+    """Return how to write a date and time on the page: dd.mm.yyyy hh.mm, dd/mm/yyyy hh:mm..."""
+    return str(SHAPES[date_style()][1])
 
 
 def invalid_datetime_message() -> str:
@@ -127,7 +145,7 @@ def picker_options(latest: date | str | None = None, with_time: bool = False) ->
     locale = get_locale()
     days, months = locale.days["stand-alone"], locale.months["stand-alone"]
     return {
-        "dayFirst": day_first(),
+        "style": date_style(),
         "withTime": with_time,
         "latest": latest.isoformat() if isinstance(latest, date) else latest,
         "language": {
@@ -187,7 +205,8 @@ class _TypedField(Field):
 
 
 class LocalDateField(_TypedField):
-    """A date typed as 20.11.2026 or 2026-11-20 on any page, shown as the page writes dates."""
+    """A date typed as 20.11.2026, 2026-11-20 or 20/11/2026 on any page, shown as the page
+    writes dates."""
 
     widget = DatePickerInput()
 
@@ -213,9 +232,9 @@ class DateTimePickerInput(DatePickerInput):
 class LocalDateTimeField(_TypedField):
     """A date and time typed on the register's clock, kept timezone-aware in UTC.
 
-    Read as 20.11.2026 14.30, 20.11.2026 14:30 or 2026-11-20 14:30 (seconds optional) on
-    any page; shown as the page writes times, to the minute. A record's time sent back
-    as the same minute keeps its seconds.
+    Read as 20.11.2026 14.30, 20.11.2026 14:30, 2026-11-20 14:30 or 20/11/2026 14:30
+    (seconds optional) on any page; shown as the page writes times, to the minute. A
+    record's time sent back as the same minute keeps its seconds.
     """
 
     widget = DateTimePickerInput()

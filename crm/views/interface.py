@@ -24,6 +24,7 @@ from urllib.parse import quote, urlencode
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context, url_for
+from flask_appbuilder.models.filters import Filters
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.widgets import ListWidget
 from flask_babel import format_decimal
@@ -131,6 +132,20 @@ def _sorts_matches(filters) -> bool:
     return any(getattr(flt, "sorts_matches", False) for flt in getattr(filters, "filters", ()))
 
 
+class CrmFilters(Filters):
+    """FAB's filters of a list's address, leaving out a filter no longer offered.
+
+    An address names a filter by its place among its column's filters (`_flt_3_name`);
+    FAB answered a place past the end (an old bookmark, a hand-edited link) with an
+    error page. Such a filter is left out, as FAB leaves out columns it does not know.
+    """
+
+    def add_filter_index(self, column_name: str, filter_instance_index: int, value) -> None:
+        offered = self._all_filters.get(column_name, [])
+        if 0 <= filter_instance_index < len(offered):
+            super().add_filter_index(column_name, filter_instance_index, value)
+
+
 class CrmSQLAInterface(SQLAInterface):
     """A `SQLAInterface` whose count is capped and whose pages are read by their ids.
 
@@ -138,6 +153,12 @@ class CrmSQLAInterface(SQLAInterface):
     """
 
     filter_converter_class = CrmFilterConverter
+    filters_class = CrmFilters
+
+    def get_filters(self, search_columns=None, search_filters=None):
+        return self.filters_class(self.filter_converter_class, self,
+                                  search_columns=search_columns or [],
+                                  search_filters=search_filters)
 
     def get_inner_filters(self, filters):
         # FAB copies the filters into a new `Filters`, which converts every column of

@@ -1,7 +1,8 @@
 """The language menu, which keeps the reader on their page, and each language's formats.
 
 English pages write dates the British way (22/11/2026, a 24-hour clock), as the staff of a
-Finnish company expect, not Babel's `en` (US: 11/22/26, 2:30 PM). The UI language stays
+Finnish company expect, not Babel's `en` (US: 11/22/26, 2:30 PM); their forms show and
+read dates so too (crm.views.dates). The UI language stays
 "en" (the menu, the session); only the Babel locale that formats and translates is
 en_GB, whose translations gettext finds in the "en" catalogs.
 """

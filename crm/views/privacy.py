@@ -25,6 +25,7 @@ from crm.services import validation as v
 from crm.services.audit_labels import action_label, object_type_label
 from crm.services.requests import due_date
 from crm.views import checks
+from crm.views.audit_filters import AuditEventInterface, label_select
 from crm.views.base import CrmModelView, _show_date
 from crm.views.jobs import count_rows, error_text, job_title, trigger_label
 
@@ -211,7 +212,8 @@ class JobRunView(CrmModelView):
 
 class AuditEventView(CrmModelView):
     resource = roles.AUDIT_EVENT
-    datamodel = SQLAInterface(AuditEvent)
+    # Action and object type are filtered by the labels the list shows (crm.views.audit_filters).
+    datamodel = AuditEventInterface(AuditEvent)
     base_permissions = ["can_read"]
     list_title = show_title = _l("Audit trail")
     label_columns = LABELS
@@ -222,6 +224,9 @@ class AuditEventView(CrmModelView):
     base_order = ("at", "desc")
     formatters_columns = {"fields": _field_names, "action": action_label,
                           "object_type": object_type_label}
+    search_form_extra_fields = {"action": label_select("action", LABELS["action"]),
+                                "object_type": label_select("object_type",
+                                                            LABELS["object_type"])}
 
 
 class SourceView(CrmModelView):

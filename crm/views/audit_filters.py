@@ -1,0 +1,92 @@
+"""The audit trail's filters on action and object type, by the names its screen shows.
+
+The trail stores codes ("login", "Contact") and shows them in the reader's language
+(crm.services.audit_labels). Its filter box offers each of the two as a select of the
+known codes by their labels ("Kirjautui sisään"), "equal to" or "not equal to", as an
+enum column's filter is offered. A value in the address may also be a label in the
+reader's language, in any case: it matches the codes so labelled, and itself, as a code
+no label is known for is shown as stored. Either way the filter stays an equality (or
+IN) on the stored code, which the column's index answers. An address saved before,
+when the two were filtered as text, keeps its "equal to" and "not equal to".
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask_appbuilder.models.filters import BaseFilter
+from flask_appbuilder.models.sqla import filters as fab
+from wtforms import SelectField
+
+from crm.services.audit_labels import ACTIONS, OBJECT_TYPES, codes_for, label_choices
+from crm.views.date_filters import CrmFilterConverter
+from crm.views.interface import CrmFilters, CrmSQLAInterface
+
+#: Column -> its codes and their labels.
+LABELLED_COLUMNS = {"action": ACTIONS, "object_type": OBJECT_TYPES}
+
+
+class _LabelFilter(BaseFilter):
+    """A filter whose value names stored codes by code or by label (`codes_for`)."""
+
+    def _codes(self, value) -> list[str]:
+        return codes_for(LABELLED_COLUMNS[self.column_name], str(value or ""))
+
+
+class FilterLabelEqual(_LabelFilter):
+    name = fab.FilterEqual.name
+
+    def apply(self, query, value):
+        query, field = fab.get_field_setup_query(query, self.model, self.column_name)
+        codes = self._codes(value)
+        return query.filter(field == codes[0] if len(codes) == 1 else field.in_(codes))
+
+
+class FilterLabelNotEqual(_LabelFilter):
+    name = fab.FilterNotEqual.name
+
+    def apply(self, query, value):
+        query, field = fab.get_field_setup_query(query, self.model, self.column_name)
+        # An event with no object type is not of the type named either.
+        return query.filter(sa.or_(field.is_(None), field.not_in(self._codes(value))))
+
+
+#: In this order: a list's address names a filter by its place (_flt_0_action).
+LABEL_FILTERS = [FilterLabelEqual, FilterLabelNotEqual]
+#: The places of "equal to" and "not equal to" among FAB's text filters, which the two
+#: columns had before: an address saved then (_flt_3_action=login) means the same now.
+FORMER_PLACES = {3: 0, 7: 1}
+
+
+class _AuditFilters(CrmFilters):
+    """The filters of a list's address, reading the two columns' former places (a text
+    filter no longer offered, such as "starts with", is left out)."""
+
+    def add_filter_index(self, column_name: str, filter_instance_index: int, value) -> None:
+        if column_name in LABELLED_COLUMNS:
+            filter_instance_index = FORMER_PLACES.get(filter_instance_index,
+                                                      filter_instance_index)
+        super().add_filter_index(column_name, filter_instance_index, value)
+
+
+class AuditFilterConverter(CrmFilterConverter):
+    """The CRM's filters, with action and object type matched by their labels."""
+
+    def convert(self, col_name):
+        if col_name in LABELLED_COLUMNS:
+            return [flt(col_name, self.datamodel) for flt in LABEL_FILTERS]
+        return super().convert(col_name)
+
+
+class AuditEventInterface(CrmSQLAInterface):
+    """The audit trail's data interface, filtering action and object type by label."""
+
+    filter_converter_class = AuditFilterConverter
+    filters_class = _AuditFilters
+
+
+def label_select(column: str, label) -> SelectField:
+    """Return the filter box's select of `column`'s codes, shown by their labels."""
+    labels = LABELLED_COLUMNS[column]
+    # Built per form: the labels follow the language of the request.
+    return SelectField(label, choices=lambda: label_choices(labels),
+                       render_kw={"class": "form-control"})
