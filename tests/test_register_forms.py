@@ -31,8 +31,8 @@ from tests.factories import make_consent, make_contact, make_organisation
 from tests.test_contact_forms import all_errors, contact_form, count, field_errors, form_data
 
 NO_PURPOSE = "Choose at least one purpose for which the contact's details are kept."
-NEW_CONSENT = ("A new contact has no consent on record yet. Save the contact on another "
-               "basis, record the consent on its Consents tab, then choose consent.")
+NEW_CONSENT = ("Only Marketing and the privacy team record consents: save the contact on "
+               "another basis and ask them to record the person's consent.")
 NO_CONSENT = ("This contact has no valid consent on record. Record the consent on the "
               "Consents tab first, or choose another basis.")
 
@@ -120,7 +120,9 @@ def test_preselected_purpose_saves_with_no_extra_clicks(signed_in):
 
 
 def test_new_contact_on_consent_is_refused_next_to_the_basis(signed_in):
-    response = post_contact(signed_in("marketing"), legal_basis="consent")
+    # Who may record consents adds the consent with the contact
+    # (tests/test_contact_consent_basis.py); Sales may not.
+    response = post_contact(signed_in("sales"), legal_basis="consent")
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert field_errors(html, "legal_basis") == [NEW_CONSENT]

@@ -9,10 +9,12 @@ need the stored record read it from there.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import current_app, url_for
 from flask_babel import gettext
 from markupsafe import Markup
-from wtforms.validators import ValidationError
+from wtforms.validators import StopValidation, ValidationError
 
 from crm.extensions import db
 from crm.models import Contact, DataSubjectRequest, LegalBasis
@@ -39,6 +41,12 @@ def clock_for_records(form, field) -> None:
         return  # no choice, or one that could not be read: its own message says so
     if not clock_applies(kind, field.data):
         raise ValidationError(gettext("This clock does not apply to these records."))
+
+
+def given_by_now(form, field) -> None:
+    """A consent's time of giving (this field) is not in the future."""
+    if field.data is not None and field.data > utcnow():
+        raise ValidationError(gettext("A consent cannot be given in the future."))
 
 
 def withdrawn_by_now(form, field) -> None:
@@ -81,26 +89,54 @@ def at_least_one_purpose(form, field) -> None:
             "Choose at least one purpose for which the contact's details are kept."))
 
 
+def who_records_consents() -> str:
+    """Return the refusal of a new contact on consent to a role that may not record the
+    consent: the roles that may (crm.security.roles.MATRIX, Consent's "A")."""
+    return gettext("Only Marketing and the privacy team record consents: save the contact "
+                   "on another basis and ask them to record the person's consent.")
+
+
 def consent_on_record(form, field) -> None:
     """Consent (this field) is a contact's legal basis only while their consent is on
     record: given, not withdrawn and not lapsed (crm.jobs.housekeeping).
 
-    A contact already on consent keeps it when other fields are edited: the consent's
-    withdrawal is handled where it is recorded.
+    A new contact's consent is recorded with it, by whoever may record consents (the
+    Consents tab's permission): the form's consent fields (`only_for_consent_basis`)
+    say what it needs. A contact already on consent keeps it when other fields are
+    edited: the consent's withdrawal is handled where it is recorded.
     """
     if field.errors or field.data != LegalBasis.consent:
         return
     contact = _edited(form, Contact)
     if contact is None:
-        raise ValidationError(gettext(
-            "A new contact has no consent on record yet. Save the contact on another "
-            "basis, record the consent on its Consents tab, then choose consent."))
+        if not can(roles.ADD, roles.CONSENT):
+            raise ValidationError(who_records_consents())
+        return
     if contact.legal_basis == LegalBasis.consent or has_valid_consent(
             db.session, contact.id, valid_days=current_app.config["CRM_CONSENT_VALID_DAYS"]):
         return
     raise ValidationError(gettext(
         "This contact has no valid consent on record. Record the consent on the "
         "Consents tab first, or choose another basis."))
+
+
+def only_for_consent_basis(form, field) -> None:
+    """Check a new contact's consent field (this one) only when consent is the legal
+    basis chosen: on any other basis the field is ignored, whatever it holds."""
+    basis = form["legal_basis"].data if "legal_basis" in form else None
+    if basis != LegalBasis.consent:
+        field.errors[:] = []
+        raise StopValidation()
+
+
+def consent_not_lapsed(form, field) -> None:
+    """A new contact's consent (given at this field's time) is still valid, as the
+    consent-expiry job counts it, to be their basis."""
+    days = current_app.config["CRM_CONSENT_VALID_DAYS"]
+    if field.data is not None and field.data < utcnow() - timedelta(days=days):
+        raise ValidationError(gettext(
+            "A consent given more than %(days)s days ago has lapsed: it cannot be the "
+            "contact's basis.", days=days))
 
 
 #: The contact form's box confirming that the person gave a suppressed address or

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from flask import g, request
+import sqlalchemy as sa
+from flask import current_app, g, request
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
+from flask_appbuilder.models.sqla import filters as fab_filters
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import select
-from wtforms import BooleanField, StringField
+from wtforms import BooleanField, HiddenField, StringField
+from wtforms.fields.core import UnboundField
 from wtforms.validators import Length, NumberRange, Optional
 
 from crm.models import (
@@ -20,6 +23,7 @@ from crm.models import (
     Consent,
     Contact,
     Identifier,
+    LegalBasis,
     Organisation,
     Provenance,
     Purpose,
@@ -32,6 +36,8 @@ from crm.services.contacts import own_activity_source, touch_contact
 from crm.services.rectification import set_reason
 from crm.views import checks
 from crm.views.base import CrmModelView, can
+from crm.views.date_filters import CrmFilterConverter
+from crm.views.interface import CrmSQLAInterface
 from crm.views.search import ContactSearchMixin, FilterIsNull, OrganisationSearchMixin
 from crm.views.subjects import ContactChangeView
 
@@ -144,7 +150,10 @@ class ConsentView(CrmModelView):
     edit_columns = ["withdrawn_at"]
     edit_template = "crm/model_edit.html"
     edit_details = ["contact", "purpose", "given_at", "given_how"]
-    validators_columns = {"withdrawn_at": [checks.withdrawn_by_now]}
+    # The same fields and checks make a new contact's consent on the contact form
+    # (ContactView, `CONSENT_FIELDS`).
+    validators_columns = {"given_at": [checks.given_by_now],
+                          "withdrawn_at": [checks.withdrawn_by_now]}
     base_order = ("given_at", "desc")
 
 
@@ -254,6 +263,77 @@ def _hide_given_again(form, exclude_cols) -> list[str]:
     return exclude_cols
 
 
+#: The add form's fields for a new contact's consent, when consent is the basis chosen:
+#: field -> (the Consent column whose ConsentView field it copies, label here).
+CONSENT_FIELDS = {
+    "consent_purpose": ("purpose", _l("Consent covers")),
+    "consent_text_version": ("text_version", _l("Consent text version")),
+    "consent_given_at": ("given_at", _l("Consent given")),
+    "consent_given_how": ("given_how", _l("Consent given how")),
+    "consent_evidence": ("evidence", _l("Evidence of consent")),
+}
+#: Checks of the contact form's consent fields beyond ConsentView's own.
+CONSENT_FIELD_CHECKS = {"consent_given_at": [checks.consent_not_lapsed]}
+
+
+def _for_consent_basis(unbound: UnboundField, label, extra=()) -> UnboundField:
+    """Return a copy of ConsentView's field `unbound` labelled `label`, checked as there
+    (and by `extra`) only when consent is the basis chosen.
+
+    The browser is not told it is required: with another basis it is left empty, and
+    without JavaScript it is shown on every basis (crm/contact_add.html hides it).
+    """
+    args, kwargs = list(unbound.args), dict(unbound.kwargs)
+    chain = list((args[1] if len(args) > 1 else kwargs.get("validators")) or ())
+    chain = [checks.only_for_consent_basis, *chain, *extra]
+    if len(args) > 1:
+        args[1] = chain
+    else:
+        kwargs["validators"] = chain
+    if args:
+        args[0] = label
+    else:
+        kwargs["label"] = label
+    kwargs["render_kw"] = {**(kwargs.get("render_kw") or {}), "required": False}
+    return UnboundField(unbound.field_class, *args, name=unbound.name, **kwargs)
+
+
+class FilterRelationHasNone(fab_filters.BaseFilter):
+    """Rows with no row at all in a many-to-many relation (contacts with no purposes).
+
+    NOT EXISTS on the link table, whose key starts with the row's id: one index probe
+    per row, with no join of the related table. The filter's value is not read.
+    """
+
+    name = _l("Has none")
+    arg_name = "rel_m_m_none"
+
+    def apply(self, query, value):
+        relation = sa.inspect(self.model).relationships[self.column_name]
+        linked = sa.exists().where(*[remote == local
+                                     for local, remote in relation.synchronize_pairs])
+        return query.filter(~linked)
+
+
+class ContactFilterConverter(CrmFilterConverter):
+    """The CRM's filters, and "has none" on a contact's purposes (its only many-to-many)."""
+
+    conversion_table = (
+        ("is_relation_many_to_many", [FilterRelationHasNone]),
+        *CrmFilterConverter.conversion_table,
+    )
+
+
+class ContactInterface(CrmSQLAInterface):
+    filter_converter_class = ContactFilterConverter
+
+
+#: The filter box's value for purposes, which "has none" does not read: an empty
+#: hidden one, so the filter is sent as chosen (FAB's select of every purpose sends
+#: nothing when none is picked, and the filter would be dropped).
+PURPOSE_FILTER_FIELD = HiddenField(_l("Purposes"))
+
+
 #: The purposes (codes of crm.services.reference.PURPOSES) a new contact starts with,
 #: by the role of who adds it: Sales keep customer relationships, Support supports the
 #: customers' users, Marketing looks for new customers (as a purchased list's contacts).
@@ -266,7 +346,7 @@ ROLE_PURPOSES = {
 
 class ContactView(ContactSearchMixin, CrmModelView):
     resource = roles.CONTACT
-    datamodel = SQLAInterface(Contact)
+    datamodel = ContactInterface(Contact)
     audit_views = True
     list_title = _l("Contacts")
     show_title = _l("Contact")
@@ -290,7 +370,16 @@ class ContactView(ContactSearchMixin, CrmModelView):
     add_columns.insert(add_columns.index("mobile") + 1, checks.GIVEN_AGAIN)
     # The reason goes into the contact's change history (crm.services.rectification).
     edit_columns = add_columns + ["legal_hold", "change_reason"]
-    add_form_extra_fields = {checks.GIVEN_AGAIN: GIVEN_AGAIN_FIELD}
+    # A new contact's consent follows the basis, for whoever may record consents
+    # (`writable_columns`); an existing contact's consents are on its Consents tab.
+    add_columns[add_columns.index("legal_basis") + 1:
+                add_columns.index("legal_basis") + 1] = list(CONSENT_FIELDS)
+    add_template = "crm/contact_add.html"
+    # The consent's fields stand in for ConsentView's until a user who may add consents
+    # first opens the form (`_add`): FAB builds a form of every column at start-up.
+    add_form_extra_fields = {checks.GIVEN_AGAIN: GIVEN_AGAIN_FIELD,
+                             **{name: StringField(label)
+                                for name, (_column, label) in CONSENT_FIELDS.items()}}
     edit_form_extra_fields = {checks.GIVEN_AGAIN: GIVEN_AGAIN_FIELD, "change_reason": StringField(
         _l("Reason for the change"), validators=[Optional(), Length(max=500), v.NoSensitiveData()],
         widget=BS3TextFieldWidget(),  # full width, like the fields above it
@@ -298,8 +387,11 @@ class ContactView(ContactSearchMixin, CrmModelView):
                        "person's request\"."))}
     order_columns = ["first_name", "last_name", "email", "last_activity_at"]
     # Receivables find the billing contacts by their role in the customer relationship.
+    # Contacts kept for no purpose (added before purposes were required) are found by
+    # the purposes' "has none" filter (`FilterRelationHasNone`).
     search_columns = ["first_name", "last_name", "email", "phone", "marketing_status",
-                      "legal_basis", "language", "relationship_role"]
+                      "legal_basis", "purposes", "language", "relationship_role"]
+    search_form_extra_fields = {"purposes": PURPOSE_FILTER_FIELD}
     # An organisation's Contacts tab: who is who there, its name being the page's own.
     related_list_columns = ["first_name", "last_name", "relationship_role", "email", "phone",
                             "marketing_status", "last_activity_at"]
@@ -324,8 +416,40 @@ class ContactView(ContactSearchMixin, CrmModelView):
         "A legal hold stops this contact's retention clock: the retention job leaves them "
         "as they are until the hold is lifted.")}
 
+    def writable_columns(self, column: str) -> bool:
+        if column in CONSENT_FIELDS:  # checked as the Consents tab checks adding one
+            return can(roles.ADD, roles.CONSENT) and can(roles.ADD, roles.CONTACT)
+        return super().writable_columns(column)
+
+    def _consent_view(self) -> ConsentView:
+        return next(view for view in current_app.appbuilder.baseviews
+                    if isinstance(view, ConsentView))
+
+    _consent_fields_copied = False
+
+    def _add(self):
+        if can(roles.ADD, roles.CONSENT) and not self._consent_fields_copied:
+            # ConsentView's own fields, built for a user who may add consents, so that a
+            # consent is checked here as on its own screen. Once: they are the same for
+            # all, and no form with them is built before (they are no one else's).
+            consent_form = self._consent_view().add_form
+            self.add_form_extra_fields.update({
+                name: _for_consent_basis(getattr(consent_form, column), label,
+                                         CONSENT_FIELD_CHECKS.get(name, ()))
+                for name, (column, label) in CONSENT_FIELDS.items()})
+            self._consent_fields_copied = True
+        return super()._add()
+
     def pre_add(self, item):
         item.source = own_activity_source(self.datamodel.session)
+        consent = g.pop("_crm_new_consent", None)
+        if item.legal_basis == LegalBasis.consent:
+            # The form's checks refused this already (checks.consent_on_record); a post
+            # that got past them saves nothing.
+            if consent is None or not can(roles.ADD, roles.CONSENT):
+                raise ValueError(checks.who_records_consents())
+            item.consents.append(consent)  # saved with the contact, in one transaction
+            g._crm_consent_added = consent
 
     def _preselect_purposes(self, form) -> None:
         """Start a new contact with the purposes the user's role usually keeps people for."""
@@ -342,12 +466,26 @@ class ContactView(ContactSearchMixin, CrmModelView):
             # Not a column: the confirmation goes into the audit trail once saved.
             g._crm_given_again = getattr(form, "given_again_fields", [])
             del form[checks.GIVEN_AGAIN]
+        if is_created and "consent_purpose" in form:
+            # Not the contact's columns: a consent record, if consent is the basis.
+            if form["legal_basis"].data == LegalBasis.consent:
+                consent = Consent()
+                for name, (column, _label) in CONSENT_FIELDS.items():
+                    form[name].populate_obj(consent, column)
+                g._crm_new_consent = consent
+            for name in CONSENT_FIELDS:
+                del form[name]
         super().process_form(form, is_created)
 
     def post_add(self, item):
-        # As CrmModelView's, naming the fields saved: the confirmation box is none.
+        # As CrmModelView's, naming the fields saved: the confirmation box and the
+        # consent's fields are none of the contact's.
         record_event("create", item, fields=[c for c in self.add_columns
-                                             if c != checks.GIVEN_AGAIN])
+                                             if c != checks.GIVEN_AGAIN
+                                             and c not in CONSENT_FIELDS])
+        consent = g.pop("_crm_consent_added", None)
+        if consent is not None:  # as ConsentView records a consent added there
+            record_event("create", consent, fields=list(self._consent_view().add_columns))
         self._record_given_again(item)
         self._remember_added(item)
 
@@ -368,6 +506,10 @@ class ContactView(ContactSearchMixin, CrmModelView):
     def _get_add_widget(self, form, exclude_cols=None, widgets=None):
         if request.method == "GET" and "purposes" in form:
             self._preselect_purposes(form)
+        if request.method == "GET" and "consent_purpose" in form:
+            # What a consent is usually asked for (the consent-expiry job's purpose too).
+            form.consent_purpose.data = self.datamodel.session.scalar(
+                select(Purpose).where(Purpose.code == "direct_marketing"))
         return super()._get_add_widget(form, exclude_cols=_hide_given_again(form, exclude_cols),
                                        widgets=widgets)
 
