@@ -117,8 +117,9 @@ def test_a_filled_honeypot_answers_like_success_and_stores_nothing(client, sessi
     ({"message": f"Henkilötunnukseni on {HETU}"}, "message", "henkilötunnu"),
     ({"name": f"Maija {HETU}"}, "name", "henkilötunnu"),
     ({"consent": None}, "consent", "suostumuksesi"),
+    ({"message": "Olen ollut masentunut, soittakaa ensi kuussa"}, "message", "terveystieto"),
 ], ids=["email", "phone", "no email or phone", "no name", "hetu in message", "hetu in name",
-        "no consent"])
+        "no consent", "health in message"])
 def test_an_invalid_post_names_the_field_and_stores_nothing(client, session, values, field,
                                                            finnish):
     response = post(client, **values)
@@ -205,3 +206,13 @@ def test_the_rate_limit_answers_after_too_many_posts(limited_client, session):
     assert "Liian monta" in page(refused)
     assert limited_client.get("/contact").status_code == 200  # reading the form is not limited
     assert stored_nothing(session)
+
+
+def test_an_organisation_named_with_a_health_word_is_taken(client, session):
+    """The organisation is checked as an organisation's name (crm.privacy.guard): a
+    hospital is a customer like any other; the message is checked as about a person."""
+    response = post(client, organisation="Helsingin Sairaala Oy")
+    assert response.status_code == 303
+    session.rollback()
+    assert session.scalars(sa.select(CallbackRequest.organisation_name)).one() \
+        == "Helsingin Sairaala Oy"

@@ -27,6 +27,12 @@ from crm.extensions import db
 from crm.models import Contact, Organisation, SourceKind
 from tests.conftest import csrf_token
 from tests.factories import make_contact, make_organisation, purpose_ids
+from tests.health_examples import (
+    HEALTH_NOTES,
+    HEALTH_TITLES,
+    OCCUPATION_TITLES,
+    ORGANISATION_NAMES,
+)
 
 STALE_MESSAGE = "Someone else changed this record while you were editing it."
 
@@ -160,6 +166,42 @@ def test_contact_with_sensitive_data_is_refused(sales, field, value, message):
     assert count(Contact) == 0
 
 
+@pytest.mark.parametrize("title", OCCUPATION_TITLES)
+def test_contact_whose_title_names_an_occupation_with_a_health_word_is_stored(sales, title):
+    response = post_contact(sales, title=title)
+    assert response.status_code == 302, all_errors(response.get_data(as_text=True))
+    _read_afresh()
+    assert db.session.scalars(sa.select(Contact.title)).one() == title
+
+
+def test_contact_on_a_street_named_for_a_hospital_is_stored(sales):
+    response = post_contact(sales, street_address="Sairaalakatu 3", city="Helsinki")
+    assert response.status_code == 302, all_errors(response.get_data(as_text=True))
+    _read_afresh()
+    assert db.session.scalars(sa.select(Contact.street_address)).one() == "Sairaalakatu 3"
+
+
+@pytest.mark.parametrize("title", HEALTH_TITLES)
+def test_contact_whose_title_names_no_occupation_is_refused_for_its_health_word(sales, title):
+    response = post_contact(sales, title=title)
+    assert response.status_code == 200
+    errors = field_errors(response.get_data(as_text=True), "title")
+    assert errors == ["Mentions health information; the register must not hold any"]
+    assert count(Contact) == 0
+
+
+@pytest.mark.parametrize("notes", [*HEALTH_NOTES,
+                                   "Diabeteshoitaja, hänellä on itsellään diabetes"])
+def test_contact_notes_about_health_are_refused_whatever_the_title(sales, notes):
+    response = post_contact(sales, title="Diabeteshoitaja", notes=notes)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert field_errors(html, "notes") == [
+        "Mentions health information; the register must not hold any"]
+    assert field_errors(html, "title") == []
+    assert count(Contact) == 0
+
+
 def test_valid_contact_is_stored_normalised(sales):
     response = post_contact(sales, phone="040 123 4567", mobile="+46 70 123 45 67",
                             email="Aino.Aaltonen@Esimerkki.FI", postal_code=" 00100",
@@ -205,6 +247,31 @@ def test_organisation_with_bad_business_id_is_refused(sales, business_id, messag
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert field_errors(html, "business_id") == [message]
+    assert count(Organisation) == 0
+
+
+@pytest.mark.parametrize("name", ORGANISATION_NAMES)
+def test_organisation_named_with_a_health_word_is_stored_with_its_addresses(sales, name):
+    response = post_organisation(sales, name=name, industry="Sairaalapalvelut",
+                                 visiting_street="Sairaalakatu 3", visiting_postal_code="00100",
+                                 visiting_city="Helsinki", invoicing_street=f"{name}, PL 10")
+    assert response.status_code == 302, all_errors(response.get_data(as_text=True))
+    _read_afresh()
+    organisation = db.session.scalars(sa.select(Organisation)).one()
+    assert (organisation.name, organisation.visiting_street) == (name, "Sairaalakatu 3")
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("relationship_notes", "Yhteyshenkilö oli sairaalassa viikon", "health"),
+    ("relationship_notes", "Johtaja on masentunut", "health"),
+    ("name", "Syöpäsäätiö 131052-308T", "henkilötunnus"),
+    ("visiting_street", "Sairaalakatu 4111 1111 1111 1111", "payment card number"),
+])
+def test_organisation_with_sensitive_data_is_refused(sales, field, value, message):
+    response = post_organisation(sales, **{"name": "Helsingin Sairaala Oy", field: value})
+    assert response.status_code == 200
+    errors = field_errors(response.get_data(as_text=True), field)
+    assert len(errors) == 1 and message in errors[0]
     assert count(Organisation) == 0
 
 

@@ -23,6 +23,7 @@ from crm.models import (
     SourceKind,
 )
 from crm.models.base import utcnow
+from crm.privacy import guard
 from crm.privacy.anonymise import anonymise_contact
 from crm.privacy.guard import find_sensitive
 from crm.privacy.suppression import suppress
@@ -31,6 +32,7 @@ from crm.services.imports import ImportRefused, checks, import_list
 from crm.services.requests import add_months
 from crm.services.validation import InvalidValue, normalise_email, normalise_phone
 from tests.factories import make_contact, make_organisation
+from tests.health_examples import HEALTH_TITLES, OCCUPATION_TITLES, ORGANISATION_NAMES
 
 HEADER = "etunimi;sukunimi;titteli;sähköposti;puhelin;yritys;y-tunnus"
 HETU = "131052-308T"  # the Population Register Centre's example of a valid code
@@ -166,7 +168,9 @@ BAD_LINES = {
     "bad email": (line(2, email="ei-osoite@"), "email"),
     "henkilötunnus in the title": (line(2, title=f"Päällikkö {HETU}"), "title"),
     "henkilötunnus as a last name": (line(2, last=HETU), "last_name"),
-    "health word in the organisation": (line(2, org="Masennusklinikka Oy"), "organisation"),
+    "health word in the title": (line(2, title="Masentunut"), "title"),
+    "health word as a last name": (line(2, last="Sairaslomalla"), "last_name"),
+    "henkilötunnus in the organisation": (line(2, org=f"Syöpäsäätiö {HETU}"), "organisation"),
     "bad phone": (line(2, phone="12"), "phone"),
     "bad business id": (line(2, bid="1234567-8"), "business_id"),
     "no last name": (line(2, last=""), "last_name"),
@@ -187,6 +191,38 @@ def test_a_bad_line_is_named_by_line_and_field_and_nothing_is_stored(session, ba
     if field:
         assert field in message
     assert HETU not in message and "ei-osoite" not in message
+    assert stored_nothing(session)
+
+
+def test_titles_naming_occupations_and_organisations_named_with_health_words_are_imported(
+        session):
+    lines = [line(i, title=title) for i, title in enumerate(OCCUPATION_TITLES, 1)]
+    lines += [line(20 + i, org=org, bid="") for i, org in enumerate(ORGANISATION_NAMES)]
+    result = run(session, csv_file(lines))
+    assert result.stored and not result.errors
+    assert result.counts["new"] == len(lines)
+    titles = set(session.scalars(sa.select(Contact.title)))
+    assert set(OCCUPATION_TITLES) <= titles
+    assert set(ORGANISATION_NAMES) <= set(session.scalars(sa.select(Organisation.name)))
+
+
+def test_a_supplier_named_with_a_health_word_is_an_organisation_like_any_other(session):
+    result = run(session, csv_file([line(1)]), supplier="Syöpäsäätiö")
+    assert result.stored and not result.errors
+    assert session.scalar(sa.select(Source.supplier).where(Source.id == result.source_id)) \
+        == "Syöpäsäätiö"
+
+
+@pytest.mark.parametrize("title", HEALTH_TITLES)
+def test_a_title_naming_no_occupation_is_refused_for_its_health_word(session, title):
+    # The same words are an occupation in the next line's title and an organisation's
+    # name in the one after: only the title naming no occupation is refused.
+    data = csv_file([line(1, title="Syöpälääkäri"), line(2, title=title),
+                     line(3, org="Syöpäsäätiö", bid="")])
+    result = run(session, data)
+    assert not result.stored
+    assert [(e.line, e.field) for e in result.errors] == [(3, "title")]
+    assert "health" in str(result.errors[0]) or "terveys" in str(result.errors[0])
     assert stored_nothing(session)
 
 
@@ -479,10 +515,13 @@ def test_fast_phone_check_agrees_on_random_finnish_numbers(app):
             assert _outcome(checks.phone, value) == _outcome(normalise_phone, value), value
 
 
-@pytest.mark.parametrize("value", TEXTS)
+@pytest.mark.parametrize("value", TEXTS + OCCUPATION_TITLES + HEALTH_TITLES
+                         + ORGANISATION_NAMES)
 def test_fast_sensitive_data_check_agrees_with_the_guard(app, value):
-    assert checks.clean(value) is (find_sensitive(value) is None)
-    assert checks.sensitive(value) == find_sensitive(value)
+    for field, kind in (("last_name", guard.TEXT), ("title", guard.TITLE),
+                        ("organisation", guard.ORGANISATION)):
+        assert checks.CLEAN[field](value) is (find_sensitive(value, kind) is None), field
+        assert checks.sensitive(value, field) == find_sensitive(value, kind), field
 
 
 def test_a_line_of_the_wrong_width_says_how_many_values_in_the_right_number(session):

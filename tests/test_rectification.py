@@ -229,3 +229,15 @@ def test_objection_request_through_its_page(session, login_as):
     changes = {c.field: c for c in _changes(session, contact.id)}
     assert changes["marketing_status"].request_id == request.id
     assert changes["marketing_status"].changed_by == "privacy"
+
+
+def test_a_title_corrected_to_an_occupation_with_a_health_word_is_stored(session, login_as):
+    """A title is checked as the contact form checks it (crm.privacy.guard.TITLE):
+    "Diabeteshoitaja" names an occupation; "Diabetes-vastaava" above names none."""
+    contact = make_contact(session, title="Sairaanhoitaja")
+    request = _rectification(session, contact)
+    response = _rectify(login_as("privacy"), request.id, field="title", value="Diabeteshoitaja",
+                        reason="Henkilön pyynnöstä", version=str(contact.version))
+    assert response.status_code == 302
+    session.expire_all()
+    assert session.get(Contact, contact.id).title == "Diabeteshoitaja"

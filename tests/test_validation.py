@@ -13,6 +13,7 @@ from flask_babel import force_locale
 from wtforms import Form, StringField
 from wtforms.validators import ValidationError
 
+from crm.privacy import guard
 from crm.privacy.guard import find_sensitive
 from crm.services import validation as v
 from crm.services.validation import (
@@ -21,6 +22,12 @@ from crm.services.validation import (
     normalise_email,
     normalise_phone,
     normalise_postal_code,
+)
+from tests.health_examples import (
+    HEALTH_NOTES,
+    HEALTH_TITLES,
+    OCCUPATION_TITLES,
+    ORGANISATION_NAMES,
 )
 
 # -- independent implementations of the check algorithms ----------------------
@@ -438,9 +445,67 @@ def test_health_words_are_refused(text):
     "Sent diagnostics logs to support",
     "Hospitality",
     "Pirkanmaan sairaanhoitopiiri",           # a customer: the hospital district
+    "Kvartaalin tulos oli masentava",         # depressing, not depressed
 ])
 def test_ordinary_text_is_accepted(text):
     assert find_sensitive(text) is None
+
+
+@pytest.mark.parametrize("text", ORGANISATION_NAMES + ["Sairaalakatu 3",
+                                                      "Syöpäsäätiö, Unioninkatu 22"])
+def test_an_organisations_name_and_address_may_hold_health_words(text):
+    assert find_sensitive(text, guard.ORGANISATION) is None
+    assert "health" in find_sensitive(text)  # not about a person: the field decides
+
+
+@pytest.mark.parametrize("title", OCCUPATION_TITLES)
+def test_a_job_title_may_name_an_occupation_with_a_health_word(title):
+    assert find_sensitive(title, guard.TITLE) is None
+
+
+@pytest.mark.parametrize("title", HEALTH_TITLES)
+def test_a_job_title_naming_no_occupation_is_refused_for_its_health_word(title):
+    assert "health" in find_sensitive(title, guard.TITLE)
+
+
+@pytest.mark.parametrize("text", HEALTH_NOTES + OCCUPATION_TITLES)
+def test_free_text_about_a_person_is_refused_for_any_health_word(text):
+    assert "health" in find_sensitive(text)
+
+
+@pytest.mark.parametrize("kind", [guard.TEXT, guard.TITLE, guard.ORGANISATION])
+def test_identity_codes_and_card_numbers_are_refused_in_every_field(kind):
+    assert "henkilötunnus" in find_sensitive("Sairaalan johtaja 131052-308T", kind)
+    assert "payment card" in find_sensitive("Syöpäsäätiö 4111 1111 1111 1111", kind)
+
+
+@pytest.mark.parametrize(("table", "column", "kind"), [
+    ("organisation", "name", guard.ORGANISATION),
+    ("organisation", "visiting_street", guard.ORGANISATION),
+    ("organisation", "invoicing_city", guard.ORGANISATION),
+    ("callback_request", "organisation_name", guard.ORGANISATION),
+    ("contact", "title", guard.TITLE),
+    ("organisation", "relationship_notes", guard.TEXT),   # about the relationship's people
+    ("contact", "notes", guard.TEXT),
+    ("contact", "street_address", guard.ORGANISATION),    # a place: "Sairaalakatu 3"
+    ("contact", "city", guard.ORGANISATION),
+    ("source", "supplier", guard.ORGANISATION),           # a purchased list's supplier
+    ("activity", "subject", guard.TEXT),
+    ("callback_request", "message", guard.TEXT),
+])
+def test_what_a_field_holds_decides_how_it_is_checked(table, column, kind):
+    assert guard.field_kind(table, column) == kind
+
+
+def test_the_form_validator_checks_a_field_by_what_it_holds():
+    field = StringField("title").bind(Form(), "title")
+    field.data = "Syöpälääkäri"
+    v.NoSensitiveData(guard.TITLE)(None, field)
+    with pytest.raises(ValidationError, match="health"):
+        v.NoSensitiveData()(None, field)
+    field.data = "Masentunut"
+    with pytest.raises(ValidationError, match="health"):
+        v.NoSensitiveData(guard.TITLE)(None, field)
 
 
 @pytest.mark.parametrize("text", [None, "", "   "])

@@ -3,6 +3,14 @@
 Free text is refused when it holds a Finnish personal identity code with a valid
 check character, a payment card number that passes the Luhn check, or a word
 about someone's health.
+
+Identity codes and card numbers are refused in every field. Health words are
+refused in text about a person (notes, activities, messages, reasons), but not
+in what names an organisation (`ORGANISATION`: a hospital, a patients'
+association and their addresses are customers like any other), and in a job title
+(`TITLE`) only as part of an occupation's name: "Diabeteshoitaja", "Sairaalan
+johtaja" and "Medication safety manager" pass, "Diabetes" or "sairaslomalla"
+does not (`names_occupation`). `field_kind` says which fields are which.
 """
 
 from __future__ import annotations
@@ -27,9 +35,45 @@ HEALTH_STEMS = (
     "diagnoo", r"diagnos(?!ti)", "sairau", "sairas", "masennu", "syöpä", "syövä", "diabete",
     "mielenterv", "lääkity", "sairaal", r"hiv(?![^\W\d_])", "raskaana", "pregnan",
     "depressio", "cancer", "illness", "disabilit", "vammai", "medication", "epilep",
-    "dementi",
+    "dementi", "masentun",
 )
 _HEALTH = re.compile(r"\b(?:" + "|".join(HEALTH_STEMS) + r")\w*", re.IGNORECASE)
+
+#: What a field holds, which decides how much of the guard applies to it.
+TEXT = "text"                  # about a person: everything is checked
+TITLE = "title"                # a job title: a health word only in an occupation's name
+ORGANISATION = "organisation"  # an organisation's name and addresses: no health check
+
+#: The fields (table, column) that are not free text about a person; any other is.
+_FIELD_KINDS = {
+    **{("organisation", column): ORGANISATION for column in (
+        "name", "industry", "website", "visiting_street", "visiting_city",
+        "invoicing_street", "invoicing_city", "e_invoice_address", "e_invoice_operator",
+        "billing_email")},
+    ("callback_request", "organisation_name"): ORGANISATION,
+    ("recipient", "name"): ORGANISATION,
+    ("source", "supplier"): ORGANISATION,
+    # A street or a city names a place, wherever it is ("Sairaalakatu 3").
+    ("contact", "street_address"): ORGANISATION,
+    ("contact", "city"): ORGANISATION,
+    ("contact", "title"): TITLE,
+}
+
+#: Words naming an occupation, Finnish and English. A title's health word passes when
+#: it ends with one ("Syöpälääkäri", compounds being one word in Finnish) or one of the
+#: next two words of its phrase is or ends with one ("Sairaalan johtaja", "Cancer
+#: researcher", "Medication safety manager"; "Syöpä- ja diabeteshoitaja").
+OCCUPATIONS = (
+    "hoitaja", "lääkäri", "insinööri", "johtaja", "tutkija", "asiantuntija",
+    "koordinaattori", "neuvoja", "terapeutti", "kirurgi", "päällikkö", "esihenkilö",
+    "sihteeri", "suunnittelija", "ohjaaja", "farmaseutti", "proviisori", "fyysikko",
+    "kemisti", "nurse", "doctor", "physician", "researcher", "scientist", "manager",
+    "specialist", "engineer", "director", "coordinator", "consultant", "advisor",
+    "adviser", "officer", "therapist", "surgeon", "pharmacist",
+)
+_OCCUPATION = re.compile(r"(?:" + "|".join(OCCUPATIONS) + r")\Z", re.IGNORECASE)
+#: The next word of the same phrase: only spaces and hyphens between ("Syöpä- ja").
+_NEXT_WORD = re.compile(r"[\s\-\u2010\u2011\u2013]+(\w+)")
 
 
 def is_valid_hetu(day: str, month: str, year: str, sign: str, serial: str, check: str) -> bool:
@@ -53,11 +97,31 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
-def find_sensitive(text: str | None) -> str | None:
+def field_kind(table: str, column: str) -> str:
+    """Return what a column holds (`TEXT`, `TITLE` or `ORGANISATION`), for `find_sensitive`."""
+    return _FIELD_KINDS.get((table, column), TEXT)
+
+
+def names_occupation(text: str, health_word: re.Match) -> bool:
+    """Return whether a health word found in `text` is part of an occupation's name."""
+    words = [health_word.group()]
+    position = health_word.end()
+    for _ in range(2):
+        following = _NEXT_WORD.match(text, position)
+        if following is None:
+            break
+        words.append(following.group(1))
+        position = following.end()
+    return any(_OCCUPATION.search(word) for word in words)
+
+
+def find_sensitive(text: str | None, kind: str = TEXT) -> str | None:
     """Return a message naming what sensitive data `text` holds, or None.
 
-    The message continues a field's name ("notes: contains ..."), as an import's line
-    errors show it; `as_sentence` makes it one of its own.
+    :param kind: what the field holds (`field_kind`): free text about a person unless
+        said otherwise.
+    :return: a message that continues a field's name ("notes: contains ..."), as an
+        import's line errors show it; `as_sentence` makes it one of its own.
     """
     if not text:
         return None
@@ -71,8 +135,11 @@ def find_sensitive(text: str | None) -> str | None:
         digits = re.sub(r"\D", "", m.group())
         if 13 <= len(digits) <= 19 and digits[0] in "23456" and luhn_ok(digits):
             return str(_l("contains a payment card number; the register must not hold one"))
-    if _HEALTH.search(text):
-        return str(_l("mentions health information; the register must not hold any"))
+    if kind == ORGANISATION:
+        return None
+    for health_word in _HEALTH.finditer(text):
+        if kind != TITLE or not names_occupation(text, health_word):
+            return str(_l("mentions health information; the register must not hold any"))
     return None
 
 

@@ -32,6 +32,7 @@ from crm.models import (
     Provenance,
     Purpose,
 )
+from crm.privacy.guard import TEXT, field_kind
 from crm.services.audit import record_event
 from crm.services.contacts import the_person_source
 from crm.services.validation import InvalidValue, check_free_text, normalise_email, normalise_phone
@@ -78,7 +79,8 @@ def check_details(values: dict[str, str | None]) -> tuple[CallbackDetails | None
     for name in ("name", "organisation", "message"):
         if values.get(name) and name not in errors:
             try:
-                check_free_text(values[name])
+                check_free_text(values[name], field_kind(
+                    "callback_request", "organisation_name") if name == "organisation" else TEXT)
             except InvalidValue as exc:
                 errors[name] = str(exc)
     if errors:

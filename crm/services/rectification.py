@@ -30,6 +30,7 @@ from crm.models import (
     RequestType,
 )
 from crm.models.base import utcnow
+from crm.privacy.guard import field_kind
 from crm.services import validation
 from crm.services.audit import record_event
 from crm.services.requests import RequestError, require_ready
@@ -237,7 +238,7 @@ def _normalised(field: str, value: str, contact: Contact) -> str | None:
         if field in REQUIRED:
             raise validation.InvalidValue(_l("This field cannot be left empty."))
         return None
-    validation.check_free_text(value)
+    validation.check_free_text(value, field_kind("contact", field))
     if field == "country":
         if len(value) != 2 or not value.isalpha():
             raise validation.InvalidValue(_l("A country is a two-letter code, such as FI."))

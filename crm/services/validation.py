@@ -9,7 +9,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask_babel import lazy_gettext as _l
 from wtforms.validators import ValidationError
 
-from crm.privacy.guard import as_sentence, find_sensitive
+from crm.privacy.guard import TEXT, as_sentence, field_kind, find_sensitive
 
 _BUSINESS_ID = re.compile(r"^(\d{6,7})-(\d)$")
 _BUSINESS_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2)
@@ -78,9 +78,12 @@ def normalise_postal_code(value: str, country: str = "FI") -> str:
     return value
 
 
-def check_free_text(value: str | None) -> None:
-    """Refuse free text holding sensitive data (DESIGN §2), saying why in a sentence."""
-    problem = find_sensitive(value)
+def check_free_text(value: str | None, kind: str = TEXT) -> None:
+    """Refuse free text holding sensitive data (DESIGN §2), saying why in a sentence.
+
+    :param kind: what the field holds (`crm.privacy.guard.field_kind`).
+    """
+    problem = find_sensitive(value, kind)
     if problem:
         raise InvalidValue(as_sentence(problem))
 
@@ -121,12 +124,24 @@ class PostalCode(Normalised):
 
 
 class NoSensitiveData:
-    """A WTForms validator refusing henkilötunnus, card numbers and health words."""
+    """A WTForms validator refusing henkilötunnus, card numbers and health words.
+
+    :param kind: what the field holds (`crm.privacy.guard.field_kind`); a job title or
+        an organisation's name may hold words that free text about a person may not.
+    """
+
+    def __init__(self, kind: str = TEXT) -> None:
+        self.kind = kind
+
+    @classmethod
+    def for_column(cls, column) -> NoSensitiveData:
+        """The validator for a table's column, by what it holds (`field_kind`)."""
+        return cls(field_kind(column.table.name, column.key))
 
     def __call__(self, form, field) -> None:
         if isinstance(field.data, str):
             try:
-                check_free_text(field.data)
+                check_free_text(field.data, self.kind)
             except InvalidValue as exc:
                 raise ValidationError(str(exc)) from exc
 

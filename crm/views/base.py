@@ -360,7 +360,8 @@ class CrmModelView(ModelView):
         self.validators_columns = {k: list(v) for k, v in (self.validators_columns or {}).items()}
         for column in self.datamodel.obj.__table__.columns:
             if isinstance(column.type, sa.String) and not hasattr(column.type, "enum_class"):
-                self.validators_columns.setdefault(column.key, []).append(NoSensitiveData())
+                self.validators_columns.setdefault(column.key, []).append(
+                    NoSensitiveData.for_column(column))
 
     # -- field-level rules ------------------------------------------------
 

@@ -115,7 +115,8 @@ class UploadForm(CrmForm):
     name = StringField(_l("List name"), validators=[InputRequired(), Length(max=200),
                                                     NoSensitiveData()])
     supplier = StringField(_l("Supplier"), validators=[OptionalValidator(), Length(max=200),
-                                                       NoSensitiveData()])
+                                                       NoSensitiveData.for_column(
+                                                           Source.__table__.c.supplier)])
     received_on = LocalDateField(_l("Received"), validators=[OptionalValidator()])
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from crm.models import Source, SourceKind
 from crm.models.base import register_today, utcnow
-from crm.privacy.guard import as_sentence, find_sensitive
+from crm.privacy.guard import TEXT, as_sentence, field_kind, find_sensitive
 from crm.services.audit import record_event
 from crm.services.imports.merge import Merge
 from crm.services.imports.parsing import (
@@ -156,12 +156,14 @@ def import_list(session: Session, data: bytes, *, name: str, supplier: str | Non
 def _check_list_details(name: str, supplier: str | None) -> None:
     if not name:
         raise ImportRefused(_("The list needs a name."))
-    for label, value in ((_("list name"), name), (_("supplier"), supplier)):
+    # The supplier is an organisation, whose name may hold a health word ("Syöpäsäätiö").
+    for label, value, kind in ((_("list name"), name, TEXT),
+                               (_("supplier"), supplier, field_kind("source", "supplier"))):
         if value is None:
             continue
         if len(value) > 200:
             raise ImportRefused(_("The %(what)s is longer than 200 characters.", what=label))
-        problem = find_sensitive(value)
+        problem = find_sensitive(value, kind)
         if problem:  # "List name: contains ..."
             raise ImportRefused(f"{as_sentence(str(label))}: {problem}")
 

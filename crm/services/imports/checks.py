@@ -15,7 +15,7 @@ from functools import lru_cache
 
 import phonenumbers
 
-from crm.privacy.guard import HEALTH_STEMS, find_sensitive
+from crm.privacy.guard import HEALTH_STEMS, TEXT, field_kind, find_sensitive
 from crm.services.validation import (
     InvalidValue,
     normalise_business_id,
@@ -183,16 +183,37 @@ def _is_latin1(text: str) -> bool:
     return True
 
 
-def sensitive(text: str) -> str | None:
-    """Return `find_sensitive(text)`: a message naming what sensitive data it holds, or None."""
-    return None if clean(text) else find_sensitive(text)
+#: What the list's fields hold, as the columns they are stored in (a title may name an
+#: occupation with a health word, an organisation's name may hold any); others are TEXT.
+KINDS = {"title": field_kind("contact", "title"),
+         "organisation": field_kind("organisation", "name")}
 
 
-@lru_cache(maxsize=1 << 16)
-def clean(text: str) -> bool:
-    """Return whether `find_sensitive(text)` finds nothing; lists repeat names, titles and
-    organisations, so each value is checked once."""
-    return not may_be_sensitive(text) or find_sensitive(text) is None
+def _clean_check(kind: str):
+    @lru_cache(maxsize=1 << 16)
+    def clean(text: str) -> bool:
+        """Return whether `find_sensitive(text, kind)` finds nothing; lists repeat names,
+        titles and organisations, so each value is checked once.
+
+        `may_be_sensitive` is the check for free text, which refuses the most: when it
+        is sure, the answer holds for a title and an organisation's name too.
+        """
+        return not may_be_sensitive(text) or find_sensitive(text, kind) is None
+
+    return clean
+
+
+clean = _clean_check(TEXT)
+#: `clean` for each of the list's fields. One cache per field, each keyed by the value
+#: alone: a key of value and field would cost more than the check saves on a clean list.
+CLEAN = {"first_name": clean, "last_name": clean,
+         **{field: _clean_check(kind) for field, kind in KINDS.items()}}
+
+
+def sensitive(text: str, field: str = "") -> str | None:
+    """Return `find_sensitive(text)` for the list's `field`: a message naming what
+    sensitive data it holds, or None."""
+    return None if CLEAN.get(field, clean)(text) else find_sensitive(text, KINDS.get(field, TEXT))
 
 
 # -- business id ------------------------------------------------------------------
@@ -213,5 +234,5 @@ def business_id(value: str) -> str:
 
 def clear_caches() -> None:
     """Forget the values checked so far (the benchmark times the checks from cold)."""
-    for cached in (_domain, clean, _business_id):
+    for cached in (_domain, *set(CLEAN.values()), _business_id):
         cached.cache_clear()

@@ -250,8 +250,8 @@ def check_row(line: int, values: list[str], errors: list[LineError]) -> Row | No
                         ("organisation", organisation)):
         if len(value) > MAX_LENGTHS[name]:
             problems.append((name, _("longer than %(max)d characters", max=MAX_LENGTHS[name])))
-        elif value and not checks.clean(value):
-            problems.append((name, checks.sensitive(value)))
+        elif value and not checks.CLEAN[name](value):
+            problems.append((name, checks.sensitive(value, name)))
     email_key = None
     if email:
         try:
