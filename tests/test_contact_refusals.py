@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from crm.extensions import db
 from crm.models import AuditEvent, Contact
 from crm.models.base import utcnow
-from crm.privacy.suppression import suppress
+from crm.privacy.suppression import is_suppressed, suppress
 from tests.conftest import csrf_token
 from tests.factories import make_contact
 from tests.test_contact_forms import all_errors, contact_form, count, field_errors, form_data
@@ -130,6 +130,28 @@ def test_a_confirmed_suppressed_address_is_saved_and_the_confirmation_audited(sa
     # Who confirmed what, never the values.
     stored = " ".join(str(v) for v in (event.detail, event.fields))
     assert "poistettu" not in stored.lower() and "358" not in stored
+    # The person's own again: a purchased list or the audience sync no longer skips them.
+    assert not is_suppressed(db.session, "email", ERASED_EMAIL)
+    assert not is_suppressed(db.session, "phone", ERASED_PHONE)
+
+
+def test_only_what_was_confirmed_leaves_the_suppression_list(sales, erased):
+    response = post(sales, email=ERASED_EMAIL, given_again="y")
+    assert response.status_code == 302, all_errors(response.get_data(as_text=True))
+    db.session.remove()
+    assert not is_suppressed(db.session, "email", ERASED_EMAIL)
+    assert is_suppressed(db.session, "phone", ERASED_PHONE)
+
+
+def test_a_refused_save_leaves_the_suppression_list_as_it_was(sales, erased, session):
+    """The confirmation goes with the save: a contact refused for another field (here an
+    email another contact has) takes nothing off the list."""
+    make_contact(session, email="toinen@esimerkki.fi")
+    session.commit()
+    response = post(sales, email="toinen@esimerkki.fi", mobile=ERASED_PHONE, given_again="y")
+    assert response.status_code == 200
+    db.session.remove()
+    assert is_suppressed(db.session, "phone", ERASED_PHONE)
 
 
 def test_a_confirmation_without_anything_suppressed_is_not_audited(sales, erased):
@@ -154,6 +176,7 @@ def test_an_edit_to_a_suppressed_address_is_refused_and_changes_nothing(sales, e
     db.session.remove()
     assert db.session.get(Contact, contact.id).alt_email == ERASED_EMAIL
     assert [e.fields for e in _events("confirm")] == [["alt_email"]]
+    assert not is_suppressed(db.session, "email", ERASED_EMAIL)
 
 
 def test_a_contact_who_opted_out_is_edited_without_a_confirmation(sales, session):
@@ -167,6 +190,7 @@ def test_a_contact_who_opted_out_is_edited_without_a_confirmation(sales, session
     response = sales.post(path, data=form)
     assert response.status_code == 302, all_errors(response.get_data(as_text=True))
     assert _events("confirm") == []
+    assert is_suppressed(db.session, "email", "kielto@esimerkki.fi")  # still opted out
 
 
 # -- an email address another contact has ------------------------------------------

@@ -57,6 +57,15 @@ def suppress(session: Session, kind: str, value: str, reason: str) -> None:
     session.add(SuppressionEntry(kind=kind, key_hash=digest, reason=reason))
 
 
+def lift(session: Session, kind: str, value: str) -> bool:
+    """Take `value` off the suppression list (the person gave it to us again themselves);
+    return whether it was on it."""
+    digest = suppression_hash(kind, value)
+    deleted = session.execute(sa.delete(SuppressionEntry)
+                              .where(SuppressionEntry.key_hash == digest)).rowcount
+    return deleted > 0
+
+
 def is_suppressed(session: Session, kind: str, value: str) -> bool:
     digest = suppression_hash(kind, value)
     return session.scalar(

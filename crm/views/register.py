@@ -29,6 +29,7 @@ from crm.models import (
     Purpose,
 )
 from crm.models.base import utcnow
+from crm.privacy.suppression import lift
 from crm.security import roles
 from crm.services import validation as v
 from crm.services.audit import record_event
@@ -263,6 +264,10 @@ def _hide_given_again(form, exclude_cols) -> list[str]:
     return exclude_cols
 
 
+#: The contact's addresses and numbers checked against the suppression list, as what.
+SUPPRESSED_AS = {"email": "email", "alt_email": "email", "phone": "phone", "mobile": "phone"}
+
+
 #: The add form's fields for a new contact's consent, when consent is the basis chosen:
 #: field -> (the Consent column whose ConsentView field it copies, label here).
 CONSENT_FIELDS = {
@@ -398,11 +403,12 @@ class ContactView(ContactSearchMixin, CrmModelView):
     base_order = ("last_name", "asc")
     base_filters = [["anonymised_at", FilterIsNull, None]]
     validators_columns = {
-        "email": [v.email(), checks.email_of_no_other_contact, checks.not_suppressed("email")],
+        "email": [v.email(), checks.email_of_no_other_contact,
+                  checks.not_suppressed(SUPPRESSED_AS["email"])],
         "alt_email": [v.email(), checks.email_of_no_other_contact,
-                      checks.not_suppressed("email")],
-        "phone": [v.phone(), checks.not_suppressed("phone")],
-        "mobile": [v.phone(), checks.not_suppressed("phone")],
+                      checks.not_suppressed(SUPPRESSED_AS["alt_email"])],
+        "phone": [v.phone(), checks.not_suppressed(SUPPRESSED_AS["phone"])],
+        "mobile": [v.phone(), checks.not_suppressed(SUPPRESSED_AS["mobile"])],
         "postal_code": [v.postal_code()],
         "marketing_status": [checks.no_subscription_after_objection],
         "purposes": [checks.at_least_one_purpose],
@@ -442,6 +448,7 @@ class ContactView(ContactSearchMixin, CrmModelView):
 
     def pre_add(self, item):
         item.source = own_activity_source(self.datamodel.session)
+        self._lift_suppression(item)
         consent = g.pop("_crm_new_consent", None)
         if item.legal_basis == LegalBasis.consent:
             # The form's checks refused this already (checks.consent_on_record); a post
@@ -493,6 +500,20 @@ class ContactView(ContactSearchMixin, CrmModelView):
         record_event("update", item, fields=[c for c in self.edit_columns
                                              if c != checks.GIVEN_AGAIN])
         self._record_given_again(item)
+
+    def pre_update(self, item):
+        super().pre_update(item)
+        self._lift_suppression(item)
+
+    def _lift_suppression(self, item) -> None:
+        """Take the addresses and numbers the person gave again themselves (confirmed on
+        the form) off the suppression list, in the contact's own transaction: the list
+        kept a purchased list from bringing them back, and the audience sync from
+        reaching them; now they are the person's own again."""
+        for name in g.get("_crm_given_again", ()):
+            value = getattr(item, name, None)
+            if value:
+                lift(self.datamodel.session, SUPPRESSED_AS[name], value)
 
     @staticmethod
     def _record_given_again(item) -> None:
