@@ -33,6 +33,9 @@ LOOKUPS = [
     (f"{LIVE} AND last_name = :a", "ix_contact_list_last_name", "ix_contact_list_last_name"),
     (f"{LIVE} AND (email, id) > (:a, 5) ORDER BY email, id LIMIT 25", "ix_contact_list_email",
      "ix_contact_list_email"),
+    # Receivables' billing contacts (migration 0013), in the list's order.
+    (f"{LIVE} AND relationship_role = :a ORDER BY last_name, id LIMIT 25",
+     "ix_contact_list_relationship_role", "ix_contact_list_relationship_role"),
     # The search box on SQLite: a range of lower().
     ("SELECT id FROM contact WHERE lower(last_name) >= :a AND lower(last_name) < :b", None,
      "ix_contact_last_name_lower"),
