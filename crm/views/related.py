@@ -38,8 +38,8 @@ LOOKUP_ENDPOINTS = {Contact: "ContactView.lookup", Organisation: "OrganisationVi
 LOOKUP_LIMIT = 20
 
 #: What to type, as the lookup reads it (crm.views.search): the beginning of a name or
-#: an organisation's name, never a part from the middle; an email address up to its "@"
-#: at least; a business ID whole.
+#: an organisation's name (a part from the middle finds only when nothing begins with
+#: it); an email address up to its "@" at least; a business ID whole.
 _DESCRIPTIONS = {
     Contact: _l("Type the beginning of the name or organisation, or the email address, "
                 "and pick the contact from the list."),

@@ -1,5 +1,11 @@
 """The one search box a salesperson reaches for: name, email, phone, organisation, or
-a login id in one of the company's systems (for whoever may read identifiers)."""
+a login id in one of the company's systems (for whoever may read identifiers).
+
+A name, an email or an organisation's name is found by its beginning. Only when that
+finds nothing is the text looked for inside them ("tekniikka" in "Tähtitekniikka Oy", a
+domain without its "@"): a bounded number of such partial matches, which the list says
+they are (`_QuickSearchMixin`).
+"""
 
 from __future__ import annotations
 
@@ -11,10 +17,12 @@ import phonenumbers
 from flask import g, has_app_context, jsonify, request
 from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.filters import BaseFilter
-from flask_babel import gettext
+from flask_babel import format_decimal, gettext
 from sqlalchemy import (
+    Integer,
     and_,
     any_,
+    false,
     func,
     literal,
     or_,
@@ -24,6 +32,8 @@ from sqlalchemy import (
     union_all,
 )
 from sqlalchemy import text as sql_text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import OperationalError
 
 from crm.extensions import db
 from crm.models import Contact, Identifier, Organisation
@@ -50,8 +60,23 @@ def _as_phone(text: str) -> str | None:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+def _escaped(text: str) -> str:
+    """Return `text` for a LIKE pattern whose escape is a backslash: % and _ literal."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _prefix(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return _escaped(text) + "%"
+
+
+def _typed_phone(text: str) -> str | None:
+    """Return `text` as an E.164 number if the search box reads it as a phone number.
+
+    Digits among letters are a name or an organisation ("Bench Org 0037500 Oy")."""
+    if "@" in text or not any(ch.isdigit() for ch in text) or any(ch.isalpha()
+                                                                 for ch in text):
+        return None
+    return _as_phone(text)
 
 
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
@@ -423,6 +448,160 @@ def _by_identifier(text: str) -> list:
     return [] if owners is None else [Contact.id.in_(owners)]
 
 
+#: The fewest characters looked for inside a name: fewer would match most people, and
+#: the trigram index would have no trigram to look up.
+PARTIAL_MIN_LENGTH = 3
+#: The most partial matches one search gathers (and each column's look-up reads): a
+#: common infix ("nen") is in half the register, and gathering all of it would take
+#: seconds at a million contacts; a list or type-ahead of 500 is narrowed by typing.
+PARTIAL_LIMIT = 500
+
+
+def _contains(column, text: str):
+    """Match `column` case-insensitively containing `text`, % and _ as themselves.
+
+    PostgreSQL answers `column ILIKE '%text%'` from the column's trigram (pg_trgm GIN)
+    index; the pattern is written into the statement, as the prefixes are. SQLite
+    reads the table (its lower() and LIKE fold ASCII letters only, as its prefixes).
+    """
+    pattern = literal("%" + _escaped(text) + "%", literal_execute=True)
+    return column.ilike(pattern, escape="\\")
+
+
+#: How long PostgreSQL may look for partial matches before the search gives up.
+PARTIAL_TIMEOUT_MS = 300
+#: PostgreSQL's SQLSTATE of a statement cancelled by its statement_timeout.
+_QUERY_CANCELED = "57014"
+
+
+class PartialSearchTooSlow(Exception):
+    """Looking for the text inside words took longer than PARTIAL_TIMEOUT_MS."""
+
+
+def _some_ids(session, selects) -> tuple[list[int], bool]:
+    """Return the ids `selects` find, at most PARTIAL_LIMIT, and whether there are more.
+
+    Each select stops at PARTIAL_LIMIT + 1 rows, a LIMIT without ORDER BY: the
+    database stops reading as soon as it has them (a scan of the table stops there
+    too, where the planner finds a common infix cheaper so: "nen" among a million
+    takes a millisecond), rather than reading and sorting every match. Which of a
+    common infix's matches come is the database's choice; the list sorts those it got.
+
+    A LIMIT does not bound a text that is rare but whose trigrams are everywhere
+    ("q.example": only "example" is indexed, so every address is read and tested,
+    0.7 s). On PostgreSQL the statement may therefore run PARTIAL_TIMEOUT_MS at most,
+    in a savepoint that a cancelled statement rolls back alone; raises
+    `PartialSearchTooSlow` then.
+    """
+    bounded = [select_.limit(_literal(PARTIAL_LIMIT + 1)).subquery() for select_ in selects]
+    statement = union_all(*(select(b.c.id) for b in bounded))
+    if session.get_bind().dialect.name != "postgresql":
+        return _first_ids(session.scalars(statement))
+    try:
+        with session.begin_nested():
+            # Within the transaction only (set_config's true), and put back after.
+            before = session.execute(select(
+                func.current_setting("statement_timeout"),
+                func.set_config("statement_timeout", str(PARTIAL_TIMEOUT_MS), True))).one()[0]
+            found = _first_ids(session.scalars(statement))
+            session.execute(select(func.set_config("statement_timeout", before, True)))
+    except OperationalError as error:
+        if getattr(error.orig, "sqlstate", None) != _QUERY_CANCELED:
+            raise
+        raise PartialSearchTooSlow from error
+    return found
+
+
+def _first_ids(ids) -> tuple[list[int], bool]:
+    ids = sorted(set(ids))
+    return ids[:PARTIAL_LIMIT], len(ids) > PARTIAL_LIMIT
+
+
+def _one_of(column, ids: list[int]):
+    """Match `column` against `ids`, so that their rows are read by primary key.
+
+    On PostgreSQL the array is handed over through a subquery, as `_ids` gathers its
+    own: seeing 500 ids of a million, the planner walked the list's order index testing
+    each row against them ("ine": 222,700 rows read for a page of 26, 15 ms; a set
+    sorting late would read the whole index).
+    """
+    if not ids:
+        return false()
+    if db.engine.dialect.name == "postgresql":
+        given = select(func.unnest(literal(ids, ARRAY(Integer)))).scalar_subquery()
+        return column == any_(func.array(given))
+    return column.in_(ids)
+
+
+class PartialSearch:
+    """A list's partial search in one request: whether it left matches out, or gave up
+    (`PartialSearchTooSlow`)."""
+
+    cut = False
+    too_slow = False
+
+
+class _PartialSearchFilter(BaseFilter):
+    """Match the records containing the text: the quick search's second try, when
+    nothing begins with it (`_QuickSearchMixin`). Its matches are a set of ids."""
+
+    name = "contains"
+    sorts_matches = True
+    #: Set by its view: told whether matches were left out (PARTIAL_LIMIT).
+    outcome: PartialSearch | None = None
+    #: The model whose ids the selects find.
+    found_model: type
+
+    def apply(self, query, value):
+        text = " ".join(value.split())
+        # Once per list read, as the prefix search: its page and its count ask alike.
+        known = self.__dict__.setdefault("_found", {})
+        if text not in known:
+            try:
+                known[text] = _some_ids(query.session, self.selects(text)) + (False,)
+            except PartialSearchTooSlow:
+                known[text] = [], False, True
+        ids, cut, too_slow = known[text]
+        if self.outcome is not None:
+            self.outcome.cut, self.outcome.too_slow = cut, too_slow
+        return query.filter(_one_of(self.found_model.id, ids))
+
+    @staticmethod
+    def selects(text: str) -> list:
+        """Return the selects of the ids of the records containing `text`."""
+        raise NotImplementedError
+
+
+class ContactPartialSearch(_PartialSearchFilter):
+    """Live contacts whose first or last name, email or organisation's name contains
+    the text (with an "@", the email only)."""
+
+    found_model = Contact
+
+    @staticmethod
+    def selects(text: str) -> list:
+        live = Contact.anonymised_at.is_(None)
+        columns = (Contact.email,) if "@" in text else (Contact.last_name,
+                                                         Contact.first_name, Contact.email)
+        selects = [select(Contact.id).where(live, _contains(column, text))
+                   for column in columns]
+        if "@" not in text:
+            named = select(Organisation.id).where(_contains(Organisation.name, text))
+            selects.append(select(Contact.id).where(
+                live, Contact.organisation_id.in_(named.limit(_literal(PARTIAL_LIMIT + 1)))))
+        return selects
+
+
+class OrganisationPartialSearch(_PartialSearchFilter):
+    """Organisations whose name contains the text."""
+
+    found_model = Organisation
+
+    @staticmethod
+    def selects(text: str) -> list:
+        return [select(Organisation.id).where(_contains(Organisation.name, text))]
+
+
 class ContactQuickSearch(BaseFilter):
     """Match contacts by name, email, phone or organisation name, whichever the text is."""
 
@@ -438,9 +617,7 @@ class ContactQuickSearch(BaseFilter):
         text = " ".join(value.split())
         if not text:
             return query
-        # Digits among letters are a name or an organisation ("Bench Org 0037500 Oy").
-        phone = (_as_phone(text) if "@" not in text and any(ch.isdigit() for ch in text)
-                 and not any(ch.isalpha() for ch in text) else None)
+        phone = _typed_phone(text)
         if phone:
             by_number = or_(Contact.phone == phone, Contact.mobile == phone)
             identified = _identifier_owners(text)
@@ -507,6 +684,8 @@ class _QuickSearchMixin:
     """Add the `?q=` search box to a list view."""
 
     quick_search_filter: type[BaseFilter]
+    #: The second try when nothing begins with the text (`_get_list_widget`).
+    partial_search_filter: type[_PartialSearchFilter]
     list_template = "crm/list.html"
 
     # The search is applied as a base filter, so the visible filters and paging links
@@ -520,8 +699,13 @@ class _QuickSearchMixin:
         text = g.get("crm_quick_search", {}).get(id(self)) if has_app_context() else None
         if base is None or not text:
             return base
-        search = self.quick_search_filter("id", self.datamodel)
-        search.list_order = self._quick_search_order()
+        partial = g.get("crm_partial_search", {}).get(id(self))
+        if partial is None:
+            search = self.quick_search_filter("id", self.datamodel)
+            search.list_order = self._quick_search_order()
+        else:
+            search = self.partial_search_filter("id", self.datamodel)
+            search.outcome = partial
         joined = base.copy()
         joined._add_filter(search, text)
         return joined
@@ -546,16 +730,49 @@ class _QuickSearchMixin:
         searches[id(self)] = text
         orders = g.setdefault("crm_quick_search_order", {})
         orders[id(self)] = (kwargs.get("order_column"), kwargs.get("order_direction"))
+        partials = g.setdefault("crm_partial_search", {})
+        partials.pop(id(self), None)
         try:
-            return super()._get_list_widget(filters=filters, **kwargs)
+            widgets = super()._get_list_widget(filters=filters, **kwargs)
+            if (widgets["list"].template_args.get("count")
+                    or not self.searches_partly(" ".join(text.split()))):
+                return widgets
+            # Nothing begins with it: what contains it, said so above the list.
+            partials[id(self)] = partial = PartialSearch()
+            widgets = super()._get_list_widget(filters=filters, **kwargs)
+            if widgets["list"].template_args.get("count") or partial.too_slow:
+                g.setdefault("crm_partial_shown", {})[id(self)] = partial
+            return widgets
         finally:
             searches.pop(id(self), None)
             orders.pop(id(self), None)
+            partials.pop(id(self), None)
+
+    def searches_partly(self, text: str) -> bool:
+        """Return whether `text`, which nothing begins with, is looked for inside."""
+        return len(text) >= PARTIAL_MIN_LENGTH
 
     def render_template(self, template, **kwargs):
         kwargs.setdefault("quick_search", request.args.get("q", ""))
         kwargs.setdefault("quick_search_placeholder", self.quick_search_placeholder())
+        kwargs.setdefault("quick_search_hint", self._partial_hint())
         return super().render_template(template, **kwargs)
+
+    def _partial_hint(self) -> str:
+        """Return what the list says of partial matches it shows ("" if it shows none)."""
+        partial = g.get("crm_partial_shown", {}).pop(id(self), None)
+        if partial is None:
+            return ""
+        text = " ".join(request.args.get("q", "").split())[:200]
+        if partial.too_slow:
+            return gettext("Nothing begins with “%(text)s”, and looking for it inside words "
+                           "took too long: type more of it.", text=text)
+        hint = gettext("Nothing begins with “%(text)s”: these are partial matches, which "
+                       "contain it further on.", text=text)
+        if partial.cut:
+            hint += " " + gettext("Only %(count)s partial matches are shown: type more to "
+                                  "narrow them down.", count=format_decimal(PARTIAL_LIMIT))
+        return hint
 
     def quick_search_placeholder(self) -> str:
         """Return what the search box says it finds."""
@@ -566,11 +783,19 @@ class _QuickSearchMixin:
         base order: the list's own query, with its base filters (no anonymised contacts)."""
         searches = g.setdefault("crm_quick_search", {})
         searches[id(self)] = text
+        partials = g.setdefault("crm_partial_search", {})
+        partials.pop(id(self), None)
+        order_column, direction = self.base_order or ("", "")
         try:
-            order_column, direction = self.base_order or ("", "")
+            rows = self.datamodel._page(self._base_filters, order_column, direction, 0, size)
+            if rows or not self.searches_partly(" ".join(text.split())):
+                return rows
+            # Nothing begins with it: what contains it (`_get_list_widget`).
+            partials[id(self)] = PartialSearch()
             return self.datamodel._page(self._base_filters, order_column, direction, 0, size)
         finally:
             searches.pop(id(self), None)
+            partials.pop(id(self), None)
 
     @expose("/lookup")
     @has_access
@@ -585,6 +810,11 @@ class _QuickSearchMixin:
 
 class ContactSearchMixin(_QuickSearchMixin):
     quick_search_filter = ContactQuickSearch
+    partial_search_filter = ContactPartialSearch
+
+    def searches_partly(self, text: str) -> bool:
+        # A phone number is matched whole (E.164), never as a part of one.
+        return super().searches_partly(text) and _typed_phone(text) is None
 
     def quick_search_placeholder(self) -> str:
         # A login id finds its owner only for whoever may read identifiers.
@@ -595,3 +825,4 @@ class ContactSearchMixin(_QuickSearchMixin):
 
 class OrganisationSearchMixin(_QuickSearchMixin):
     quick_search_filter = OrganisationQuickSearch
+    partial_search_filter = OrganisationPartialSearch
