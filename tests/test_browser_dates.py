@@ -24,6 +24,17 @@ def _occurred_at(session, pk: int) -> datetime:
     return session.scalar(sa.select(Activity.occurred_at).where(Activity.id == pk))
 
 
+
+def _pick_day(page: Page, day: str, opens_on: str | None = None) -> None:
+    """Open the form's calendar (showing `opens_on` as the field's day) and pick `day`
+    of the month shown."""
+    page.locator("form#model_form .crm-date .input-group-addon").click()
+    if opens_on is not None:
+        expect(page.locator(".datepicker-dropdown .datepicker-days td.day.active")
+               ).to_have_text(opens_on)
+    page.locator(".datepicker-dropdown .datepicker-days td.day:not(.old):not(.new)",
+                 has_text=day).first.click()
+
 def test_an_activitys_time_is_typed_on_the_helsinki_clock(page: Page, session):
     stored = datetime(2026, 6, 5, 9, 39, tzinfo=UTC)  # 12.39 in Helsinki (summer time)
     pk = make_activity(session, make_contact(session), occurred_at=stored).id
@@ -60,9 +71,7 @@ def test_an_activitys_time_is_typed_on_the_helsinki_clock(page: Page, session):
     page.goto(f"/activityview/edit/{pk}")
     field = page.locator("form#model_form input#occurred_at")
     expect(field).to_have_value("25.11.2026 10.51")
-    page.locator("form#model_form .crm-date .input-group-addon").click()
-    page.locator(".datepicker-dropdown .datepicker-days td.day:not(.old):not(.new)",
-                 has_text="20").first.click()
+    _pick_day(page, "20")
     expect(field).to_have_value("20.11.2026 10.51")
     page.locator("form#model_form button[type=submit]").click()
     page.wait_for_load_state()
@@ -119,10 +128,7 @@ def test_a_time_is_typed_on_an_english_page_as_its_lists_write_dates(page: Page,
     field.press("Tab")
     expect(field).to_have_value("23/11/2026, 14:30")
     # Its calendar opens on that day, and a day picked keeps the typed time.
-    page.locator("form#model_form .crm-date .input-group-addon").click()
-    expect(page.locator(".datepicker-dropdown .datepicker-days td.day.active")).to_have_text("23")
-    page.locator(".datepicker-dropdown .datepicker-days td.day:not(.old):not(.new)",
-                 has_text="20").first.click()
+    _pick_day(page, "20", opens_on="23")
     expect(field).to_have_value("20/11/2026 14:30")
     page.locator("form#model_form button[type=submit]").click()
     page.wait_for_load_state()
@@ -140,11 +146,8 @@ def test_a_day_picked_on_an_english_page_is_written_and_saved_as_that_day(page: 
     page.goto(f"/lang/en?next=/datasubjectrequestview/edit/{pk}")
     field = page.locator("form#model_form input#received_on")
     expect(field).to_have_value("20/10/2026")  # as English lists write dates
-    page.locator("form#model_form .crm-date .input-group-addon").click()
-    expect(page.locator(".datepicker-dropdown .datepicker-days td.day.active")).to_have_text("20")
     # The 5th: day first, as the field shows dates, so that it is not read as 10 May.
-    page.locator(".datepicker-dropdown .datepicker-days td.day:not(.old):not(.new)",
-                 has_text="5").first.click()
+    _pick_day(page, "5", opens_on="20")
     expect(field).to_have_value("05/10/2026")
     page.locator("form#model_form button[type=submit]").click()
     page.wait_for_load_state()
