@@ -387,7 +387,8 @@ def _consent(session, world, tag):
     contact = session.get(Contact, world.contact_id)
     if tag:
         return make_consent(session, contact)
-    return make_consent(session, contact, given_at=FAR_FUTURE)
+    # Given before the edits' withdrawals (February 2026), which may not precede it.
+    return make_consent(session, contact, given_at=datetime(2026, 1, 1, 12, 0, tzinfo=UTC))
 
 
 def _identifier(session, world, tag):

@@ -294,7 +294,9 @@ def test_activity_added_from_a_contacts_page_goes_back_there(signed_in, session)
     (None, False),  # a minute ago
 ])
 def test_a_consent_is_not_withdrawn_in_the_future(signed_in, session, typed, refused):
-    consent = make_consent(session, make_contact(session))
+    # Given yesterday: a withdrawal may not precede it (checks.withdrawn_after_given).
+    consent = make_consent(session, make_contact(session),
+                           given_at=datetime.now(UTC) - timedelta(days=1))
     session.commit()
     if typed is None:
         typed = (datetime.now(UTC) - timedelta(minutes=1)).strftime("%Y-%m-%d %H:%M")

@@ -33,6 +33,7 @@ from crm.models.base import utcnow
 from crm.privacy.guard import field_kind
 from crm.services import validation
 from crm.services.audit import record_event
+from crm.services.contacts import contact_with_email
 from crm.services.requests import RequestError, require_ready
 
 #: Contact attributes that are bookkeeping, not data about the person: not in the history.
@@ -190,6 +191,10 @@ def init_app(app: Flask) -> None:
 # -- a correction asked for in a request ------------------------------------------------
 
 
+#: The contact's fields holding an email address: each address is one live contact's.
+EMAIL_FIELDS = ("email", "alt_email")
+
+
 class RectificationError(ValueError):
     """The correction cannot be made; the message says why."""
 
@@ -222,6 +227,12 @@ def rectify(session: Session, request: DataSubjectRequest, *, field: str, value:
         raise RectificationError(str(exc)) from exc
     if getattr(contact, field) == new_value:
         return None
+    if field in EMAIL_FIELDS and new_value is not None and contact_with_email(
+            session, new_value, other_than=contact.id) is not None:
+        # As the contact form refuses it (crm.views.checks): an address is one person's,
+        # and an access export or an erasure takes every contact having it (same_person),
+        # so this contact would be taken with that other person, and they with it.
+        raise RectificationError(str(_l("Another contact already has this email address.")))
     with change_context(session, actor=actor, reason=reason, request_id=request.id):
         setattr(contact, field, new_value)
         session.flush()

@@ -17,7 +17,7 @@ from markupsafe import Markup
 from wtforms.validators import StopValidation, ValidationError
 
 from crm.extensions import db
-from crm.models import Contact, DataSubjectRequest, LegalBasis
+from crm.models import Consent, Contact, DataSubjectRequest, LegalBasis
 from crm.models.base import utcnow
 from crm.privacy.suppression import is_suppressed
 from crm.security import roles
@@ -53,6 +53,19 @@ def withdrawn_by_now(form, field) -> None:
     """A consent's withdrawal time (this field) is not in the future."""
     if field.data is not None and field.data > utcnow():
         raise ValidationError(gettext("A consent cannot be withdrawn in the future."))
+
+
+def withdrawn_after_given(form, field) -> None:
+    """A consent's withdrawal time (this field) is not before the consent was given.
+
+    To the minute, as the form shows times: a withdrawal typed in the minute the consent
+    was given is in time.
+    """
+    consent = _edited(form, Consent)
+    if consent is None or consent.given_at is None or field.data is None:
+        return
+    if field.data < consent.given_at.replace(second=0, microsecond=0):
+        raise ValidationError(gettext("A consent cannot be withdrawn before it was given."))
 
 
 def received_by_today(form, field) -> None:

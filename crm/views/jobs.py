@@ -83,7 +83,9 @@ COUNT_LABELS: dict[str, dict[str, object]] = {
                        "unsubscribed": _l("Contacts unsubscribed from marketing")},
     "request_reminders": {"due_soon": _l("Requests due soon"),
                           "overdue": _l("Requests overdue"), **_NOTIFICATION_COUNTS},
-    "art14_notices": {"owed": _l("People owed an Art. 14 notice"),
+    # Only those due within CRM_ART14_REMINDER_DAYS or overdue are counted: the others
+    # are owed one too, so the label says which.
+    "art14_notices": {"owed": _l("People whose Art. 14 notice is due soon or overdue"),
                       "overdue": _l("Of them overdue"), "lists": _l("Purchased lists"),
                       **_NOTIFICATION_COUNTS},
     "session_purge": {"sessions": _l("Expired sign-in sessions deleted")},

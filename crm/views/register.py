@@ -28,7 +28,7 @@ from crm.models import (
     Provenance,
     Purpose,
 )
-from crm.models.base import utcnow
+from crm.models.base import register_today, utcnow
 from crm.privacy.suppression import lift
 from crm.security import roles
 from crm.services import validation as v
@@ -137,6 +137,12 @@ class IdentifierView(CrmModelView):
     search_columns = ["system", "identifier"]
 
 
+def usual_consent_purpose(session) -> Purpose | None:
+    """Return the purpose a consent is usually asked for: direct marketing (the marketing
+    audience's and the consent-expiry job's purpose)."""
+    return session.scalar(select(Purpose).where(Purpose.code == "direct_marketing"))
+
+
 class ConsentView(CrmModelView):
     resource = roles.CONSENT
     datamodel = SQLAInterface(Consent)
@@ -154,8 +160,17 @@ class ConsentView(CrmModelView):
     # The same fields and checks make a new contact's consent on the contact form
     # (ContactView, `CONSENT_FIELDS`).
     validators_columns = {"given_at": [checks.given_by_now],
-                          "withdrawn_at": [checks.withdrawn_by_now]}
+                          "withdrawn_at": [checks.withdrawn_by_now,
+                                           checks.withdrawn_after_given]}
     base_order = ("given_at", "desc")
+
+    def _get_add_widget(self, form, exclude_cols=None, widgets=None):
+        if request.method == "GET" and "purpose" in form and form.purpose.data is None:
+            # As on the contact form: otherwise the first purpose of the list (customer
+            # relationship) was offered, and a consent saved unchanged was not one to
+            # direct marketing, which the audience and the consent-expiry job count.
+            form.purpose.data = usual_consent_purpose(self.datamodel.session)
+        return super()._get_add_widget(form, exclude_cols=exclude_cols, widgets=widgets)
 
 
 class ProvenanceView(CrmModelView):
@@ -279,9 +294,12 @@ CONSENT_FIELDS = {
 }
 #: Checks of the contact form's consent fields beyond ConsentView's own.
 CONSENT_FIELD_CHECKS = {"consent_given_at": [checks.consent_not_lapsed]}
+#: What the contact form's consent fields tell the browser beyond ConsentView's fields:
+#: the calendar of a consent's giving ends today, as its check does (checks.given_by_now).
+CONSENT_FIELD_RENDER = {"consent_given_at": {"max": register_today}}
 
 
-def _for_consent_basis(unbound: UnboundField, label, extra=()) -> UnboundField:
+def _for_consent_basis(unbound: UnboundField, label, extra=(), render=None) -> UnboundField:
     """Return a copy of ConsentView's field `unbound` labelled `label`, checked as there
     (and by `extra`) only when consent is the basis chosen.
 
@@ -299,7 +317,8 @@ def _for_consent_basis(unbound: UnboundField, label, extra=()) -> UnboundField:
         args[0] = label
     else:
         kwargs["label"] = label
-    kwargs["render_kw"] = {**(kwargs.get("render_kw") or {}), "required": False}
+    kwargs["render_kw"] = {**(kwargs.get("render_kw") or {}), **(render or {}),
+                           "required": False}
     return UnboundField(unbound.field_class, *args, name=unbound.name, **kwargs)
 
 
@@ -441,7 +460,8 @@ class ContactView(ContactSearchMixin, CrmModelView):
             consent_form = self._consent_view().add_form
             self.add_form_extra_fields.update({
                 name: _for_consent_basis(getattr(consent_form, column), label,
-                                         CONSENT_FIELD_CHECKS.get(name, ()))
+                                         CONSENT_FIELD_CHECKS.get(name, ()),
+                                         CONSENT_FIELD_RENDER.get(name))
                 for name, (column, label) in CONSENT_FIELDS.items()})
             self._consent_fields_copied = True
         return super()._add()
@@ -528,9 +548,7 @@ class ContactView(ContactSearchMixin, CrmModelView):
         if request.method == "GET" and "purposes" in form:
             self._preselect_purposes(form)
         if request.method == "GET" and "consent_purpose" in form:
-            # What a consent is usually asked for (the consent-expiry job's purpose too).
-            form.consent_purpose.data = self.datamodel.session.scalar(
-                select(Purpose).where(Purpose.code == "direct_marketing"))
+            form.consent_purpose.data = usual_consent_purpose(self.datamodel.session)
         return super()._get_add_widget(form, exclude_cols=_hide_given_again(form, exclude_cols),
                                        widgets=widgets)
 
