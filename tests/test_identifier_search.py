@@ -106,8 +106,8 @@ def test_the_search_box_mentions_login_ids_to_whoever_may_search_by_them(login_a
                                                                          monkeypatch):
     sales = login_as("sales")
     assert _placeholder(sales) == "Name, email, phone, organisation or login id"
-    assert _placeholder(sales, "/organisationview/list/") == (
-        "Name, email, phone or organisation")
+    # An organisation is found by its name or business ID (tests/test_search_box.py).
+    assert _placeholder(sales, "/organisationview/list/") == "Search by name or business ID"
     monkeypatch.setattr(search, "can", lambda permission, resource: (
         resource != roles.IDENTIFIER))
     assert _placeholder(sales) == "Name, email, phone or organisation"

@@ -82,8 +82,8 @@ def home_panels(session: Session, can: Callable[[str, str], bool],
             session.scalar(select(func.count()).where(new)),
             url("CallbackRequestView.list", None)))
     if can(roles.READ, roles.ACTIVITY):
-        kind_filter = (Activity.kind == ActivityKind.support
-                       if can(roles.ADD, roles.ACTIVITY) and not can(roles.ADD, roles.ORGANISATION)
+        support_only = can(roles.ADD, roles.ACTIVITY) and not can(roles.ADD, roles.ORGANISATION)
+        kind_filter = (Activity.kind == ActivityKind.support if support_only
                        else Activity.kind.is_not(None))
         # Each with whom it was: a list of "Demo", "Demo", "Tukipyyntö" says nothing.
         rows = session.execute(select(Activity.id, Activity.subject, Activity.occurred_at,
@@ -91,7 +91,10 @@ def home_panels(session: Session, can: Callable[[str, str], bool],
                                .outerjoin(Contact, Contact.id == Activity.contact_id)
                                .where(kind_filter)
                                .order_by(Activity.occurred_at.desc()).limit(8)).all()
-        panels.append(Panel("activities", _("Latest activities"),
+        # Support's are support interactions only: the title says so, lest the others'
+        # calls and meetings seem to be missing.
+        title = _("Latest support interactions") if support_only else _("Latest activities")
+        panels.append(Panel("activities", title,
                             [Row(f"{s} – {first} {last}" if last else s,
                                  url("ActivityView.show", i), format_date(at, "short"))
                              for i, s, at, first, last in rows],

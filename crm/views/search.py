@@ -1,5 +1,6 @@
-"""The one search box a salesperson reaches for: name, email, phone, organisation, or
-a login id in one of the company's systems (for whoever may read identifiers).
+"""The one search box a salesperson reaches for: name, email, phone, organisation (by
+name or business ID), or a login id in one of the company's systems (for whoever may
+read identifiers). It searches within the filters applied to the list.
 
 A name, an email or an organisation's name is found by its beginning. Only when that
 finds nothing is the text looked for inside them ("tekniikka" in "Tähtitekniikka Oy", a
@@ -12,6 +13,7 @@ from __future__ import annotations
 import itertools
 import re
 import string
+from urllib.parse import urlencode
 
 import phonenumbers
 from flask import g, has_app_context, jsonify, request
@@ -38,6 +40,7 @@ from sqlalchemy.exc import OperationalError
 from crm.extensions import db
 from crm.models import Contact, Identifier, Organisation
 from crm.security import roles
+from crm.services.validation import InvalidValue, normalise_business_id
 from crm.views.base import can
 from crm.views.interface import count_cap
 from crm.views.related import LOOKUP_LIMIT, suggestion
@@ -79,6 +82,15 @@ def _typed_phone(text: str) -> str | None:
     return _as_phone(text)
 
 
+def _typed_business_id(text: str) -> str | None:
+    """Return `text` as a business ID (Y-tunnus, NNNNNNN-C) if it is one, check digit and
+    all: read so before a phone number, which its digits would make too."""
+    try:
+        return normalise_business_id(text)
+    except InvalidValue:
+        return None
+
+
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
@@ -95,8 +107,20 @@ def _starts_with(column, text: str):
         # prepared (generic) plan cannot use the pattern index and reads the table.
         return lowered.like(literal(_prefix(text.lower()), literal_execute=True),
                             escape="\\")
-    text = text.translate(_ASCII_LOWER)  # SQLite's lower() knows ASCII only
-    return and_(lowered >= text, lowered < text + "\U0010ffff")
+    return or_(*(and_(lowered >= spelling, lowered < spelling + "\U0010ffff")
+                 for spelling in _sqlite_lowered(text)))
+
+
+def _sqlite_lowered(text: str) -> list[str]:
+    """Return what SQLite's lower(), which knows ASCII letters only, makes of the
+    values starting with `text` in any letter case, as written in a register: the
+    text as typed ("MÄKELÄ"), all in small letters ("mäkelä" of "Mäkelä"), and with a
+    capital first letter outside ASCII ("Öhman" of "Öhman" or "ÖHMAN", typed "öhman")."""
+    lowered = text.lower()
+    spellings = [text.translate(_ASCII_LOWER), lowered]
+    if lowered and not lowered[0].isascii():
+        spellings.append(lowered[0].upper() + lowered[1:])
+    return sorted(set(spellings))
 
 
 def _ids(*selects):
@@ -539,6 +563,8 @@ class PartialSearch:
 
     cut = False
     too_slow = False
+    #: Not looked for: shorter than PARTIAL_MIN_LENGTH, which the list then says.
+    too_short = False
 
 
 class _PartialSearchFilter(BaseFilter):
@@ -602,6 +628,10 @@ class OrganisationPartialSearch(_PartialSearchFilter):
         return [select(Organisation.id).where(_contains(Organisation.name, text))]
 
 
+#: The most words a text is read as a full name in: each split is two more look-ups.
+MOST_NAME_WORDS = 4
+
+
 class ContactQuickSearch(BaseFilter):
     """Match contacts by name, email, phone or organisation name, whichever the text is."""
 
@@ -617,7 +647,7 @@ class ContactQuickSearch(BaseFilter):
         text = " ".join(value.split())
         if not text:
             return query
-        phone = _typed_phone(text)
+        phone = _typed_phone(text) if _typed_business_id(text) is None else None
         if phone:
             by_number = or_(Contact.phone == phone, Contact.mobile == phone)
             identified = _identifier_owners(text)
@@ -639,6 +669,12 @@ class ContactQuickSearch(BaseFilter):
     @staticmethod
     def _lookups(session, text: str) -> list[_Lookup]:
         identified = [_Lookup(condition) for condition in _by_identifier(text)]
+        business_id = _typed_business_id(text)
+        if business_id:
+            # The people of the organisation with this business ID.
+            organisation = select(Organisation.id).where(
+                Organisation.business_id == business_id)
+            return [_Lookup(Contact.organisation_id.in_(organisation)), *identified]
         if "@" in text:
             return [_Lookup(Contact.email.is_not(None) & _starts_with(Contact.email, text)),
                     _Lookup(Contact.alt_email.is_not(None)
@@ -658,8 +694,10 @@ class ContactQuickSearch(BaseFilter):
                    organisations]
         lookups += identified
         words = text.split(" ")
-        if len(words) == 2:
-            first, last = words
+        # A full name, either way round, split at each space: "Outi Maria Ostaja" is
+        # Outi Maria (first names) Ostaja, as a callback request's name is stored.
+        for split in range(1, len(words) if len(words) <= MOST_NAME_WORDS else 1):
+            first, last = " ".join(words[:split]), " ".join(words[split:])
             lookups.append(_Lookup(_starts_with(Contact.first_name, first)
                                    & _starts_with(Contact.last_name, last),
                                    first_name=first, last_name=last))
@@ -677,7 +715,13 @@ class OrganisationQuickSearch(BaseFilter):
         if not text:
             return query
         return query.filter(or_(_starts_with(Organisation.name, text),
-                                Organisation.business_id == text))
+                                Organisation.business_id == (_typed_business_id(text)
+                                                             or text)))
+
+
+#: The list's request arguments the search box keeps: its filters, order and page size
+#: (FAB's `_flt_<op>_<column>`, `_oc_<view>`, `_od_<view>`, `psize_<view>`).
+KEPT_WITH_SEARCH = ("_flt_", "_oc_", "_od_", "psize_")
 
 
 class _QuickSearchMixin:
@@ -734,8 +778,12 @@ class _QuickSearchMixin:
         partials.pop(id(self), None)
         try:
             widgets = super()._get_list_widget(filters=filters, **kwargs)
-            if (widgets["list"].template_args.get("count")
-                    or not self.searches_partly(" ".join(text.split()))):
+            found = widgets["list"].template_args.get("count")
+            if not found and len(" ".join(text.split())) < PARTIAL_MIN_LENGTH:
+                # Not looked for inside words: say so, lest "no records" read as none.
+                g.setdefault("crm_partial_shown", {})[id(self)] = short = PartialSearch()
+                short.too_short = True
+            if found or not self.searches_partly(" ".join(text.split())):
                 return widgets
             # Nothing begins with it: what contains it, said so above the list.
             partials[id(self)] = partial = PartialSearch()
@@ -754,9 +802,22 @@ class _QuickSearchMixin:
 
     def render_template(self, template, **kwargs):
         kwargs.setdefault("quick_search", request.args.get("q", ""))
+        kept = self._quick_search_kept()
+        kwargs.setdefault("quick_search_kept", kept)
+        # "Clear" empties the search box only: the filters and the order stay.
+        kwargs.setdefault("quick_search_clear", "?" + urlencode(kept))
         kwargs.setdefault("quick_search_placeholder", self.quick_search_placeholder())
         kwargs.setdefault("quick_search_hint", self._partial_hint())
         return super().render_template(template, **kwargs)
+
+    @staticmethod
+    def _quick_search_kept() -> list[tuple[str, str]]:
+        """Return the list's filters, order and page size in this request's address: the
+        search box sends them with the text, so a search looks within the filtered list
+        (Receivables' billing contacts) rather than the whole register. The page starts
+        from the first again."""
+        return [(key, value) for key, values in request.args.lists()
+                if key.startswith(KEPT_WITH_SEARCH) for value in values]
 
     def _partial_hint(self) -> str:
         """Return what the list says of partial matches it shows ("" if it shows none)."""
@@ -764,6 +825,10 @@ class _QuickSearchMixin:
         if partial is None:
             return ""
         text = " ".join(request.args.get("q", "").split())[:200]
+        if partial.too_short:
+            return gettext("Nothing begins with “%(text)s”. To find it further on in a word, "
+                           "type at least %(count)d characters.", text=text,
+                           count=PARTIAL_MIN_LENGTH)
         if partial.too_slow:
             return gettext("Nothing begins with “%(text)s”, and looking for it inside words "
                            "took too long: type more of it.", text=text)
@@ -813,8 +878,10 @@ class ContactSearchMixin(_QuickSearchMixin):
     partial_search_filter = ContactPartialSearch
 
     def searches_partly(self, text: str) -> bool:
-        # A phone number is matched whole (E.164), never as a part of one.
-        return super().searches_partly(text) and _typed_phone(text) is None
+        # A phone number is matched whole (E.164), never as a part of one; a business
+        # ID finds its organisation's people.
+        return (super().searches_partly(text) and _typed_phone(text) is None
+                and _typed_business_id(text) is None)
 
     def quick_search_placeholder(self) -> str:
         # A login id finds its owner only for whoever may read identifiers.
@@ -826,3 +893,8 @@ class ContactSearchMixin(_QuickSearchMixin):
 class OrganisationSearchMixin(_QuickSearchMixin):
     quick_search_filter = OrganisationQuickSearch
     partial_search_filter = OrganisationPartialSearch
+
+    def quick_search_placeholder(self) -> str:
+        # An organisation is found by its name or its whole business ID, as its link
+        # fields' type-ahead list says (crm.views.related).
+        return gettext("Search by name or business ID")

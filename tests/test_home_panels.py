@@ -1,0 +1,31 @@
+"""Support's home page lists support interactions only, and its title says so: under
+"Latest activities" the salespeople's calls and meetings would seem to be missing
+(crm.services.home)."""
+
+from __future__ import annotations
+
+import pytest
+
+from crm.models import ActivityKind
+from tests.factories import make_activity, make_contact
+
+
+def _panel(client) -> str:
+    page = client.get("/").get_data(as_text=True)
+    start = page.index('data-panel="activities"')
+    return page[start:page.index("</ul>", start)]
+
+
+@pytest.mark.parametrize(("user", "title", "subjects"), [
+    ("support", "Latest support interactions", ["Salasana unohtui"]),
+    ("sales", "Latest activities", ["Salasana unohtui", "Tarjouspuhelu"]),
+])
+def test_the_latest_activities_panel_says_which_it_lists(signed_in, session, user, title,
+                                                         subjects):
+    contact = make_contact(session, first_name="Kotisivu", last_name="Kontakti")
+    make_activity(session, contact, kind=ActivityKind.support, subject="Salasana unohtui")
+    make_activity(session, contact, kind=ActivityKind.call, subject="Tarjouspuhelu")
+    session.commit()
+    panel = _panel(signed_in(user))
+    assert f"<strong>{title}</strong>" in panel
+    assert [s for s in ("Salasana unohtui", "Tarjouspuhelu") if s in panel] == subjects
