@@ -209,3 +209,34 @@ def test_the_outcome_names_processors_as_people_know_them(app):
     assert processor_title("mailchimp") == "Mailchimp"
     text = _outcome(1, [ErasureResult("mailchimp", True, "204")])
     assert "Mailchimp: poistettu" in text and "mailchimp:" not in text
+
+
+def test_a_processor_not_in_use_is_not_said_to_have_deleted_anything(app, session,
+                                                                     monkeypatch):
+    """Mailchimp not configured: nothing was ever sent there, and the outcome says so."""
+    from flask_babel import force_locale
+
+    import crm.integrations.mailchimp as mailchimp
+
+    monkeypatch.setattr(processors, "_HOOKS", {"mailchimp": mailchimp.erase_member})
+    monkeypatch.setitem(app.config, "CRM_MAILCHIMP_API_KEY", None)
+    seeded = seed_subject(session)
+    session.execute(sa.delete(Model.metadata.tables["mailchimp_member"]))
+    request = _erasure_request(session, seeded)
+    with force_locale("en"):
+        result = erase_subject(app, session, request.id, actor=(None, "test"))
+    assert result["processors"] == [
+        {"processor": "mailchimp", "ok": True, "detail": processors.NOTHING_SENT}]
+    session.expire_all()
+    outcome = session.get(DataSubjectRequest, request.id).outcome
+    assert "Mailchimp: not in use, nothing was sent there" in outcome
+    assert "deleted" not in outcome
+
+
+def test_the_finnish_outcome_says_mailchimp_is_not_in_use(app):
+    import crm.integrations.mailchimp  # noqa: F401  (registers its erasure hook)
+    from crm.services.erasure import _outcome
+
+    text = _outcome(1, [ErasureResult("mailchimp", True, processors.NOTHING_SENT)])
+    assert "Mailchimp: ei käytössä, sinne ei ole lähetetty tietoja" in text
+    assert "poistettu" not in text

@@ -4,12 +4,24 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, date, datetime
+from html import unescape
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
 from flask_appbuilder import Model
 
-from crm.models import AuditEvent, DataSubjectRequest, TransferSafeguard
+from crm.models import (
+    AuditEvent,
+    DataSubjectRequest,
+    LegalBasis,
+    MarketingStatus,
+    Provenance,
+    Purpose,
+    RelationshipRole,
+    TransferSafeguard,
+)
 from crm.models.base import utcnow
 from crm.privacy.export import (
     EXPORTED_TABLES,
@@ -20,6 +32,7 @@ from crm.privacy.export import (
     linked_tables,
     render_access_export_html,
 )
+from crm.services.contacts import own_activity_source
 from tests.conftest import csrf_token
 from tests.factories import make_recipient
 from tests.subject_data import (
@@ -29,6 +42,7 @@ from tests.subject_data import (
     PERSON,
     SECRETS,
     SUPPLIER,
+    person,
     seed_subject,
 )
 
@@ -265,3 +279,127 @@ def test_download_covers_every_contact_of_the_person(session, seeded, login_as):
         "csrf_token": token, "format": "json"}).get_data(as_text=True))
     assert data["subject"]["contact_ids"] == sorted([seeded.contact_id, twin.id])
     assert seeded.colleague_id not in data["subject"]["contact_ids"]
+
+
+#: 11.43 UTC on 25 November is 13.43 on the register's clock (Europe/Helsinki, UTC+2).
+LAST_ACTIVITY = datetime(2026, 11, 25, 11, 43, tzinfo=UTC)
+
+
+def _coded(session, seeded):
+    """Give the person values stored as codes, a time, and a source of our own activity."""
+    contact = person(session, seeded)
+    contact.marketing_status = MarketingStatus.unsubscribed
+    contact.relationship_role = RelationshipRole.decision_maker
+    contact.legal_basis = LegalBasis.contract
+    contact.purposes = list(session.scalars(sa.select(Purpose).where(
+        Purpose.code.in_(["customer_relationship", "new_business"]))))
+    contact.last_activity_at = LAST_ACTIVITY
+    session.add(Provenance(contact=contact, source=own_activity_source(session)))
+    session.commit()
+
+
+def _section(html: str, table: str) -> str:
+    found = re.search(rf'<section data-table="{table}">(.*?)</section>', html, re.S)
+    assert found, table
+    return unescape(_text(found.group(1)))
+
+
+@pytest.mark.parametrize("lang, shown, source", [
+    ("fi", ["Perunut tilauksen", "Päättäjä", "Asiakassopimus", "Asiakassuhteen hoito",
+            "Uusien asiakas- ja yhteistyösuhteiden luominen", "25.11.2026 13.43",
+            "Verkkolomake", "Puhelu", "Tarkastuspyyntö", "Katsottu", "Titteli",
+            "Ostettu osoitteisto", "5.2.2026"], "Oma toimintamme"),
+    ("en", ["Unsubscribed", "Decision maker", "Customer contract",
+            "Keeping the customer relationship",
+            "Creating new customer and partner relationships", "25/11/2026 13:43",
+            "Web form", "Call", "Access", "Viewed", "Title", "Purchased list", "05/02/2026"],
+     "Our own activity"),
+])
+def test_html_export_reads_as_the_screens_do(session, seeded, lang, shown, source):
+    _coded(session, seeded)
+    export = build_access_export(session, seeded.contact_id, lang=lang)
+    html = render_access_export_html(export, lang)
+    text = unescape(_text(html))
+    for label in shown:
+        assert label in text, label
+    # Not the stored codes, raw ids or UTC times.
+    for code in ("unsubscribed", "decision_maker", "contract", "customer_relationship",
+                 "new_business", "purchased_list", "form", "call", "access", "view"):
+        assert not re.search(rf">\s*{code}\s*<", html), code
+    for raw in ("organisation_id", "source_id", "contact_id", "purpose_id", "request_id",
+                "name_fi", "name_en", "UTC", "T11:43"):
+        assert raw not in text, raw
+    # Ids point at names: the organisation and the sources by their names.
+    contact = _section(html, "contact")
+    assert "Qvist Corp Oy" in contact and LIST_NAME in contact
+    assert source in _section(html, "provenance") and LIST_NAME in _section(html, "provenance")
+    # A source named by its kind is named once ("Oma toimintamme", not twice over).
+    sources = re.search(r'<ul id="sources">.*?</ul>', html, re.S).group()
+    assert source in sources
+    assert f"{source}: {source}" not in text and "Oma toimintamme: Oma" not in text
+    # The JSON keeps the stored codes, ids and UTC times.
+    stored = export["records"]["contact"][0]
+    assert (stored["marketing_status"], stored["relationship_role"], stored["legal_basis"]) \
+        == ("unsubscribed", "decision_maker", "contract")
+    assert stored["source_id"] and stored["organisation_id"] == seeded.organisation_id
+    assert datetime.fromisoformat(stored["last_activity_at"]) == LAST_ACTIVITY
+
+
+def _readable(value, column, lang: str) -> str | None:
+    """What the person should read for a stored value: computed here, not by the export."""
+    from flask_babel import force_locale
+
+    kind = column.type if column is not None else None
+    kind = getattr(kind, "impl", kind)  # AwareDateTime: a DateTime underneath
+    if isinstance(value, bool) or value is None or value == "":
+        return None
+    if getattr(kind, "enum_class", None) is not None:
+        with force_locale(lang):
+            return str(kind.enum_class(value).label)
+    if isinstance(kind, sa.DateTime):
+        local = datetime.fromisoformat(value).astimezone(ZoneInfo("Europe/Helsinki"))
+        return local.strftime("%-d.%-m.%Y %-H.%M" if lang == "fi" else "%d/%m/%Y %H:%M")
+    if isinstance(kind, sa.Date):
+        return date.fromisoformat(value).strftime("%-d.%-m.%Y" if lang == "fi"
+                                                  else "%d/%m/%Y")
+    if isinstance(value, list | dict):
+        return None
+    return str(value)
+
+
+#: Columns that only point at another row: the tests above check they are named instead.
+POINTERS = {"contact_id", "organisation_id", "source_id", "purpose_id", "request_id",
+            "name_fi", "name_en", "purpose", "purposes", "field", "action", "object_type"}
+
+
+@pytest.mark.parametrize("lang", ["fi", "en"])
+def test_html_export_keeps_every_value_of_every_table(session, seeded, lang):
+    _coded(session, seeded)
+    export = build_access_export(session, seeded.contact_id, lang=lang)
+    html = render_access_export_html(export, lang)
+    tables = Model.metadata.tables
+    checked = 0
+    for name, rows in export["records"].items():
+        assert rows, f"{name}: the seeding left it empty"
+        section = _section(html, name)
+        for row in rows:
+            for key, value in row.items():
+                column = tables[name].c.get(key) if name in tables else None
+                expected = None if key in POINTERS else _readable(value, column, lang)
+                if expected is not None:
+                    assert expected in section, (name, key, expected)
+                    checked += 1
+    assert checked > 100
+    for value in (*SECRETS, FILE_HASH, "aaaaaaaa"):
+        assert value.lower() in html.lower(), value
+
+
+def test_html_export_of_several_contacts_says_whose_row_it_is(session, seeded):
+    from tests.factories import make_contact
+
+    twin = make_contact(session, first_name="Xantippa", last_name="Qvistbergh",
+                        email=PERSON["email"].lower())
+    session.commit()
+    html = render_access_export_html(
+        build_access_export(session, [seeded.contact_id, twin.id], lang="fi"), "fi")
+    assert "Yhteystietojen tunnus" in _section(html, "identifier")

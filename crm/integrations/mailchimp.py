@@ -24,7 +24,12 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from crm.privacy.processors import ErasureResult, ErasureSubject, register_erasure_hook
+from crm.privacy.processors import (
+    NOTHING_SENT,
+    ErasureResult,
+    ErasureSubject,
+    register_erasure_hook,
+)
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +201,7 @@ def erase_member(app: Flask, subject: ErasureSubject) -> ErasureResult:
         if client is None:
             if rows:
                 return ErasureResult(PROCESSOR, False, "not configured; members left there")
-            return ErasureResult(PROCESSOR, True, "not configured; nothing was sent there")
+            return ErasureResult(PROCESSOR, True, NOTHING_SENT)
         deleted = absent = 0
         for member in sorted(hashes):
             if client.delete_permanently(member):

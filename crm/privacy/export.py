@@ -7,7 +7,8 @@ from the live configuration and registers like the privacy notice. Nothing about
 other people goes in: of the organisation only its name, colleagues not at all, and
 the staff who wrote notes or acted on the person's data appear by their role, never
 by name or id. `render_access_export_html` gives the printable version, in Finnish or
-English. `audit_export` records that an export was made (ids, never values).
+English, for the person to read (crm.privacy.export_text). `audit_export` records that
+an export was made (ids, never values).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import json
 from collections.abc import Iterable
 from datetime import date, datetime
 from enum import Enum
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app, render_template
@@ -37,7 +39,7 @@ from crm.models import (
     contact_purpose,
 )
 from crm.models.base import utcnow
-from crm.privacy.export_text import EXPORT_TEXT, FIELD_LABELS
+from crm.privacy.export_text import EXPORT_TEXT, ExportReader
 from crm.privacy.notice import build_notice
 from crm.public.notice_text import LABELS, TEXT
 from crm.services.audit import record_event
@@ -280,12 +282,18 @@ def export_json(export: dict) -> str:
 
 
 def render_access_export_html(export: dict, lang: str) -> str:
-    """Return the printable export in `lang` ("fi" or "en"), Art. 15 information first."""
+    """Return the printable export in `lang` ("fi" or "en"), Art. 15 information first.
+
+    It reads as the CRM's screens do in that language (`ExportReader`): labels, not
+    codes; times on the register's clock (`CRM_TIMEZONE`); names, not ids. The JSON
+    export keeps the stored codes, UTC times and ids.
+    """
     if lang not in LANGUAGES:
         raise ValueError(f"no export in {lang!r}")
+    reader = ExportReader(export, lang, ZoneInfo(current_app.config["CRM_TIMEZONE"]))
     return render_template("privacy/export.html", export=export, lang=lang,
                            t=EXPORT_TEXT[lang], notice=TEXT[lang], labels=LABELS[lang],
-                           fields=FIELD_LABELS[lang], tables=list(EXPORTED_TABLES))
+                           reader=reader, sections=reader.sections(export["records"]))
 
 
 def audit_export(session: Session, export: dict, *, fmt: str,

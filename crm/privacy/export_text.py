@@ -1,11 +1,24 @@
-"""The fixed wording of the printable access export, per language; the facts come from data.
+"""The printable access export's wording, per language, and how its values read.
 
 The export's language is the person's, chosen on the request's page, whatever the
 language of the screen; so its words are here, beside the public notice's
-(crm.public.notice_text), rather than in the UI's catalogs.
+(crm.public.notice_text), rather than in the UI's catalogs. Its values read as the
+CRM's screens show them in that language (`ExportReader`): codes by their labels, times
+on the register's clock, what an id points at by its name.
 """
 
 from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, tzinfo
+
+import sqlalchemy as sa
+from flask_babel import force_locale
+
+from crm.models import Contact, RequestType, SourceKind
+from crm.models.base import AwareDateTime, LabelledEnum
+from crm.public.notice_text import LABELS
+from crm.services.audit_labels import action_label, object_type_label
 
 EXPORT_TEXT: dict[str, dict[str, str]] = {
     "fi": {
@@ -52,6 +65,8 @@ EXPORT_TEXT: dict[str, dict[str, str]] = {
         "contact_change": "Tietojesi muutoshistoria",
         "audit_event": "Tietojesi käsittelyloki",
         "mailchimp_member": "Jäsenyys Mailchimp-postituslistalla",
+        "yes": "kyllä",
+        "no": "ei",
     },
     "en": {
         "title": "Your personal data: access request",
@@ -97,6 +112,8 @@ EXPORT_TEXT: dict[str, dict[str, str]] = {
         "contact_change": "History of changes to your data",
         "audit_event": "Log of the processing of your data",
         "mailchimp_member": "Membership of the Mailchimp mailing list",
+        "yes": "yes",
+        "no": "no",
     },
 }
 
@@ -135,6 +152,8 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
         "object_type": "Kohde", "object_id": "Kohteen tunnus", "fields": "Kentät",
         "detail": "Lisätieto", "subscriber_hash": "Mailchimp-tunniste",
         "contact_version": "Lähetetty versio", "last_synced_at": "Viimeksi synkronoitu",
+        "source": "Lähde", "request": "Pyyntö", "contact_record": "Yhteystietojen tunnus",
+        "erasure_result": "Poiston tulos",
     },
     "en": {
         "id": "Id", "first_name": "First name", "last_name": "Last name", "title": "Title",
@@ -169,6 +188,179 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
         "actor": "Who (role)", "action": "Action", "object_type": "Object",
         "object_id": "Object id", "fields": "Fields", "detail": "Detail",
         "subscriber_hash": "Mailchimp id", "contact_version": "Version sent",
-        "last_synced_at": "Last synchronised",
+        "last_synced_at": "Last synchronised", "source": "Source", "request": "Request",
+        "contact_record": "Contact record id", "erasure_result": "Result of the erasure",
     },
 }
+
+
+def local_date(value: date, lang: str) -> str:
+    """Return the day as the reader writes it: 5.2.2026 in Finnish, 05/02/2026 in English
+    (as the screens do: crm.views.dates)."""
+    if lang == "fi":
+        return f"{value.day}.{value.month}.{value.year}"
+    return f"{value.day:02d}/{value.month:02d}/{value.year}"
+
+
+def local_datetime(value: datetime, lang: str, zone: tzinfo) -> str:
+    """Return the time on the register's clock `zone`, to the minute: 25.11.2026 13.43 in
+    Finnish, 25/11/2026 13:43 in English."""
+    local = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(zone)
+    if lang == "fi":
+        return f"{local_date(local.date(), lang)} {local.hour}.{local.minute:02d}"
+    return f"{local_date(local.date(), lang)} {local.hour:02d}:{local.minute:02d}"
+
+
+def _standing_names(kind: str) -> set[str]:
+    """Return every name a standing source of `kind` goes by: its label in each language."""
+    names = {labels[kind] for labels in LABELS.values() if kind in labels}
+    for lang in EXPORT_TEXT:
+        with force_locale(lang):
+            names.add(str(SourceKind(kind).label))
+    return {name.casefold() for name in names}
+
+
+class ExportReader:
+    """The export's records as the person reads them in `lang`: each value under its
+    label, codes by the labels the CRM shows for them, times on the register's clock
+    (`zone`), and the rows an id points at by name (organisation, source, purpose,
+    request). Every value is kept; only bare ids that the names replace are left out.
+    Works on the export's own data: no queries.
+    """
+
+    EMPTY = "—"
+
+    def __init__(self, export: dict, lang: str, zone: tzinfo) -> None:
+        from flask_appbuilder import Model
+
+        self.lang, self.zone = lang, zone
+        self.words, self.fields = EXPORT_TEXT[lang], FIELD_LABELS[lang]
+        self.tables = Model.metadata.tables
+        records = export["records"]
+        self.several = len(export["subject"]["contact_ids"]) > 1
+        self.organisations = {r["id"]: r["name"] for r in records.get("organisation", [])}
+        self.sources = {r["id"]: r for r in records.get("source", [])}
+        self.requests = {r["id"]: r for r in records.get("data_subject_request", [])}
+        self.purposes = {r["purpose"]: r["name_fi" if lang == "fi" else "name_en"]
+                         for r in records.get("contact_purpose", [])}
+        for purpose in export["information"]["purposes"]:
+            self.purposes.setdefault(purpose["code"], purpose["name"])
+        self.standing = {kind.value: _standing_names(kind.value) for kind in SourceKind}
+
+    def sections(self, records: dict[str, list[dict]]) -> list[dict]:
+        """Return each table's title and rows, a row as (label, text) pairs."""
+        with force_locale(self.lang):
+            return [{"name": name, "title": self.words.get(name, name),
+                     "rows": [self.row(name, row) for row in rows]}
+                    for name, rows in records.items()]
+
+    def row(self, table: str, row: dict) -> list[tuple[str, str]]:
+        cells = (self.cell(table, key, value, row) for key, value in row.items())
+        return [cell for cell in cells if cell is not None]
+
+    def cell(self, table: str, key: str, value, row: dict) -> tuple[str, str] | None:
+        """Return the value's label and text, or None for an id the others name."""
+        label = self.fields.get(key, key)
+        if key == "contact_id" and table != "contact":
+            # Whose row it is matters only when the person has several contact records.
+            return (self.fields["contact_record"], self.text(value)) if self.several else None
+        if table == "contact" and key == "organisation":
+            return None  # shown in the place of organisation_id
+        if key == "organisation_id":
+            return self.fields["organisation"], self.text(self.organisations.get(value, value))
+        if key == "source_id":
+            return self.fields["source"], self.source(value)
+        if key == "request_id":
+            return self.fields["request"], self.request(value)
+        if key == "purpose_id" or (table == "contact_purpose" and key in ("name_fi",
+                                                                          "name_en")):
+            return None  # the purpose's name in the reader's language is shown
+        if key == "purpose":
+            return label, self.purpose(value)
+        if key == "purposes":
+            return label, ", ".join(self.purpose(code) for code in value) or self.EMPTY
+        if table == "audit_event" and key == "action":
+            return label, action_label(value)
+        if table == "audit_event" and key == "object_type":
+            return label, object_type_label(value)
+        if table == "audit_event" and key == "fields" and value:
+            # An export's event names tables; any other event names fields.
+            names = self.words if row.get("action") == "export" else self.fields
+            return label, ", ".join(names.get(name, self.fields.get(name, name))
+                                    for name in value)
+        if table == "contact_change" and key == "field":
+            return label, self.fields.get(value, value)
+        if table == "contact_change" and key in ("old_value", "new_value"):
+            return label, self.changed(row.get("field"), value)
+        return label, self.text(value, self._column(table, key))
+
+    def text(self, value, column: sa.Column | None = None) -> str:
+        """Return `value` as the screens show it; by `column`'s type when there is one."""
+        if value is None or value == "" or value == []:
+            return self.EMPTY
+        if isinstance(value, bool):
+            return self.words["yes" if value else "no"]
+        if column is not None and isinstance(value, str):
+            kind = column.type
+            labelled = getattr(kind, "enum_class", None)
+            try:
+                if labelled is not None and issubclass(labelled, LabelledEnum):
+                    return str(labelled(value).label)
+                if isinstance(kind, AwareDateTime | sa.DateTime):
+                    return local_datetime(datetime.fromisoformat(value), self.lang, self.zone)
+                if isinstance(kind, sa.Date):
+                    return local_date(date.fromisoformat(value), self.lang)
+            except ValueError:
+                return value  # not what the column holds now: shown as stored
+        if isinstance(value, dict):
+            return json.dumps(value, ensure_ascii=False)
+        if isinstance(value, list):
+            return ", ".join(self.text(item) for item in value)
+        return str(value)
+
+    def changed(self, field: str | None, value: str | None) -> str:
+        """Return a contact's old or new value (stored as text) as its field shows it."""
+        if field == "source_id" and value and value.isdigit():
+            return self.source(int(value))
+        column = Contact.__table__.c.get(field) if field else None
+        if column is not None and isinstance(column.type, sa.Boolean) \
+                and value in ("true", "false"):
+            return self.words["yes" if value == "true" else "no"]
+        return self.text(value, column)
+
+    def source(self, source_id: int | None) -> str:
+        """Return the source's name; a standing source's by its kind in the reader's words."""
+        source = self.sources.get(source_id)
+        if source is None:
+            return self.text(source_id)
+        if source["name"].casefold() in self.standing.get(source["kind"], ()):
+            return str(SourceKind(source["kind"]).label)
+        return source["name"]
+
+    def source_name(self, kind: str, name: str) -> str | None:
+        """Return the source's name for the Art. 15 list beside its kind's label; None for
+        a standing source named by its kind (not "Oma toimintamme: Oma toimintamme")."""
+        return None if name.casefold() in self.standing.get(kind, ()) else name
+
+    def purpose(self, code: str | None) -> str:
+        return self.purposes.get(code, code) if code else self.EMPTY
+
+    def request(self, request_id: int | None) -> str:
+        """Return the request as "<type> <day received>", e.g. "Tarkastuspyyntö 5.2.2026"."""
+        request = self.requests.get(request_id)
+        if request is None:
+            return self.text(request_id)
+        return " ".join((str(RequestType(request["type"]).label),
+                         local_date(date.fromisoformat(request["received_on"]), self.lang)))
+
+    def when(self, value: str | None) -> str:
+        """Return an ISO date or time from the export as the reader writes it."""
+        if not value:
+            return self.EMPTY
+        if len(value) == 10:
+            return local_date(date.fromisoformat(value), self.lang)
+        return local_datetime(datetime.fromisoformat(value), self.lang, self.zone)
+
+    def _column(self, table: str, key: str) -> sa.Column | None:
+        columns = self.tables[table].c if table in self.tables else None
+        return columns.get(key) if columns is not None else None

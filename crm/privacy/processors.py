@@ -32,6 +32,10 @@ class ErasureResult:
     detail: str  # no personal data: a status code or a count
 
 
+#: The detail of a hook's ok answer when the processor is not in use (not configured):
+#: nothing was ever sent there, so nothing was deleted either.
+NOTHING_SENT = "not configured; nothing was sent there"
+
 ErasureHook = Callable[[Flask, ErasureSubject], ErasureResult]
 _HOOKS: dict[str, ErasureHook] = {}
 #: Processor key -> its name as people know it (the recipient's name: "Mailchimp").

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from crm.models import Contact, DataSubjectRequest, RequestType
 from crm.privacy.anonymise import anonymise_contact
 from crm.privacy.processors import (
+    NOTHING_SENT,
     ErasureResult,
     ErasureSubject,
     erase_at_processors,
@@ -99,9 +100,16 @@ def _outcome(contacts: int, results: list[ErasureResult] | None) -> str:
         return text
     if not results:
         return " ".join((text, _("No processor holds copies.")))
-    done = ", ".join(
-        _("%(processor)s: deleted", processor=processor_title(r.processor)) if r.ok else
-        _("%(processor)s: FAILED (%(detail)s), delete by hand",
-          processor=processor_title(r.processor), detail=r.detail)
-        for r in results)
+    done = ", ".join(_processor_outcome(r) for r in results)
     return " ".join((text, _("Processors: %(results)s.", results=done)))
+
+
+def _processor_outcome(result: ErasureResult) -> str:
+    """Return what one processor did, truthfully: deleted, not in use, or failed."""
+    processor = processor_title(result.processor)
+    if not result.ok:
+        return _("%(processor)s: FAILED (%(detail)s), delete by hand", processor=processor,
+                 detail=result.detail)
+    if result.detail == NOTHING_SENT:
+        return _("%(processor)s: not in use, nothing was sent there", processor=processor)
+    return _("%(processor)s: deleted", processor=processor)
