@@ -253,6 +253,9 @@ class CrmModelView(ModelView):
     audit_views = False
     #: Date columns whose calendar ends today, for days that cannot be in the future.
     dates_until_today: tuple[str, ...] = ()
+    #: Timestamp columns whose calendar ends today, for times that cannot be in the
+    #: future (their own check refuses a later hour of today).
+    datetimes_until_now: tuple[str, ...] = ()
 
     list_columns = _PerRequestColumns("read")
     show_columns = _PerRequestColumns("read")
@@ -475,8 +478,10 @@ class CrmModelView(ModelView):
                 latest = {"max": register_today} if column.key in self.dates_until_today else None
                 field = LocalDateField(label, [presence], render_kw=latest)
             elif isinstance(column.type, AwareDateTime):
+                latest = {"max": register_today} if column.key in self.datetimes_until_now \
+                    else None
                 field = LocalDateTimeField(
-                    label, validators=[presence],
+                    label, validators=[presence], render_kw=latest,
                     default=utcnow if required and column.default is not None else None)
             else:
                 continue
@@ -527,9 +532,10 @@ class CrmModelView(ModelView):
     def pre_update(self, item):
         form_version = g.pop("_crm_submitted_version", None)
         if self._versioned() and form_version is not None and str(item.version) != form_version:
+            g._crm_stale_pk = self.datamodel.get_pk_value(item)  # for post_edit_redirect
             raise StaleDataError(str(_l(
-                "Someone else changed this record while you were editing it. "
-                "Your changes were not saved: reload the record and make them again."
+                "Someone else changed this record while you were editing it. Your changes "
+                "were not saved: look at the record as it is now and make them again."
             )))
 
     def process_form(self, form, is_created):
@@ -559,6 +565,17 @@ class CrmModelView(ModelView):
     def post_update(self, item):
         record_event("update", item, fields=list(self.edit_columns))
 
+    def post_edit_redirect(self):
+        pk = g.pop("_crm_stale_pk", None)
+        # A save refused as stale goes back to the record's edit form, loaded afresh with
+        # the other person's change, not to FAB's back history: with the record open in
+        # two tabs, that history is the other tab's and may lead anywhere. The refused
+        # values are not kept: saved again, they would overwrite the change unseen.
+        if pk is None or self.datamodel.get(pk, self._base_filters) is None:
+            return super().post_edit_redirect()  # saved, or the record is gone meanwhile
+        # A URL of this view's own, built here: nothing from the request goes into it.
+        return redirect(url_for(f"{self.__class__.__name__}.edit", pk=pk))
+
     def post_delete(self, item):
         record_event("delete", item)
 
@@ -582,4 +599,5 @@ class CrmModelView(ModelView):
         except StaleDataError as exc:
             self.datamodel.session.rollback()
             flash(str(exc), "danger")
+            g._crm_stale_pk = pk
             return None

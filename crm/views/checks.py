@@ -115,8 +115,10 @@ def consent_on_record(form, field) -> None:
 
     A new contact's consent is recorded with it, by whoever may record consents (the
     Consents tab's permission): the form's consent fields (`only_for_consent_basis`)
-    say what it needs. A contact already on consent keeps it when other fields are
-    edited: the consent's withdrawal is handled where it is recorded.
+    say what it needs. An existing contact is put on consent by whoever may record the
+    consent, once it is on the Consents tab; any other role is told who records it.
+    A contact already on consent keeps it when other fields are edited: the consent's
+    withdrawal is handled where it is recorded.
     """
     if field.errors or field.data != LegalBasis.consent:
         return
@@ -128,6 +130,12 @@ def consent_on_record(form, field) -> None:
     if contact.legal_basis == LegalBasis.consent or has_valid_consent(
             db.session, contact.id, valid_days=current_app.config["CRM_CONSENT_VALID_DAYS"]):
         return
+    if not can(roles.ADD, roles.CONSENT):
+        # The Consents tab is not theirs to record on: say who does.
+        raise ValidationError(gettext(
+            "This contact has no valid consent on record, and only Marketing and the "
+            "privacy team record consents: keep another basis and ask them to record "
+            "the person's consent."))
     raise ValidationError(gettext(
         "This contact has no valid consent on record. Record the consent on the "
         "Consents tab first, or choose another basis."))

@@ -162,6 +162,8 @@ class ConsentView(CrmModelView):
     validators_columns = {"given_at": [checks.given_by_now],
                           "withdrawn_at": [checks.withdrawn_by_now,
                                            checks.withdrawn_after_given]}
+    # Their calendars end today too, as those checks do.
+    datetimes_until_now = ("given_at", "withdrawn_at")
     base_order = ("given_at", "desc")
 
     def _get_add_widget(self, form, exclude_cols=None, widgets=None):

@@ -172,6 +172,11 @@ class RequestDeskView(BaseView):
     @has_access
     def find(self, pk: int):
         item = self._request(pk)
+        if not workflow.is_open(item):
+            # Nobody is looked for on a closed request: the person can no longer be
+            # linked (crm.services.requests), and an erased one is not to be found again.
+            flash(_("The request is closed."), "danger")
+            return redirect(self._page(pk))
         form = FindForm()
         if request.method == "POST":
             if not form.validate():
@@ -193,8 +198,8 @@ class RequestDeskView(BaseView):
         record_event("find", item, detail=f"matches {len(found)}", commit=True)
         return self.render_template(
             "privacy/find.html", dsr=item, form=form, matches=found, reason_label=match_reason,
-            searched=bool(texts), may_edit=can(roles.EDIT, roles.DATA_SUBJECT_REQUEST)
-            and workflow.is_open(item), may_read_contact=can(roles.READ, roles.CONTACT))
+            searched=bool(texts), may_edit=can(roles.EDIT, roles.DATA_SUBJECT_REQUEST),
+            may_read_contact=can(roles.READ, roles.CONTACT))
 
     # -- steps -------------------------------------------------------------------
 
