@@ -136,7 +136,9 @@ class Config:
         self.PRODUCTION = _env("CRM_ENV", "development") == "production"
         self.SQLALCHEMY_DATABASE_URI = database_url()
         self.SQLALCHEMY_TRACK_MODIFICATIONS = False
-        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        # A database error's message leaves out the statement's values (names,
+        # addresses), so that no log entry quotes them.
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
         self.SECRET_KEY = secret_key(self.PRODUCTION)
         self.CRM_BASE_URL = _env("CRM_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
 

@@ -7,14 +7,35 @@ The status codes stay. The REST API under /api/ (FAB's token sign-in and menu) a
 callers that ask for JSON rather than HTML get JSON, `{"message": ...}` in English as
 FAB's API answers its own errors. Other machine clients (the webhook, anything not
 asking for HTML) keep Werkzeug's short answers.
+
+An unexpected error (a 500) gets the same page, once Flask has given up on it: when
+exceptions propagate (tests, debugging) they still do, tracebacks and all. Its log
+entry names the error's kind and where it happened, not its message, which may quote
+a name or an address from the register.
+
+A list's address names its page and page size (`page_ContactView=2`,
+`psize_ContactView=50`), which FAB reads with int(): anything else was a 500, and any
+page size a list of every row. A page or page size that is not a whole number, or a
+page past `MAX_PAGE`, is refused with a 400 that says so; a page size past
+`MAX_PAGE_SIZE` is sent on to the same address at that size, so the pages shown and
+the paging links agree.
 """
 
 from __future__ import annotations
 
-from flask import Flask, current_app, jsonify, render_template, request
+import logging
+import traceback
+from urllib.parse import quote, urlencode
+
+from flask import Flask, current_app, jsonify, redirect, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
+
+from crm.extensions import db
+from crm.views.interface import MAX_PAGE, MAX_PAGE_SIZE
+
+log = logging.getLogger(__name__)
 
 PAGES = {
     400: (_l("The request could not be handled"),
@@ -26,11 +47,52 @@ PAGES = {
     404: (_l("Not found"),
           _l("There is no such page or record: it may have been removed, or the address "
              "is mistyped.")),
+    500: (_l("Something went wrong"),
+          _l("The page could not be shown because of an error in the CRM. The error has "
+             "been logged. Go back and try again; if it happens again, tell the CRM's "
+             "administrator what you were doing.")),
 }
 #: Paths whose callers are programs, not people reading pages.
 MACHINE_PATHS = ("/webhooks/", "/api/", "/health")
 #: Paths that answer in JSON whatever the caller accepts.
 JSON_PATHS = ("/api/",)
+
+
+#: FAB reads a list's page from any argument whose name holds "page_", its page size
+#: from any holding "psize_" (flask_appbuilder.urltools.get_page_args).
+PAGE_ARG, PAGE_SIZE_ARG = "page_", "psize_"
+
+
+class UnreadableListAddress(BadRequest):
+    """A list's address whose page or page size is not a whole number it can show."""
+
+    title = _l("The address could not be read")
+    text = _l("The page number or page size in the address is not a whole number the list "
+              "can show. Open the list again from the menu.")
+
+
+def _check_list_address():
+    """Refuse an unreadable page or page size; bring a page size past the cap down to it."""
+    if request.path.startswith(MACHINE_PATHS):
+        return None
+    capped = False
+    args = []
+    for name, value in request.args.items(multi=True):
+        page, size = PAGE_ARG in name, PAGE_SIZE_ARG in name
+        if page or size:
+            try:
+                number = int(value)
+            except ValueError:
+                raise UnreadableListAddress() from None
+            if number < 0 or (page and number > MAX_PAGE):
+                raise UnreadableListAddress()
+            if size and number > MAX_PAGE_SIZE:
+                value, capped = str(MAX_PAGE_SIZE), True
+        args.append((name, value))
+    if capped and request.method in ("GET", "HEAD"):
+        path = quote(request.script_root + request.path, safe="/:@!$&'()*+,;=-._~")
+        return redirect(f"{path}?{urlencode(args)}")
+    return None  # a post's list (if any) is capped where it is read (CrmSQLAInterface)
 
 
 def _wants_json() -> bool:
@@ -55,16 +117,61 @@ def _error_page(error: HTTPException):
     if (error.code not in PAGES or request.path.startswith(MACHINE_PATHS)
             or not request.accept_mimetypes.accept_html):
         return error
-    title, text = PAGES[error.code]
+    title, text = getattr(error, "title", None), getattr(error, "text", None)
+    if not (title and text):
+        title, text = PAGES[error.code]
+    if error.code >= 500:
+        return _server_error_page(error, title, text)
+    return _render(error.code, title, text)
+
+
+def _render(code: int, title, text):
     appbuilder = current_app.appbuilder
-    return render_template("crm/error.html", title=title, text=text, code=error.code,
+    return render_template("crm/error.html", title=title, text=text, code=code,
                            appbuilder=appbuilder,
-                           base_template=appbuilder.base_template), error.code
+                           base_template=appbuilder.base_template), code
+
+
+def _server_error_page(error: HTTPException, title, text):
+    """Render the 500 page after a failed request, or Werkzeug's if that fails too.
+
+    The failed request's transaction is rolled back first: whatever the page reads (its
+    menu, the user) is not refused by a transaction PostgreSQL has aborted.
+    """
+    try:
+        db.session.rollback()
+        return _render(error.code, title, text)
+    except Exception as failed:  # its message is left out, as in `log_exception`
+        log.error("The error page could not be shown either: %s", type(failed).__qualname__)
+        return error
+
+
+def log_exception(exc_info) -> None:
+    """Log an unexpected error by its kind and traceback, without its message.
+
+    Replaces Flask's, which logs the request's path and the error's message: a
+    database error's message quotes the values of the statement, names and addresses.
+    """
+    kind, error, tb = exc_info
+    lines = [f"Unexpected error {kind.__module__}.{kind.__qualname__} in "
+             f"{request.endpoint or 'no endpoint'} ({request.method})\n"]
+    lines += traceback.format_tb(tb)
+    cause = (error.__cause__ or error.__context__) if error is not None else None
+    while cause is not None and len(lines) < 200:
+        kind = type(cause)
+        lines.append(f"caused by {kind.__module__}.{kind.__qualname__}\n")
+        lines += traceback.format_tb(cause.__traceback__)
+        cause = cause.__cause__ or cause.__context__
+    log.error("".join(lines).rstrip())
 
 
 def init_app(app: Flask) -> None:
     # Every HTTP error, so the API's 405s and 500s are JSON too; pages for PAGES only.
+    # An unexpected error reaches the handler as a 500 (InternalServerError) only when
+    # Flask does not propagate it: tests and the debugger still see the exception.
     app.register_error_handler(HTTPException, _error_page)
+    app.log_exception = log_exception
+    app.before_request(_check_list_address)
 
 
 class ExpiredFormOnScreen:

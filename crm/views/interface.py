@@ -14,6 +14,9 @@ OFFSET that reads (and joins) every skipped row. Here:
   the order column answers without touching the table, and only those rows are
   loaded with their joins;
 * LIMIT and OFFSET are written into the statement as numbers (`_literal_int`);
+* a page holds at most `MAX_PAGE_SIZE` rows, whatever the address asks
+  (`psize_<view>`), and a page number is at most `MAX_PAGE` (crm.views.errors
+  refuses an address past either before the list reads it);
 * a filter on a date reads 01.02.2026 as 1 February (crm.views.date_filters).
 """
 
@@ -44,6 +47,10 @@ DEFAULT_COUNT_CACHE_SECONDS = 30.0
 DEFERRED_FROM_ROW = 100
 #: Counts kept at most, over all lists and filters.
 COUNT_CACHE_SIZE = 512
+#: Rows on one list page at most: the largest page size the list offers.
+MAX_PAGE_SIZE = 100
+#: The last page number a list reads; its OFFSET still fits a 64-bit integer.
+MAX_PAGE = 10_000_000
 
 
 def _literal_int(value: int):
@@ -177,11 +184,13 @@ class CrmSQLAInterface(SQLAInterface):
 
     def query(self, filters=None, order_column="", order_direction="", page=None,
               page_size=None, select_columns=None, outer_default_load=False):
+        # The address's page and page size, within bounds (a page never holds a million rows).
+        page = min(max(page or 0, 0), MAX_PAGE)
+        page_size = min(max(page_size, 1), MAX_PAGE_SIZE) if page_size else page_size
         if not page_size or "." in (order_column or "") or (
                 select_columns and self.exists_col_to_many(select_columns)):
             return super().query(filters, order_column, order_direction, page, page_size,
                                  select_columns, outer_default_load)
-        page = page or 0
         paging = keyset.paging_of(self)
         if paging is None:
             rows = self._page(filters, order_column, order_direction, page, page_size)
