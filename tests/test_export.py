@@ -345,6 +345,19 @@ def test_html_export_reads_as_the_screens_do(session, seeded, lang, shown, sourc
     assert datetime.fromisoformat(stored["last_activity_at"]) == LAST_ACTIVITY
 
 
+@pytest.mark.parametrize("lang, role", [("fi", "Myynti"), ("en", "Sales")])
+def test_html_export_names_staff_by_their_role_in_its_language(session, seeded, lang, role):
+    export = build_access_export(session, seeded.contact_id, lang=lang)
+    assert [a["author"] for a in export["records"]["activity"]] == ["Sales"]  # JSON: stored
+    assert role in _section(render_access_export_html(export, lang), "activity")
+
+
+#: Columns naming a member of staff by role, which the person reads in their language.
+STAFF_ROLES = {"fi": {"Sales": "Myynti", "Privacy": "Tietosuoja"},
+               "en": {"Sales": "Sales", "Privacy": "Privacy"}}
+STAFF = {"author", "handled_by", "identity_verified_by", "changed_by", "actor", "received_by"}
+
+
 def _readable(value, column, lang: str) -> str | None:
     """What the person should read for a stored value: computed here, not by the export."""
     from flask_babel import force_locale
@@ -385,7 +398,9 @@ def test_html_export_keeps_every_value_of_every_table(session, seeded, lang):
         for row in rows:
             for key, value in row.items():
                 column = tables[name].c.get(key) if name in tables else None
-                expected = None if key in POINTERS else _readable(value, column, lang)
+                expected = (None if key in POINTERS
+                            else STAFF_ROLES[lang].get(value, value) if key in STAFF
+                            else _readable(value, column, lang))
                 if expected is not None:
                     assert expected in section, (name, key, expected)
                     checked += 1

@@ -18,6 +18,7 @@ from flask_babel import force_locale
 from crm.models import Contact, RequestType, SourceKind
 from crm.models.base import AwareDateTime, LabelledEnum
 from crm.public.notice_text import LABELS
+from crm.security.roles import role_label
 from crm.services.audit_labels import action_label, object_type_label
 
 EXPORT_TEXT: dict[str, dict[str, str]] = {
@@ -220,6 +221,11 @@ def _standing_names(kind: str) -> set[str]:
     return {name.casefold() for name in names}
 
 
+#: The columns naming a member of staff, which the export gives as their role ("Sales").
+STAFF_COLUMNS = {"author", "handled_by", "identity_verified_by", "changed_by", "actor",
+                 "received_by"}
+
+
 class ExportReader:
     """The export's records as the person reads them in `lang`: each value under its
     label, codes by the labels the CRM shows for them, times on the register's clock
@@ -275,6 +281,8 @@ class ExportReader:
         if key == "purpose_id" or (table == "contact_purpose" and key in ("name_fi",
                                                                           "name_en")):
             return None  # the purpose's name in the reader's language is shown
+        if key in STAFF_COLUMNS and isinstance(value, str):
+            return label, role_label(value)  # "Myynti", as the screens name the role
         if key == "purpose":
             return label, self.purpose(value)
         if key == "purposes":
