@@ -21,6 +21,7 @@ from crm.extensions import db
 from crm.models import RelationshipRole
 from crm.views.interface import CrmSQLAInterface
 from tests.factories import make_contact
+from tests.test_date_filters import _signed_in
 
 EQUAL, NOT_EQUAL = 0, 1
 CONTACT_LIST = "/contactview/list/"
@@ -29,13 +30,6 @@ NOT_A_CHOICE = {"en": "A filter's value is not one of its choices",
 #: Contacts by last name and their role in the customer relationship.
 ROLES = {"Laskuttaja": RelationshipRole.billing, "Teknikkonen": RelationshipRole.technical,
          "Rooliton": None}
-
-
-def _signed_in(login_as, user: str, locale: str):
-    client = login_as(user)
-    if locale != "fi":  # Finnish is the default
-        assert client.get(f"/lang/{locale}").status_code == 302
-    return client
 
 
 @pytest.fixture
