@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, jsonify, render_template, request, sen
 
 from crm.extensions import db
 from crm.privacy.notice import LANGUAGES, build_notice
-from crm.public.notice_text import LABELS, TEXT
+from crm.public.notice_text import LABELS, TEXT, purpose_name
 
 bp = Blueprint("public", __name__)
 
@@ -38,7 +38,8 @@ def privacy():
     lang = page_language()
     notice = build_notice(db.session, current_app.config)
     return render_template("public/privacy.html", notice=notice, lang=lang, t=TEXT[lang],
-                           labels=LABELS[lang], controller_name=notice.controller["name"])
+                           labels=LABELS[lang], purpose_name=purpose_name,
+                           controller_name=notice.controller["name"])
 
 
 # The callback form and the Mailchimp webhook add their routes to this blueprint.

@@ -36,7 +36,7 @@ TEXT: dict[str, dict[str, str]] = {
         "submit": "Lähetä soittopyyntö",
         "errors": "Tarkista lomake:",
         "expired": "Lomake vanheni tai sitä ei lähetetty tältä sivulta. Mitään ei "
-                   "tallennettu; täytä lomake uudelleen.",
+                   "tallennettu; tarkista tiedot ja lähetä lomake uudelleen.",
         "too_many": "Liian monta lähetystä lyhyessä ajassa. Mitään ei tallennettu; "
                     "yritä hetken kuluttua uudelleen.",
         "privacy": "Tietosuojaseloste",
@@ -62,7 +62,7 @@ TEXT: dict[str, dict[str, str]] = {
         "submit": "Send the callback request",
         "errors": "Please check the form:",
         "expired": "The form expired or was not sent from this page. Nothing was stored; "
-                   "please fill it in again.",
+                   "please check the details and send it again.",
         "too_many": "Too many requests in a short time. Nothing was stored; please try "
                     "again in a while.",
         "privacy": "Privacy notice",

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from crm.models import Purpose
+
 TEXT: dict[str, dict[str, str]] = {
     "fi": {
         "title": "Tietosuojaseloste",
@@ -216,3 +221,22 @@ LABELS: dict[str, dict[str, str]] = {
            "callback_request": "Uppringningsbegäranden som inte ledde till något",
            "audit_event": "Loggar", "job_run": "Uppgifter om schemalagda jobb"},
 }
+
+#: The purposes' names in Swedish, by code; the register keeps only Finnish and English
+#: names. A purpose added later without one here is shown by its English name.
+PURPOSE_NAMES_SV = {
+    "customer_relationship": "Skötsel av kundrelationen",
+    "new_business": "Skapande av nya kund- och samarbetsrelationer",
+    "direct_marketing": "Direktmarknadsföring och andra adresserade utskick",
+    "customer_support": "Kundsupport",
+    "invoicing": "Fakturering",
+}
+
+
+def purpose_name(purpose: Purpose, lang: str) -> str:
+    """Return a purpose's name in `lang` (fi, en or sv)."""
+    if lang == "fi":
+        return purpose.name_fi
+    if lang == "sv":
+        return PURPOSE_NAMES_SV.get(purpose.code, purpose.name_en)
+    return purpose.name_en

@@ -18,6 +18,7 @@ from flask_appbuilder.const import (
     API_SECURITY_ACCESS_TOKEN_KEY,
     API_SECURITY_PROVIDER_DB,
     API_SECURITY_REFRESH_TOKEN_KEY,
+    FLAMSG_ERR_SEC_ACCESS_DENIED,
 )
 from flask_appbuilder.security.api import SecurityApi
 from flask_appbuilder.security.decorators import no_cache
@@ -39,7 +40,7 @@ from crm.extensions import db
 from crm.forms import with_crm_messages
 from crm.models import OidcIdentity
 from crm.security.oidc import OidcError, finish_authorization, sso
-from crm.security.sessions import ServerSession
+from crm.security.sessions import ENDED_KEY, ServerSession
 from crm.services.audit import record_event
 from crm.services.identities import groups_of, sign_in
 
@@ -51,6 +52,9 @@ ID_TOKEN_KEY = "_crm_oidc_id_token"
 NEXT_KEY = "_crm_sso_next"
 
 SIGNED_OUT = _l("You have been signed out.")
+#: Said instead of FAB's "Access is Denied" to whoever is sent here from a page.
+SIGN_IN_FIRST = _l("Sign in to see the page.")
+SESSION_ENDED = _l("Your session has ended. Sign in again to continue.")
 #: reason -> (HTTP status, message) for sign-ins refused although the provider vouched.
 REFUSALS = {
     "no_mapped_group": (403, _l(
@@ -97,6 +101,23 @@ def local_password_user(sm, username: str | None, password: str | None):
     return user if ok else None
 
 
+def reword_access_denied() -> None:
+    """Say why the sign-in page is shown, not FAB's "Access is Denied".
+
+    FAB sends someone who is not signed in here from a page with that note, which
+    reads as if their rights were lacking; it was their session that had ended
+    (idle or absolute timeout, signed out elsewhere), or they had not signed in.
+    """
+    ended = session.pop(ENDED_KEY, False)
+    flashes = session.get("_flashes")
+    denied = str(FLAMSG_ERR_SEC_ACCESS_DENIED)
+    if not flashes or all(message != denied for _, message in flashes):
+        return
+    note = str(SESSION_ENDED if ended else SIGN_IN_FIRST)
+    session["_flashes"] = [("info", note) if message == denied else (category, message)
+                           for category, message in flashes]
+
+
 def _safe_next(next_arg: str | None) -> str:
     """Where to go after signing in: `next` if it stays on this site, else the home page.
 
@@ -137,6 +158,7 @@ class CrmAuthDBView(AuthDBView):
             login_user(user, remember=False)
             record_event("login", user, detail="password", actor=(user.id, user.username))
             return redirect(next_url)
+        reword_access_denied()
         next_arg = request.args.get("next")
         sso_url = url_for(".login_sso", next=next_arg) if sso() else None
         return self.render_template(self.login_template, title=self.title, form=form,

@@ -28,6 +28,9 @@ TOUCH_EVERY = timedelta(seconds=60)
 #: What signing out keeps of the session, for the pages after it: the language they
 #: are read in. Everything else (the user, the tokens, the CSRF secret) goes.
 KEPT_AT_LOGOUT = ("locale",)
+#: Set in the new session of a browser whose session ended, so the sign-in page can
+#: say so (crm.security.login) rather than FAB's "Access is Denied".
+ENDED_KEY = "_crm_session_ended"
 #: Flask's own session serializer: keeps tuples, bytes, dates and lazy (Markup) strings.
 SERIALIZER = TaggedJSONSerializer()
 
@@ -77,13 +80,15 @@ class ServerSessionInterface(SessionInterface):
         with self._engine().connect() as conn:
             row = conn.execute(sa.select(TABLE).where(TABLE.c.key_hash == _hash(key))
                                ).mappings().first()
-        if row is None:
-            return ServerSession()
+        if row is None:  # ended: signed out elsewhere, disabled, or expired and purged
+            return ServerSession({ENDED_KEY: True})
         idle, _ = self._limits(app)
         now = utcnow()
         if row["expires_at"] <= now or row["last_seen_at"] + idle <= now:
             self._delete(key)
-            return ServerSession()
+            data = _load(row["data"])
+            return ServerSession({**{k: data[k] for k in KEPT_AT_LOGOUT if k in data},
+                                  ENDED_KEY: True})
         return ServerSession(_load(row["data"]), key=key, row=dict(row))
 
     def save_session(self, app: Flask, session: ServerSession, response: Response) -> None:

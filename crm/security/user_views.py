@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import g
 from flask_appbuilder.security.views import UserDBModelView
 from flask_babel import gettext
+from flask_babel import lazy_gettext as _l
 from wtforms.validators import ValidationError
 
 from crm.security.roles import role_label
@@ -19,6 +20,15 @@ def yes_no(value) -> str:
 def role_names(roles) -> str:
     """Return a user's roles by their names in the reader's language, not a list's repr."""
     return ", ".join(sorted(role_label(role.name) for role in roles or []))
+
+
+#: FAB's user screens show its own "groups", which the CRM does not use: a person's
+#: groups are at the identity provider. Left out, so no one mistakes the two.
+NO_FAB_GROUPS = "groups"
+
+
+def _without_groups(columns: list[str]) -> list[str]:
+    return [c for c in columns if c != NO_FAB_GROUPS]
 
 
 def not_own_roles(form, field) -> None:
@@ -48,6 +58,29 @@ class CrmUserDBModelView(UserDBModelView):
     # The profile page ("Profiili") and the user screens show these two as the reader
     # reads them; FAB shows True and [Sales].
     formatters_columns = {"active": yes_no, "roles": role_names}
+    list_columns = _without_groups(UserDBModelView.list_columns)
+    edit_columns = _without_groups(UserDBModelView.edit_columns)
+    add_columns = _without_groups(UserDBModelView.add_columns)
+    search_columns = _without_groups(UserDBModelView.search_columns)
+    # FAB's words speak of LDAP, OpenID 2 and its own groups; these say how the CRM works.
+    description_columns = {
+        **UserDBModelView.description_columns,
+        "username": _l("For signing in with a password (break-glass accounts only). "
+                       "For people who sign in through the identity provider it is made "
+                       "from their login there."),
+        "email": _l("The user's email address, for notifications. It never links two "
+                    "accounts."),
+        "roles": _l("What the user may do in the CRM. For people who sign in through the "
+                    "identity provider, the roles come from their groups there and are "
+                    "replaced at every sign-in: to change them for good, change the "
+                    "groups at the identity provider."),
+    }
+
+    def _init_forms(self) -> None:
+        super()._init_forms()
+        # The role choices by their names in the reader's language, as on the list.
+        for form in (self.add_form, self.edit_form):
+            form.roles.kwargs["get_label"] = lambda role: role_label(role.name)
 
     def post_update(self, item):
         super().post_update(item)
@@ -58,3 +91,4 @@ class CrmUserDBModelView(UserDBModelView):
         super().post_add(item)
         record_event("create", item, object_type="User",
                      detail=",".join(sorted(r.name for r in item.roles))[:200])
+
