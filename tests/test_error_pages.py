@@ -65,3 +65,14 @@ def test_the_apis_own_answers_stay_its_own(client):
     """FAB's API answers its errors itself (JSON with its own message): left as it is."""
     response = client.get("/api/v1/menu/")
     assert response.status_code == 401 and response.is_json
+
+
+@pytest.mark.parametrize("user, path", [("admin", "/users/edit/1"),
+                                        ("sales", "/contactview/edit/1")])
+def test_a_form_sent_without_its_token_gets_the_expired_form_page(login_as, user, path):
+    """A session that ended while a form was open: Flask-WTF refuses the post before FAB
+    knows the user, and the page's menu must not need them."""
+    response = login_as(user).post(path, data={"first_name": "x"},
+                                   headers={"Accept": "text/html"})
+    assert response.status_code == 400
+    assert "Lomake on ehkä vanhentunut" in response.get_data(as_text=True)

@@ -27,8 +27,9 @@ import logging
 import traceback
 from urllib.parse import quote, urlencode
 
-from flask import Flask, current_app, jsonify, redirect, render_template, request
+from flask import Flask, current_app, g, jsonify, redirect, render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest, HTTPException
 
@@ -127,6 +128,10 @@ def _error_page(error: HTTPException):
 
 def _render(code: int, title, text):
     appbuilder = current_app.appbuilder
+    if "user" not in g:
+        # Refused before FAB's own before_request set it (Flask-WTF's CSRF check): the
+        # page's menu reads g.user.
+        g.user = current_user
     return render_template("crm/error.html", title=title, text=text, code=code,
                            appbuilder=appbuilder,
                            base_template=appbuilder.base_template), code
