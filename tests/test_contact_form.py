@@ -133,7 +133,7 @@ def test_an_invalid_post_names_the_field_and_stores_nothing(client, session, val
 def test_messages_are_english_on_the_english_page(client, session):
     response = post(client, lang="en", email="not-an-address")
     assert response.status_code == 400
-    assert "Email: This is not a valid email address" in page(response)
+    assert "Email: This is not a valid email address." in page(response)
 
 
 def test_language_by_query_and_by_browser(client):

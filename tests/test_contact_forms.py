@@ -136,11 +136,11 @@ def post_contact(client, **fields):
 
 
 @pytest.mark.parametrize("field, value, message", [
-    ("phone", "123", "This is not a valid phone number"),
-    ("phone", "soita iltaisin", "This is not a phone number"),
-    ("mobile", "+358 40", "This is not a valid phone number"),
-    ("email", "aino@", "This is not a valid email address"),
-    ("postal_code", "0010", "A Finnish postal code has five digits"),
+    ("phone", "123", "This is not a valid phone number."),
+    ("phone", "soita iltaisin", "This is not a phone number."),
+    ("mobile", "+358 40", "This is not a valid phone number."),
+    ("email", "aino@", "This is not a valid email address."),
+    ("postal_code", "0010", "A Finnish postal code has five digits."),
 ])
 def test_contact_with_bad_value_is_refused_next_to_its_field(sales, field, value, message):
     response = post_contact(sales, **{field: value})
@@ -186,7 +186,7 @@ def test_contact_whose_title_names_no_occupation_is_refused_for_its_health_word(
     response = post_contact(sales, title=title)
     assert response.status_code == 200
     errors = field_errors(response.get_data(as_text=True), "title")
-    assert errors == ["Mentions health information; the register must not hold any"]
+    assert errors == ["Mentions health information; the register must not hold any."]
     assert count(Contact) == 0
 
 
@@ -197,7 +197,7 @@ def test_contact_notes_about_health_are_refused_whatever_the_title(sales, notes)
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert field_errors(html, "notes") == [
-        "Mentions health information; the register must not hold any"]
+        "Mentions health information; the register must not hold any."]
     assert field_errors(html, "title") == []
     assert count(Contact) == 0
 
@@ -238,9 +238,9 @@ def post_organisation(client, **fields):
 
 
 @pytest.mark.parametrize("business_id, message", [
-    ("0737546-3", "The business ID's check digit is wrong"),
-    ("0000014-5", "This is not a valid business ID"),
-    ("07375462", "Business ID must look like 1234567-8"),
+    ("0737546-3", "The business ID's check digit is wrong."),
+    ("0000014-5", "This is not a valid business ID."),
+    ("07375462", "Business ID must look like 1234567-8."),
 ])
 def test_organisation_with_bad_business_id_is_refused(sales, business_id, message):
     response = post_organisation(sales, business_id=business_id)

@@ -171,7 +171,7 @@ def test_failed_login_message_is_finnish(client):
 def test_validation_messages_are_finnish_by_default(login_as):
     client = login_as("sales")
     page = _add_contact_form(client, first_name="", phone="12")
-    assert "Tämä ei ole kelvollinen puhelinnumero" in page
+    assert "Tämä ei ole kelvollinen puhelinnumero." in page
     # "This field is required." is translated in the CRM's catalog (as FAB's message),
     # which WTForms' messages are looked up in before WTForms' own (crm.forms).
     assert "Tämä kenttä on pakollinen." in page
@@ -183,7 +183,7 @@ def test_validation_messages_are_english_after_switching(login_as):
     client = login_as("sales")
     _switch(client, "en")
     page = _add_contact_form(client, first_name="", phone="12")
-    assert "This is not a valid phone number" in page
+    assert "This is not a valid phone number." in page
     assert "This field is required." in page
     assert "pakollinen." not in page
 

@@ -251,11 +251,11 @@ def test_form_validators_name_the_wrong_fields():
                              "country": "FI", "notes": "hetu 131052-308T"})
     assert not form.validate()
     assert form.errors == {
-        "phone": ["This is not a valid phone number"],
-        "email": ["This is not a valid email address"],
-        "postal_code": ["A Finnish postal code has five digits"],
+        "phone": ["This is not a valid phone number."],
+        "email": ["This is not a valid email address."],
+        "postal_code": ["A Finnish postal code has five digits."],
         "notes": ["Contains a Finnish personal identity code (henkilötunnus); "
-                  "the register must not hold one"],
+                  "the register must not hold one."],
     }
 
 
@@ -265,13 +265,13 @@ def test_postal_code_validator_follows_the_contacts_country():
     assert swedish.postal_code.data == "114 55"
     finnish = ContactForm(data={"postal_code": "114 55", "country": "FI"})
     assert not finnish.validate()
-    assert finnish.errors["postal_code"] == ["A Finnish postal code has five digits"]
+    assert finnish.errors["postal_code"] == ["A Finnish postal code has five digits."]
 
 
 def test_postal_code_validator_without_country_field_means_finland():
     form = OrganisationForm(data={"business_id": "0737546-2", "visiting_postal_code": "114 55"})
     assert not form.validate()
-    assert form.errors == {"visiting_postal_code": ["A Finnish postal code has five digits"]}
+    assert form.errors == {"visiting_postal_code": ["A Finnish postal code has five digits."]}
     form = OrganisationForm(data={"business_id": "737546-2", "visiting_postal_code": "45100"})
     assert form.validate(), form.errors
     assert form.business_id.data == "0737546-2"
@@ -288,12 +288,12 @@ def test_no_sensitive_data_validator_raises_validation_error():
 
 @pytest.mark.parametrize(("text", "english", "finnish"), [
     ("Hetu 131052-308T", "Contains a Finnish personal identity code (henkilötunnus); the "
-     "register must not hold one", "Sisältää henkilötunnuksen; rekisteriin ei saa tallentaa "
-     "henkilötunnuksia"),
+     "register must not hold one.", "Sisältää henkilötunnuksen; rekisteriin ei saa tallentaa "
+     "henkilötunnuksia."),
     ("Kortti 4111 1111 1111 1111", "Contains a payment card number; the register must not "
-     "hold one", "Sisältää maksukortin numeron;"),
-    ("Sairaslomalla", "Mentions health information; the register must not hold any",
-     "Sisältää terveystietoja; rekisteriin ei saa tallentaa terveystietoja"),
+     "hold one.", "Sisältää maksukortin numeron;"),
+    ("Sairaslomalla", "Mentions health information; the register must not hold any.",
+     "Sisältää terveystietoja; rekisteriin ei saa tallentaa terveystietoja."),
 ])
 def test_a_sensitive_data_message_on_its_own_is_a_sentence_in_both_languages(app, text,
                                                                              english, finnish):
@@ -520,4 +520,4 @@ def test_a_purchased_lists_sensitive_name_is_refused_in_a_sentence(app):
         with pytest.raises(ImportRefused) as refused:
             _check_list_details("Lista 131052-308T", None)
     assert str(refused.value) == ("List name: contains a Finnish personal identity code "
-                                  "(henkilötunnus); the register must not hold one")
+                                  "(henkilötunnus); the register must not hold one.")

@@ -130,16 +130,16 @@ def find_sensitive(text: str | None, kind: str = TEXT) -> str | None:
     for m in _HETU.finditer(text):
         if is_valid_hetu(*m.groups()):
             return str(_l("contains a Finnish personal identity code (henkilötunnus); "
-                          "the register must not hold one"))
+                          "the register must not hold one."))
     for m in _CARD.finditer(text):
         digits = re.sub(r"\D", "", m.group())
         if 13 <= len(digits) <= 19 and digits[0] in "23456" and luhn_ok(digits):
-            return str(_l("contains a payment card number; the register must not hold one"))
+            return str(_l("contains a payment card number; the register must not hold one."))
     if kind == ORGANISATION:
         return None
     for health_word in _HEALTH.finditer(text):
         if kind != TITLE or not names_occupation(text, health_word):
-            return str(_l("mentions health information; the register must not hold any"))
+            return str(_l("mentions health information; the register must not hold any."))
     return None
 
 

@@ -23,14 +23,14 @@ def normalise_business_id(value: str) -> str:
     """Return a Finnish business id (Y-tunnus) as NNNNNNN-C, checking its check digit."""
     match = _BUSINESS_ID.match(value.strip())
     if not match:
-        raise InvalidValue(_l("Business ID must look like 1234567-8"))
+        raise InvalidValue(_l("Business ID must look like 1234567-8."))
     body = match.group(1).zfill(7)
     remainder = sum(int(d) * w for d, w in zip(body, _BUSINESS_ID_WEIGHTS, strict=True)) % 11
     if remainder == 1:
-        raise InvalidValue(_l("This is not a valid business ID"))
+        raise InvalidValue(_l("This is not a valid business ID."))
     check = 0 if remainder == 0 else 11 - remainder
     if check != int(match.group(2)):
-        raise InvalidValue(_l("The business ID's check digit is wrong"))
+        raise InvalidValue(_l("The business ID's check digit is wrong."))
     return f"{body}-{check}"
 
 
@@ -39,9 +39,9 @@ def normalise_phone(value: str, region: str = "FI") -> str:
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException as exc:
-        raise InvalidValue(_l("This is not a phone number")) from exc
+        raise InvalidValue(_l("This is not a phone number.")) from exc
     if not phonenumbers.is_valid_number(number):
-        raise InvalidValue(_l("This is not a valid phone number"))
+        raise InvalidValue(_l("This is not a valid phone number."))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -64,7 +64,7 @@ def normalise_email(value: str) -> str:
     try:
         result = validate_email(value.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
-        raise InvalidValue(_l("This is not a valid email address")) from exc
+        raise InvalidValue(_l("This is not a valid email address.")) from exc
     return result.normalized
 
 
@@ -72,9 +72,9 @@ def normalise_postal_code(value: str, country: str = "FI") -> str:
     value = value.strip().upper()
     if country.upper() == "FI":
         if not re.fullmatch(r"\d{5}", value):
-            raise InvalidValue(_l("A Finnish postal code has five digits"))
+            raise InvalidValue(_l("A Finnish postal code has five digits."))
     elif not re.fullmatch(r"[A-Z0-9][A-Z0-9 -]{1,9}", value):
-        raise InvalidValue(_l("This is not a valid postal code"))
+        raise InvalidValue(_l("This is not a valid postal code."))
     return value
 
 
