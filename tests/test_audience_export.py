@@ -148,3 +148,15 @@ def test_the_audience_page_says_a_dry_run_was_one_and_names_no_variables(login_a
     page = client.get("/audience/").get_data(as_text=True)
     last = re.search(r'data-count="last-sync">(.*?)</tr>', page, re.S).group(1)
     assert "Dry run" not in last
+
+
+def test_the_audience_page_counts_what_the_file_holds(login_as, session, audience):
+    # Three subscribed with an address, one of them on the suppression list: the page
+    # said 3 while the file had 2 rows.
+    client = login_as("marketing")
+    page = client.get("/audience/").get_data(as_text=True)
+    assert re.search(r'data-count="subscribed"><th>[^<]*</th><td>3</td>', page)
+    assert re.search(r'data-count="suppressed"><th>[^<]*</th><td>1</td>', page)
+    assert re.search(r'data-count="audience"><th>[^<]*</th><td><strong>2</strong>', page)
+    rows = client.get("/audience/export.csv").get_data().decode("utf-8-sig").splitlines()
+    assert len(rows) - 1 == 2

@@ -74,3 +74,25 @@ def test_recipients_screen_flags_privacy_shield(session, login_as):
     row = re.search(r"<tr[^>]*>(?:(?!</tr>).)*Vanha Kysely Inc.*?</tr>", page, re.S).group()
     assert 'data-flag="invalid-safeguard"' in row
     assert page.count('data-flag="invalid-safeguard"') == 1  # Mailchimp's DPF is valid
+
+
+@pytest.mark.parametrize("lang, roles, not_there", [
+    ("fi", "Myynti, Markkinointi, Viestintä, Reskontra, Asiakastuki, Tietosuoja, "
+           "Tietosuojavastaava", "Sales"),
+    ("en", "Sales, Marketing, Communications, Receivables, Support, Privacy, DPO", "Myynti"),
+])
+@pytest.mark.parametrize("screens", ["fi", "en"])
+def test_the_record_names_the_roles_and_dates_in_its_own_language(session, login_as, lang,
+                                                                   roles, not_there,
+                                                                   screens):
+    # The Finnish record listed the roles by their codes ("Sales, ... DPO"), and either
+    # record wrote its date as the reader's screens do.
+    client = login_as("dpo")
+    client.get(f"/lang/{screens}")
+    html = client.get(f"/record-of-processing/download?lang={lang}").get_data(as_text=True)
+    line = re.search(r'<p id="roles">([^<]*)</p>', html).group(1)
+    assert line.endswith(": " + roles) and not_there not in line
+    generated = re.search(r'<p class="muted">[^<]*: ([^<]*)</p>', html).group(1)
+    # Finnish 25.11.2026 14.20; British English 25/11/2026, 14:20.
+    assert re.fullmatch(r"\d{1,2}\.\d{1,2}\.\d{4} \d{1,2}\.\d{2}" if lang == "fi"
+                        else r"\d{2}/\d{2}/\d{4},? \d{2}:\d{2}", generated), generated

@@ -9,11 +9,14 @@ Privacy Shield is flagged. The wording is fixed per language (Finnish, English).
 from __future__ import annotations
 
 from flask import render_template
+from flask_babel import force_locale, get_locale
 from sqlalchemy.orm import Session
 
 from crm.models.base import utcnow
 from crm.privacy.notice import build_notice
 from crm.public.notice_text import LABELS, TEXT
+from crm.security.roles import role_label
+from crm.views.locale import formatting_locale
 
 RECORD_TEXT: dict[str, dict[str, str]] = {
     "fi": {
@@ -48,9 +51,23 @@ RECORD_TEXT: dict[str, dict[str, str]] = {
 }
 
 
+def country_name(code: str | None) -> str:
+    """Return a country's name in the current language ("US" -> "Yhdysvallat" on Finnish
+    pages, "United States" on English ones); a code Babel does not know, as it is."""
+    if not code:
+        return ""
+    locale = get_locale()
+    return (locale.territories.get(code.upper()) if locale else None) or code
+
+
 def render_record_of_processing(session: Session, config, lang: str) -> str:
     """Return the Art. 30 record as a self-contained HTML page in `lang` ("fi" or "en")."""
     notice = build_notice(session, config)
-    return render_template("privacy/record_of_processing.html", notice=notice, lang=lang,
-                           t=TEXT[lang], r=RECORD_TEXT[lang], labels=LABELS[lang],
-                           generated_at=utcnow())
+    # In the record's language throughout, whichever the reader's screens are in: the
+    # roles by their names there (not the codes "Sales", "DPO"), the date as written there.
+    with force_locale(formatting_locale(lang)):
+        return render_template("privacy/record_of_processing.html", notice=notice,
+                               lang=lang, t=TEXT[lang], r=RECORD_TEXT[lang],
+                               labels=LABELS[lang], generated_at=utcnow(),
+                               staff_roles=[role_label(name) for name in notice.staff_roles],
+                               country_name=country_name)

@@ -104,9 +104,14 @@ def home_panels(session: Session, can: Callable[[str, str], bool],
             select(Contact.marketing_status, func.count())
             .where(Contact.anonymised_at.is_(None))
             .group_by(Contact.marketing_status)).all())
-        panels.append(Panel("audience", _("Marketing audience"),
+        # Contacts by marketing status: not the audience, which leaves out those without
+        # an email address and those on the suppression list. Titled and counted as the
+        # audience, it read a larger number than the audience page and its file; those
+        # who may send to the audience get the link to it.
+        panels.append(Panel("marketing", _("Marketing"),
                             [Row(s.label, None, str(counts.get(s, 0))) for s in MarketingStatus],
-                            counts.get(MarketingStatus.subscribed, 0)))
+                            None, url("MarketingAudienceView.index", None)
+                            if can(roles.EXPORT, roles.MARKETING_AUDIENCE) else None))
     if can(roles.EDIT, roles.INVOICING):
         missing = ((Organisation.customer_status == CustomerStatus.customer)
                    & Organisation.e_invoice_address.is_(None)
@@ -117,22 +122,37 @@ def home_panels(session: Session, can: Callable[[str, str], bool],
                             [Row(n, url("OrganisationView.show", i)) for i, n in rows],
                             session.scalar(select(func.count()).where(missing))))
     if can(roles.READ, roles.JOB_RUN):
-        rows = session.execute(select(JobRun.id, JobRun.job, JobRun.status, JobRun.started_at)
+        rows = session.execute(select(JobRun.id, JobRun.job, JobRun.status, JobRun.dry_run,
+                                      JobRun.started_at)
                                .order_by(JobRun.started_at.desc()).limit(6)).all()
+        # A dry run says so: "Retention: Succeeded" alone reads as if the job had run.
         panels.append(Panel("jobs", _("Latest job runs"),
-                            [Row(f"{job_title(job)}: {status.label}", url("JobRunView.show", i),
-                                 format_datetime(at, "short"))
-                             for i, job, status, at in rows], None,
+                            [Row(f"{job_title(job)}: {status.label}"
+                                 + (f" ({_('Dry run')})" if dry else ""),
+                                 url("JobRunView.show", i), format_datetime(at, "short"))
+                             for i, job, status, dry, at in rows], None,
                             url("JobRunView.list", None)))
     if can(roles.READ, roles.AUDIT_EVENT):
         rows = session.execute(select(AuditEvent.id, AuditEvent.action, AuditEvent.actor,
                                       AuditEvent.object_type, AuditEvent.at)
                                .order_by(AuditEvent.id.desc()).limit(6)).all()
         panels.append(Panel("audit", _("Latest audit events"),
-                            [Row(f"{actor or '—'}: {action_label(action)} "
-                                 f"{object_type_label(otype)}".rstrip(),
+                            [Row(_audit_text(actor, action, otype),
                                  url("AuditEventView.show", i),
                                  format_datetime(at, "short"))
                              for i, action, actor, otype, at in rows], None,
                             url("AuditEventView.list", None)))
     return panels
+
+
+def _audit_text(actor: str | None, action: str, object_type: str | None) -> str:
+    """Return an audit event's line: who, what, to what kind of record.
+
+    The object's kind is left out when it reads as the action does (a job's run is
+    "Job run" both as action and object), lest the line say it twice.
+    """
+    what = str(action_label(action))
+    kind = str(object_type_label(object_type)) if object_type else ""
+    if kind and kind != what:
+        what = f"{what} {kind}"
+    return f"{actor or '—'}: {what}"

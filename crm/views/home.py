@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from flask import current_app, url_for
 from flask_appbuilder import IndexView, expose
 from flask_login import current_user
 
 from crm.extensions import db
+from crm.models.base import register_today
 from crm.services.home import home_panels
 
 
@@ -23,6 +22,8 @@ class HomeView(IndexView):
     def index(self):
         panels = []
         if current_user.is_authenticated:
-            panels = home_panels(db.session, current_app.appbuilder.sm.can, _url, date.today())
+            # Overdue as the register counts days (CRM_TIMEZONE), not by the server's clock.
+            panels = home_panels(db.session, current_app.appbuilder.sm.can, _url,
+                                 register_today())
         return self.render_template(self.index_template, appbuilder=self.appbuilder,
                                     panels=panels)

@@ -19,6 +19,7 @@ from flask_appbuilder import BaseView, expose, has_access
 from flask_babel import format_date, format_datetime, format_time, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
 
 from crm.extensions import db
 from crm.forms import CrmForm
@@ -33,6 +34,7 @@ from crm.models.privacy import Notification
 from crm.security import roles
 from crm.services.requests import OPEN
 from crm.services.retention import expiring_contacts, forecast
+from crm.views.errors import ExpiredFormOnScreen
 
 #: A dry run older than this is not confirmed: a new one is shown first (so is one
 #: that a run followed already).
@@ -250,13 +252,20 @@ class RunForm(CrmForm):
     """No fields: the CSRF token only."""
 
 
-class JobsView(BaseView):
+class JobsView(ExpiredFormOnScreen, BaseView):
     route_base = "/jobs"
     default_view = "index"
     class_permission_name = roles.JOB_RUN
     method_permission_name = {"index": "read", "forecast": "read", "run": "run",
                               "confirm": "run"}
     base_permissions = [roles.READ, roles.RUN]
+
+    def csrf_refused(self, error: CSRFError):
+        """A run or dry run posted from a page left open while the session ended (a stale
+        or missing CSRF token): refused by the app-wide check before `run` runs; say so on
+        the jobs screen rather than on an error page."""
+        flash(_("The form had expired. Nothing was run; please try again."), "danger")
+        return redirect(url_for("JobsView.index"))
 
     @expose("/")
     @has_access
@@ -283,6 +292,11 @@ class JobsView(BaseView):
         return self.render_template(
             "jobs/index.html", jobs=rows, csrf=RunForm().csrf_token.current_token,
             may_run=self.appbuilder.sm.can(roles.RUN, roles.JOB_RUN),
+            # A reminder links to its request or list for those who may open it; the
+            # others (Admin, Maintainer) read its line only, not a link to a refusal.
+            may_open={"DataSubjectRequest": self.appbuilder.sm.can(
+                roles.READ, roles.DATA_SUBJECT_REQUEST),
+                "Source": self.appbuilder.sm.can(roles.READ, roles.SOURCE)},
             notifications=[(n, reminder_text(n), audience_text(n)) for n in notifications],
             timezone=current_app.config["CRM_TIMEZONE"])
 
@@ -340,7 +354,8 @@ class JobsView(BaseView):
         return self.render_template(
             "jobs/confirm.html", job=JOBS[name], title=job_title(name), dry=dry, rows=rows,
             technical=technical, csrf=RunForm().csrf_token.current_token,
-            succeeded=dry.status is JobStatus.succeeded, error=error_text(dry.error))
+            succeeded=dry.status is JobStatus.succeeded,
+            skipped=dry.status is JobStatus.skipped, error=error_text(dry.error))
 
     def _run(self, name: str, *, dry_run: bool) -> RunOutcome:
         return run_job(current_app._get_current_object(), name, dry_run=dry_run,

@@ -20,6 +20,7 @@ from crm.models import (
     Source,
     TransferSafeguard,
 )
+from crm.privacy.record import country_name
 from crm.security import roles
 from crm.services import validation as v
 from crm.services.audit_labels import action_label, object_type_label
@@ -80,7 +81,20 @@ def _stop_if_unread(form, field) -> None:
 
 
 def _field_names(fields: list | None) -> str:
-    return ", ".join(fields) if fields else ""
+    """Return an audit event's fields by the names the forms give them ("Legal hold"),
+    not their column names ("legal_hold"); a field no form names, as it is stored."""
+    if not fields:
+        return ""
+    from crm.views.register import LABELS as REGISTER_LABELS  # it imports this module's kin
+
+    labels = {**LABELS, **REGISTER_LABELS, "change_reason": _l("Reason for the change")}
+    return ", ".join(str(labels.get(name, name)) for name in fields)
+
+
+def _country(code: str | None) -> str:
+    """A recipient's country by name, with the code the form takes ("Yhdysvallat (US)")."""
+    name = country_name(code)
+    return f"{name} ({code})" if code and name != code else (code or "")
 
 
 class RecipientView(CrmModelView):
@@ -94,7 +108,7 @@ class RecipientView(CrmModelView):
                     "safeguard_notes", "active"]
     add_columns = edit_columns = show_columns
     search_columns = ["name", "country", "transfer_safeguard", "active"]
-    formatters_columns = {"transfer_safeguard": _safeguard}
+    formatters_columns = {"transfer_safeguard": _safeguard, "country": _country}
 
 
 class DataSubjectRequestView(CrmModelView):
@@ -233,7 +247,8 @@ class SourceView(CrmModelView):
     resource = roles.SOURCE
     datamodel = SQLAInterface(Source)
     base_permissions = ["can_read"]
-    list_title = show_title = _l("Sources and purchased lists")
+    list_title = _l("Sources and purchased lists")
+    show_title = _l("Source")
     label_columns = LABELS
     list_columns = ["name", "kind", "supplier", "received_on", "row_count"]
     show_columns = ["name", "kind", "supplier", "received_on", "file_hash", "row_count",

@@ -1,0 +1,165 @@
+"""Screens of the privacy officer, the maintainer and marketing, as they read them: the
+jobs screen answers a stale form on itself, its reminders link only for who may follow
+them, and the home page's panels say what they count (crm.views.jobs, crm.services.home).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+
+import sqlalchemy as sa
+
+from crm.jobs.runner import run_job
+from crm.models import (
+    AuditEvent,
+    JobRun,
+    JobStatus,
+    MarketingStatus,
+    RetentionPolicy,
+    Source,
+)
+from crm.models.base import utcnow
+from tests.conftest import csrf_token
+from tests.factories import make_contact, make_recipient, make_request
+
+
+def _panel(html: str, key: str) -> str:
+    start = html.index(f'data-panel="{key}"')
+    return html[start:html.index("</div>\n  </div>", start)]
+
+
+def test_a_stale_form_on_the_jobs_screen_is_refused_there_and_runs_nothing(session,
+                                                                         login_as):
+    # A page left open while the session ended posts a token no longer valid: the
+    # app-wide check refuses it before the view runs. Said on the jobs screen, not on an
+    # error page.
+    client = login_as("privacy")
+    refused = client.post("/jobs/run/session_purge", data={"dry_run": "1",
+                                                            "csrf_token": "stale"})
+    assert refused.status_code == 302 and refused.location.endswith("/jobs/")
+    assert "Mitään ei ajettu" in client.get("/jobs/").get_data(as_text=True)
+    assert session.scalar(sa.select(sa.func.count()).select_from(JobRun)) == 0
+
+
+def test_reminders_link_to_the_request_only_for_who_may_open_it(app, session, login_as):
+    request = make_request(session, received_on=date.today() - timedelta(days=40))
+    session.commit()
+    assert run_job(app, "request_reminders").status is JobStatus.succeeded
+    link = f"/datasubjectrequestview/show/{request.id}"
+    assert link in login_as("privacy").get("/jobs/").get_data(as_text=True)
+    for user in ("maintainer", "admin"):
+        html = login_as(user).get("/jobs/").get_data(as_text=True)
+        # The line is read, but not as a link to a page the role is refused.
+        assert 'data-kind="request_overdue"' in html and link not in html
+        assert login_as(user).get(link).status_code == 403
+
+
+def test_the_home_page_says_a_dry_run_was_one(session, login_as):
+    session.add(JobRun(job="retention", status=JobStatus.succeeded, dry_run=True,
+                       trigger="screen", started_at=utcnow()))
+    session.commit()
+    for user in ("privacy", "maintainer"):
+        panel = _panel(login_as(user).get("/").get_data(as_text=True), "jobs")
+        assert "Säilytysaikojen toteutus: Onnistui (Koeajo)" in panel
+
+
+def test_the_home_marketing_panel_is_not_titled_as_the_audience(session, login_as):
+    # Subscribed but without an email address: counted under its marketing status, not
+    # in the audience (the audience page and its file leave it out).
+    make_contact(session, last_name="Osoitteeton", email=None,
+                 marketing_status=MarketingStatus.subscribed)
+    make_contact(session, last_name="Tilaaja", email="tilaaja@koti.example",
+                 marketing_status=MarketingStatus.subscribed)
+    session.commit()
+    marketing = _panel(login_as("marketing").get("/").get_data(as_text=True), "marketing")
+    assert "<strong>Markkinointi</strong>" in marketing
+    assert "Markkinoinnin vastaanottajat" not in marketing
+    assert 'class="badge"' not in marketing
+    assert 'href="/audience/"' in marketing
+    # Sales reads the statuses but may not open the audience: no link to a refusal.
+    sales = _panel(login_as("sales").get("/").get_data(as_text=True), "marketing")
+    assert "Tilannut" in sales and "/audience/" not in sales
+
+
+def test_overdue_on_the_home_page_is_by_the_registers_day(session, login_as, monkeypatch):
+    import crm.models.base
+
+    make_request(session, received_on=date(2026, 10, 25), due_on=date(2026, 11, 24))
+    session.commit()
+    # 23.30 UTC on 24 November is already 25 November in Helsinki (CRM_TIMEZONE): the
+    # request due on the 24th is overdue there, whatever the server's own clock says.
+    monkeypatch.setattr(crm.models.base, "utcnow",
+                        lambda: datetime(2026, 11, 24, 23, 30, tzinfo=UTC))
+    panel = _panel(login_as("privacy").get("/").get_data(as_text=True), "requests")
+    assert "MYÖHÄSSÄ 24.11.2026" in panel
+    monkeypatch.setattr(crm.models.base, "utcnow",
+                        lambda: datetime(2026, 11, 24, 21, 30, tzinfo=UTC))
+    panel = _panel(login_as("privacy").get("/").get_data(as_text=True), "requests")
+    assert "MYÖHÄSSÄ" not in panel and "24.11.2026" in panel
+
+
+def test_a_jobs_audit_event_on_the_home_page_names_the_run_once(app, session, login_as):
+    assert run_job(app, "session_purge").status is JobStatus.succeeded
+    assert session.scalar(sa.select(AuditEvent.id).where(AuditEvent.action == "job"))
+    panel = _panel(login_as("dpo").get("/").get_data(as_text=True), "audit")
+    assert "—: Eräajon ajokerta<" in panel.replace("</a>", "<")
+    assert "Eräajon ajokerta Eräajon ajokerta" not in panel
+
+
+def test_the_audit_trail_names_fields_as_the_forms_do(session, login_as):
+    session.add(AuditEvent(action="update", actor="privacy", object_type="Contact",
+                           object_id="6", fields=["legal_hold", "marketing_status",
+                                                  "change_reason", "no_such_field"]))
+    session.add(AuditEvent(action="update", actor="privacy", object_type="RetentionPolicy",
+                           object_id="1", fields=["period_days"]))
+    session.commit()
+    page = login_as("dpo").get("/auditeventview/list/").get_data(as_text=True)
+    assert "Säilytysvelvoite, Markkinointi, Muutoksen syy, no_such_field" in page
+    assert "Säilytysaika (päivää)" in page
+    assert "legal_hold" not in page and "period_days" not in page
+
+
+def test_recipients_countries_are_named_not_coded(session, login_as):
+    make_recipient(session, name="Amerikan Palvelu Inc", country="US")
+    session.commit()
+    client = login_as("dpo")
+    assert "Yhdysvallat (US)" in client.get("/recipientview/list/").get_data(as_text=True)
+    client.get("/lang/en")
+    assert "United States (US)" in client.get("/recipientview/list/").get_data(as_text=True)
+    record = client.get("/record-of-processing/download?lang=fi").get_data(as_text=True)
+    assert "Yhdysvallat: siirto EU/ETA-alueen ulkopuolelle" in record
+
+
+def test_a_sources_page_is_titled_in_the_singular(session, login_as):
+    source = session.scalar(sa.select(Source).order_by(Source.id))
+    page = login_as("dpo").get(f"/sourceview/show/{source.id}").get_data(as_text=True)
+    assert re.search(r'<h4 class="panel-title">\s*(.*?)\s*</h4>', page).group(1) == "Lähde"
+
+
+def test_run_now_of_an_unconfigured_mailchimp_says_why_not_try_later(session, login_as):
+    # Skipped because Mailchimp is not configured: "did not finish ... try again later"
+    # promised what no later try would do.
+    client = login_as("privacy")
+    token = csrf_token(client, "/jobs/")
+    asked = client.post("/jobs/run/mailchimp_sync", data={"csrf_token": token,
+                                                          "dry_run": "0"})
+    assert "/jobs/confirm/mailchimp_sync/" in asked.location
+    page = client.get(asked.location).get_data(as_text=True)
+    skipped = page.split('id="job-confirm-skipped">')[1].split("</div>")[0]
+    assert "Mailchimpia ei ole määritetty" in skipped and "myöhemmin" not in skipped
+    assert 'id="job-confirm-unfinished"' not in page
+    assert 'id="confirm-run-mailchimp_sync"' not in page
+
+
+def test_the_forecast_says_a_disabled_policys_records_are_not_due(session, login_as):
+    make_contact(session, last_name="Vanhentunut", organisation=None,
+                 last_activity_at=utcnow() - timedelta(days=900))
+    session.execute(sa.update(RetentionPolicy).where(RetentionPolicy.code == "prospects")
+                    .values(enabled=False))
+    session.commit()
+    page = login_as("privacy").get("/jobs/forecast").get_data(as_text=True)
+    row = page.split('data-policy="prospects"')[1].split("</tr>")[0]
+    assert 'data-due-now="1"' in row and 'class="crm-not-applied"' in row
+    enabled = page.split('data-policy="former_customers"')[1].split("</tr>")[0]
+    assert "crm-not-applied" not in enabled
