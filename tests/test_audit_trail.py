@@ -15,7 +15,7 @@ from crm.extensions import db
 from crm.jobs.runner import run_job
 from crm.models import AuditEvent, JobStatus, RetentionPolicy
 from crm.services.audit_labels import ACTIONS, OBJECT_TYPES
-from tests.factories import make_contact
+from tests.factories import make_contact, make_organisation
 from tests.test_permissions import filled, form_fields
 
 LONG_AGO = datetime(2020, 1, 1, tzinfo=UTC)
@@ -116,7 +116,8 @@ def test_views_changes_and_logins_are_recorded_with_field_names_only(session, lo
     assert ("view", "Contact", "sales") in kinds
     assert ("update", "Contact", "sales") in kinds
     update = next(e for e in events if e.action == "update")
-    assert "email" in update.fields and update.object_id == str(contact.id)
+    # The field changed, not every field of the form.
+    assert update.fields == ["email"] and update.object_id == str(contact.id)
     stored = " ".join(f"{e.fields} {e.detail} {e.object_id}" for e in events)
     assert "seurattava" not in stored and "uusi.osoite" not in stored
 
@@ -293,3 +294,16 @@ def test_the_filter_stays_an_equality_on_the_stored_code(app, trail, login_as):
     where = " ".join(s.split("WHERE", 1)[1] for s in statements if "WHERE" in s)
     assert "audit_event.action IN" in where and "audit_event.object_type =" in where
     assert "LIKE" not in where.upper() and "lower(" not in where
+
+
+def test_an_edit_records_only_the_fields_it_changed(session, login_as):
+    organisation = make_organisation(session, name="Kirjattava Oy")
+    session.commit()
+    client = login_as("privacy")  # edits an organisation's legal hold only
+    page = client.get(f"/organisationview/edit/{organisation.id}").get_data(as_text=True)
+    response = client.post(f"/organisationview/edit/{organisation.id}",
+                           data=filled(form_fields(page), {"legal_hold": "y"}))
+    assert response.status_code == 302
+    session.expire_all()
+    update = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "update")).one()
+    assert update.fields == ["legal_hold"]

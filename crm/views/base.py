@@ -238,6 +238,16 @@ class _PermittedRelatedViews:
         view.__dict__["_all_related_views"] = value
 
 
+def _really_changed(history) -> bool:
+    """Return whether an attribute's history is a change a user made: an empty text box
+    posted for a value that was not there (None to "") is none."""
+    if not history.has_changes():
+        return False
+    old = [None if v == "" else v for v in history.deleted] or [None]
+    new = [None if v == "" else v for v in history.added] or [None]
+    return old != new
+
+
 class CrmModelView(ModelView):
     """A model view whose permissions and field groups come from `crm.security.roles`.
 
@@ -537,6 +547,14 @@ class CrmModelView(ModelView):
                 "Someone else changed this record while you were editing it. Your changes "
                 "were not saved: look at the record as it is now and make them again."
             )))
+        g._crm_changed_fields = self.changed_fields(item)
+
+    def changed_fields(self, item) -> list[str]:
+        """Return the form's fields whose values the user changed on `item` (before the
+        save): the audit trail names those, not every field of the form."""
+        attrs = sa.inspect(item).attrs
+        return [c for c in self.edit_columns
+                if c in attrs.keys() and _really_changed(attrs[c].history)]
 
     def process_form(self, form, is_created):
         if not is_created and hasattr(form, "version"):
@@ -563,7 +581,12 @@ class CrmModelView(ModelView):
         return redirect(url_for(f"{self.__class__.__name__}.show", pk=pk))
 
     def post_update(self, item):
-        record_event("update", item, fields=list(self.edit_columns))
+        record_event("update", item, fields=self.updated_fields())
+
+    def updated_fields(self) -> list[str]:
+        """The fields the save changed (`changed_fields`), else every field of the form."""
+        changed = g.pop("_crm_changed_fields", None)
+        return list(self.edit_columns) if changed is None else changed
 
     def post_edit_redirect(self):
         pk = g.pop("_crm_stale_pk", None)

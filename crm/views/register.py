@@ -519,7 +519,7 @@ class ContactView(ContactSearchMixin, CrmModelView):
         self._remember_added(item)
 
     def post_update(self, item):
-        record_event("update", item, fields=[c for c in self.edit_columns
+        record_event("update", item, fields=[c for c in self.updated_fields()
                                              if c != checks.GIVEN_AGAIN])
         self._record_given_again(item)
 
