@@ -228,3 +228,12 @@ def test_the_demo_list_shows_in_the_import_history_like_an_import(demo, login_as
     row = re.search(rf'<tr data-source="{bought.id}">(.*?)</tr>', page, re.S).group(1)
     cells = [c.strip() for c in re.findall(r"<td>(.*?)</td>", row, re.S)]
     assert cells[4:] == ["marketing", str(listed), str(listed), "0", "0"], cells
+
+
+def test_the_demo_dry_run_counts_by_policy_as_the_job_does(demo, login_as):
+    """Yesterday's retention dry run reads as a real one: its counts by policy name."""
+    run = db.session.scalars(sa.select(JobRun).where(JobRun.job == "retention")).one()
+    assert set(run.counts) <= {"prospects", "former_customers"} and run.trigger == "schedule"
+    page = login_as("privacy").get(f"/jobrunview/show/{run.id}").get_data(as_text=True)
+    assert "joihin ei ole ollut yhteyttä 24 kuukauteen" in page  # the policy, by its name
+    assert "would_anonymise" not in page

@@ -65,6 +65,17 @@ def test_recipients_and_transfers_listed_with_safeguards(client, session):
     assert "Pohjoinen Hosting AB" in text
 
 
+@pytest.mark.parametrize("lang, country", [("fi", "Ruotsi"), ("en", "Sweden"),
+                                           ("sv", "Sverige")])
+def test_a_recipients_country_is_named_in_the_notices_language(client, session, lang,
+                                                               country):
+    make_recipient(session, name="Pohjoinen Hosting AB", country="SE")
+    session.commit()
+    html = client.get(f"/privacy?lang={lang}").get_data(as_text=True)
+    listed = re.search(r'data-recipient="Pohjoinen Hosting AB".*?</li>', html, re.S).group()
+    assert f"{country}" in listed and ", SE" not in listed
+
+
 def test_privacy_shield_recipient_is_flagged(client, session):
     html = client.get("/privacy?lang=en").get_data(as_text=True)
     assert 'data-flag="invalid-safeguard"' not in html

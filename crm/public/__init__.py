@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from babel import Locale
 from flask import Blueprint, current_app, jsonify, render_template, request, send_from_directory
 
 from crm.extensions import db
@@ -39,7 +40,15 @@ def privacy():
     notice = build_notice(db.session, current_app.config)
     return render_template("public/privacy.html", notice=notice, lang=lang, t=TEXT[lang],
                            labels=LABELS[lang], purpose_name=purpose_name,
+                           country_name=_country_names(lang),
                            controller_name=notice.controller["name"])
+
+
+def _country_names(lang: str):
+    """Return a function naming a country by its code in `lang` ("US": "Yhdysvallat",
+    "United States", "USA"); a code Babel does not know, as it is."""
+    territories = Locale.parse(lang).territories
+    return lambda code: territories.get((code or "").upper()) or code or ""
 
 
 # The callback form and the Mailchimp webhook add their routes to this blueprint.

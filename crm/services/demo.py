@@ -197,7 +197,8 @@ def _load_register(session: Session, rnd: random.Random) -> dict[str, int]:
         organisations.append(org)
     session.flush()
 
-    counts = {"organisations": len(organisations), "contacts": 0, "expired": 0, "bought": 0}
+    counts = {"organisations": len(organisations), "contacts": 0, "expired": 0, "bought": 0,
+              "prospects": 0, "former_customers": 0}
     serial = 0
     for org in organisations:
         for _ in range(rnd.randint(5, 10)):
@@ -226,8 +227,10 @@ def _load_register(session: Session, rnd: random.Random) -> dict[str, int]:
                 # Prospects silent for over two years: past retention.
                 contact.last_activity_at = now - timedelta(days=rnd.randint(760, 1100))
                 counts["expired"] += 1
+                counts["prospects"] += 1
             elif org.relationship_end and org.relationship_end < today - timedelta(days=1826):
                 counts["expired"] += 1
+                counts["former_customers"] += 1
             if serial % 9 == 0:
                 contact.legal_hold = contact.last_activity_at < now - timedelta(days=730)
             session.add(contact)
@@ -288,10 +291,12 @@ def _load_register(session: Session, rnd: random.Random) -> dict[str, int]:
             channel=RequestChannel.email, received_on=received, due_on=due_date(received),
             status=status,
         ))
+    # Yesterday's dry run of the retention job, counted by policy as the job counts.
     session.add(JobRun(job="retention", started_at=now - timedelta(days=1),
                        finished_at=now - timedelta(days=1) + timedelta(seconds=4),
-                       status=JobStatus.succeeded, dry_run=True,
-                       counts={"would_anonymise": counts["expired"]}))
+                       status=JobStatus.succeeded, dry_run=True, trigger="schedule",
+                       counts={code: counts.pop(code)
+                               for code in ("prospects", "former_customers")}))
     _record_list_import(session, bought, counts["bought"])
     suppress(session, "email", "poistettu.henkilo@erased.example", "erasure")
     suppress(session, "phone", "+358500009999", "opt_out")
