@@ -1,6 +1,6 @@
-"""Support's home page lists support interactions only, and its title says so: under
-"Latest activities" the salespeople's calls and meetings would seem to be missing
-(crm.services.home)."""
+"""The home page's panels (crm.services.home): Support's lists support interactions
+only, and its title says so (under "Latest activities" the salespeople's calls and
+meetings would seem to be missing); the panels stand two to a row."""
 
 from __future__ import annotations
 
@@ -29,3 +29,12 @@ def test_the_latest_activities_panel_says_which_it_lists(signed_in, session, use
     panel = _panel(signed_in(user))
     assert f"<strong>{title}</strong>" in panel
     assert [s for s in ("Salasana unohtui", "Tarjouspuhelu") if s in panel] == subjects
+
+
+def test_the_panels_stand_two_to_a_row_without_holes(signed_in):
+    """Panels of different heights in two columns: each pair ends its row, so a taller
+    panel does not push the next one into the middle of the page."""
+    html = signed_in("privacy").get("/").get_data(as_text=True)
+    panels = html.count('class="panel panel-default"')
+    assert panels >= 3
+    assert html.count("clearfix visible-md-block") == panels // 2
