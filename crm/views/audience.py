@@ -21,7 +21,7 @@ from crm.jobs.runner import run_job, shown_runs
 from crm.models import Contact, JobRun, JobStatus, MailchimpMember, MailchimpStatus
 from crm.models.base import register_today
 from crm.security import roles
-from crm.services.audience import audience_batches, export_csv, in_audience
+from crm.services.audience import export_csv, in_audience, left_out_as_suppressed
 from crm.views.errors import ExpiredFormOnScreen
 from crm.views.jobs import error_text
 
@@ -63,9 +63,9 @@ class MarketingAudienceView(ExpiredFormOnScreen, BaseView):
     def index(self):
         subscribed = db.session.scalar(sa.select(sa.func.count()).select_from(Contact)
                                        .where(in_audience()))
-        # The suppression list holds keyed hashes, not addresses: the audience is counted
-        # as the export and the sync read it, so the page gives the file's number of rows.
-        audience = sum(len(batch) for batch in audience_batches(db.session, 2000))
+        # The audience as the export and the sync read it: the page gives the file's
+        # number of rows.
+        suppressed = left_out_as_suppressed(db.session)
         members = dict(db.session.execute(
             sa.select(MailchimpMember.status, sa.func.count())
             .group_by(MailchimpMember.status)).all())
@@ -74,8 +74,8 @@ class MarketingAudienceView(ExpiredFormOnScreen, BaseView):
             .order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(1))
         config = current_app.config
         return self.render_template(
-            "audience/index.html", subscribed=subscribed, audience=audience,
-            suppressed=subscribed - audience,
+            "audience/index.html", subscribed=subscribed, audience=subscribed - suppressed,
+            suppressed=suppressed,
             at_mailchimp=members.get(MailchimpStatus.subscribed, 0),
             unsubscribed_there=members.get(MailchimpStatus.unsubscribed, 0), last=last,
             last_error=sync_error_text(last.error) if last else "",
