@@ -13,6 +13,8 @@ from __future__ import annotations
 import itertools
 import re
 import string
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import urlencode
 
 import phonenumbers
@@ -766,35 +768,48 @@ class _QuickSearchMixin:
     def _base_filters(self, value):
         self.__dict__["_crm_base_filters"] = value
 
+    @contextmanager
+    def _searching(self, text: str, order: tuple | None = None) -> Iterator[None]:
+        """Apply the search box's `text` (`_base_filters`) to the list reads within."""
+        keys = ("crm_quick_search", "crm_quick_search_order", "crm_partial_search")
+        for key, value in zip(keys, (text, order, None), strict=True):
+            g.setdefault(key, {})[id(self)] = value
+        try:
+            yield
+        finally:
+            for key in keys:
+                g.get(key, {}).pop(id(self), None)
+
+    def _prefix_then_partial(self, text: str, read, found) -> tuple:
+        """Return `read()` by the search's prefixes, or, when it finds nothing (`found`)
+        and the text is looked for inside words, by its partial matches; and the partial
+        search made (None if none), which tells whether matches were left out."""
+        result = read()
+        if found(result) or not self.searches_partly(text):
+            return result, None
+        # Nothing begins with it: what contains it.
+        g.crm_partial_search[id(self)] = partial = PartialSearch()
+        return read(), partial
+
     def _get_list_widget(self, filters, **kwargs):
-        text = request.args.get("q", "").strip()[:200]
+        text = " ".join(request.args.get("q", "").split())[:200]
         if not text:
             return super()._get_list_widget(filters=filters, **kwargs)
-        searches = g.setdefault("crm_quick_search", {})
-        searches[id(self)] = text
-        orders = g.setdefault("crm_quick_search_order", {})
-        orders[id(self)] = (kwargs.get("order_column"), kwargs.get("order_direction"))
-        partials = g.setdefault("crm_partial_search", {})
-        partials.pop(id(self), None)
-        try:
-            widgets = super()._get_list_widget(filters=filters, **kwargs)
-            found = widgets["list"].template_args.get("count")
-            if not found and len(" ".join(text.split())) < PARTIAL_MIN_LENGTH:
-                # Not looked for inside words: say so, lest "no records" read as none.
-                g.setdefault("crm_partial_shown", {})[id(self)] = short = PartialSearch()
-                short.too_short = True
-            if found or not self.searches_partly(" ".join(text.split())):
-                return widgets
-            # Nothing begins with it: what contains it, said so above the list.
-            partials[id(self)] = partial = PartialSearch()
-            widgets = super()._get_list_widget(filters=filters, **kwargs)
-            if widgets["list"].template_args.get("count") or partial.too_slow:
-                g.setdefault("crm_partial_shown", {})[id(self)] = partial
-            return widgets
-        finally:
-            searches.pop(id(self), None)
-            orders.pop(id(self), None)
-            partials.pop(id(self), None)
+        order = (kwargs.get("order_column"), kwargs.get("order_direction"))
+        with self._searching(text, order):
+            widgets, partial = self._prefix_then_partial(
+                text, lambda: super(_QuickSearchMixin, self)._get_list_widget(
+                    filters=filters, **kwargs),
+                lambda found: found["list"].template_args.get("count"))
+        shown = widgets["list"].template_args.get("count")
+        if partial is None and not shown and len(text) < PARTIAL_MIN_LENGTH:
+            # Not looked for inside words: say so, lest "no records" read as none.
+            partial = PartialSearch()
+            partial.too_short = True
+        if partial is not None and (shown or partial.too_slow or partial.too_short):
+            # Said above the list (`_partial_hint`).
+            g.setdefault("crm_partial_shown", {})[id(self)] = partial
+        return widgets
 
     def searches_partly(self, text: str) -> bool:
         """Return whether `text`, which nothing begins with, is looked for inside."""
@@ -846,21 +861,12 @@ class _QuickSearchMixin:
     def quick_search_page(self, text: str, size: int) -> list:
         """Return the first `size` rows the search box finds for `text`, in the list's
         base order: the list's own query, with its base filters (no anonymised contacts)."""
-        searches = g.setdefault("crm_quick_search", {})
-        searches[id(self)] = text
-        partials = g.setdefault("crm_partial_search", {})
-        partials.pop(id(self), None)
         order_column, direction = self.base_order or ("", "")
-        try:
-            rows = self.datamodel._page(self._base_filters, order_column, direction, 0, size)
-            if rows or not self.searches_partly(" ".join(text.split())):
-                return rows
-            # Nothing begins with it: what contains it (`_get_list_widget`).
-            partials[id(self)] = PartialSearch()
-            return self.datamodel._page(self._base_filters, order_column, direction, 0, size)
-        finally:
-            searches.pop(id(self), None)
-            partials.pop(id(self), None)
+        with self._searching(text):
+            rows, _partial = self._prefix_then_partial(
+                text, lambda: self.datamodel._page(self._base_filters, order_column,
+                                                   direction, 0, size), bool)
+        return rows
 
     @expose("/lookup")
     @has_access
