@@ -34,7 +34,7 @@ from crm.models import (
 )
 from crm.privacy.guard import TEXT, field_kind
 from crm.services.audit import record_event
-from crm.services.contacts import the_person_source
+from crm.services.contacts import keep_for_consented_purpose, the_person_source
 from crm.services.validation import InvalidValue, check_free_text, normalise_email, normalise_phone
 
 log = logging.getLogger(__name__)
@@ -133,6 +133,7 @@ def receive(session: Session, details: CallbackDetails, *, language: str, now: d
                           purposes=[purpose] if purpose else [], created_at=now)
         session.add(contact)
     contact.last_activity_at = now
+    kept_for_purpose = contact.id is not None and keep_for_consented_purpose(contact, purpose)
     session.flush()
     if session.scalar(sa.select(Provenance.id).where(Provenance.contact_id == contact.id,
                                                      Provenance.source_id == source.id)) is None:
@@ -152,6 +153,9 @@ def receive(session: Session, details: CallbackDetails, *, language: str, now: d
                                              "message"],
                  detail="public callback form", actor=FORM_ACTOR, session=session,
                  commit=False)
+    if kept_for_purpose:
+        record_event("update", contact, fields=["purposes"], detail="public callback form",
+                     actor=FORM_ACTOR, session=session, commit=False)
     session.commit()
     return callback
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import string
+from contextlib import nullcontext
 from datetime import timedelta
 
 from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
-from crm.models import Activity, Consent, Contact, Source, SourceKind
+from crm.models import Activity, Consent, Contact, Purpose, Source, SourceKind
 from crm.models.base import utcnow
 
 
@@ -46,6 +47,27 @@ def touch_contact(activity: Activity) -> None:
 
 
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
+
+
+def keep_for_consented_purpose(contact: Contact, purpose: Purpose | None) -> bool:
+    """Add the purpose a consent is given for to the contact's purposes, if missing.
+
+    A consent is a reason to keep the person for its purpose: the register, the access
+    export and the privacy notice's figures read what a person is kept for from their
+    purposes, and would otherwise leave out the very one they consented to. The change
+    goes into the contact's change history with the consent's transaction.
+
+    :return: whether the purpose was added.
+    """
+    if purpose is None or contact is None:
+        return False
+    session = object_session(contact)
+    # Reading the purposes must not flush a consent still being put together.
+    with session.no_autoflush if session is not None else nullcontext():
+        if purpose in contact.purposes:
+            return False
+        contact.purposes.append(purpose)
+    return True
 
 
 def contact_with_email(session: Session, email: str, *,

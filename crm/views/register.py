@@ -33,7 +33,7 @@ from crm.privacy.suppression import lift
 from crm.security import roles
 from crm.services import validation as v
 from crm.services.audit import record_event
-from crm.services.contacts import own_activity_source, touch_contact
+from crm.services.contacts import keep_for_consented_purpose, own_activity_source, touch_contact
 from crm.services.rectification import set_reason
 from crm.views import checks
 from crm.views.base import CrmModelView, can
@@ -173,6 +173,17 @@ class ConsentView(CrmModelView):
             # direct marketing, which the audience and the consent-expiry job count.
             form.purpose.data = usual_consent_purpose(self.datamodel.session)
         return super()._get_add_widget(form, exclude_cols=exclude_cols, widgets=widgets)
+
+    def pre_add(self, item):
+        super().pre_add(item)
+        if keep_for_consented_purpose(item.contact, item.purpose):
+            g._crm_purpose_kept = item.contact
+
+    def post_add(self, item):
+        super().post_add(item)
+        contact = g.pop("_crm_purpose_kept", None)
+        if contact is not None:
+            record_event("update", contact, fields=["purposes"])
 
 
 class ProvenanceView(CrmModelView):
@@ -478,6 +489,7 @@ class ContactView(ContactSearchMixin, CrmModelView):
             if consent is None or not can(roles.ADD, roles.CONSENT):
                 raise ValueError(checks.who_records_consents())
             item.consents.append(consent)  # saved with the contact, in one transaction
+            keep_for_consented_purpose(item, consent.purpose)
             g._crm_consent_added = consent
 
     def _preselect_purposes(self, form) -> None:
