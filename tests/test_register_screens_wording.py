@@ -107,6 +107,18 @@ def test_a_jobs_audit_event_on_the_home_page_names_the_run_once(app, session, lo
     assert "Eräajon ajokerta Eräajon ajokerta" not in panel
 
 
+def test_audit_lines_on_the_home_page_read_as_an_action_then_its_kind(session, login_as):
+    session.add(AuditEvent(action="login", actor="sales", object_type="User", object_id="3"))
+    session.add(AuditEvent(action="update", actor="privacy", object_type="Contact",
+                           object_id="6", fields=["title"]))
+    session.commit()
+    panel = _panel(login_as("dpo").get("/").get_data(as_text=True), "audit")
+    panel = panel.replace("</a>", "<")
+    # A sign-in's object is the one signing in: not "Kirjautui sisään Käyttäjä".
+    assert "sales: Kirjautui sisään<" in panel
+    assert "privacy: Muutettu (Yhteyshenkilö)<" in panel
+
+
 def test_the_audit_trail_names_fields_as_the_forms_do(session, login_as):
     session.add(AuditEvent(action="update", actor="privacy", object_type="Contact",
                            object_id="6", fields=["legal_hold", "marketing_status",

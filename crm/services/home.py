@@ -148,11 +148,17 @@ def home_panels(session: Session, can: Callable[[str, str], bool],
 def _audit_text(actor: str | None, action: str, object_type: str | None) -> str:
     """Return an audit event's line: who, what, to what kind of record.
 
-    The object's kind is left out when it reads as the action does (a job's run is
-    "Job run" both as action and object), lest the line say it twice.
+    The kind follows in brackets ("Changed (Contact)"): run together, an action and a
+    kind read as a sentence they are not ("Kirjautui sisään Käyttäjä"). It is left out
+    where it adds nothing: a sign-in's object is the person signing in, and a job's run
+    is "Job run" both as action and object.
     """
     what = str(action_label(action))
     kind = str(object_type_label(object_type)) if object_type else ""
-    if kind and kind != what:
-        what = f"{what} {kind}"
+    if kind and kind != what and action not in _ACTIONS_ON_ONESELF:
+        what = f"{what} ({kind})"
     return f"{actor or '—'}: {what}"
+
+
+#: Audit actions whose object is the actor's own account.
+_ACTIONS_ON_ONESELF = frozenset({"login", "logout", "login_failed", "login_refused"})
