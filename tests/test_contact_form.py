@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -90,10 +91,31 @@ def test_a_post_links_to_the_contact_with_the_same_email(client, session):
     assert callback.contact_id == existing.id
     contact = session.get(Contact, existing.id)
     assert contact.last_name == existing.last_name  # the form does not overwrite the register
-    assert contact.last_activity_at is not None
+    # Nor restarts the retention clock on the word of whoever typed the address.
+    assert contact.last_activity_at is None
     assert session.scalar(sa.select(Consent.text_version)) == CONSENT_TEXT_VERSION
     kinds = {p.source.kind for p in contact.provenance}
     assert SourceKind.the_person in kinds
+
+
+def test_a_linked_post_leaves_the_retention_clock_to_the_call_back(client, session, login_as):
+    silent = datetime.now(UTC) - timedelta(days=700)
+    existing = make_contact(session, email="maija.meikalainen@esimerkkitalo.example",
+                            last_activity_at=silent)
+    session.commit()
+    assert post(client).status_code == 303
+    session.rollback()
+    assert session.get(Contact, existing.id).last_activity_at == silent
+    # Sales calls back and logs the call: that moves the clock.
+    sales = login_as("sales")
+    called = datetime.now(UTC) - timedelta(hours=1)
+    response = sales.post("/activityview/add", data={
+        "contact": str(existing.id), "kind": "call", "subject": "Soitto takaisin",
+        "occurred_at": called.strftime("%Y-%m-%d %H:%M"),
+        "csrf_token": csrf_token(sales, "/activityview/add")})
+    assert response.status_code == 302
+    session.rollback()
+    assert session.get(Contact, existing.id).last_activity_at > silent + timedelta(days=600)
 
 
 def test_a_forged_post_without_csrf_token_stores_nothing(client, session):

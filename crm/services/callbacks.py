@@ -131,8 +131,12 @@ def receive(session: Session, details: CallbackDetails, *, language: str, now: d
                           phone=details.phone, language=Language(language),
                           legal_basis=LegalBasis.consent, source=source,
                           purposes=[purpose] if purpose else [], created_at=now)
+        # A new person's retention clock starts with their request. Someone already in
+        # the register keeps theirs: whoever typed the form may not be them (the email
+        # is not verified), and an unverified post must not keep a person from being
+        # anonymised; Sales' call, logged as an activity, moves the clock.
+        contact.last_activity_at = now
         session.add(contact)
-    contact.last_activity_at = now
     kept_for_purpose = contact.id is not None and keep_for_consented_purpose(contact, purpose)
     session.flush()
     if session.scalar(sa.select(Provenance.id).where(Provenance.contact_id == contact.id,
