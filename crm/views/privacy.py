@@ -23,6 +23,7 @@ from crm.models import (
 from crm.privacy.record import country_name
 from crm.security import roles
 from crm.services import validation as v
+from crm.services.audit_details import detail_text
 from crm.services.audit_labels import action_label, object_type_label
 from crm.services.requests import due_date
 from crm.views import checks
@@ -237,7 +238,7 @@ class AuditEventView(CrmModelView):
     search_columns = ["at", "actor", "action", "object_type", "object_id"]
     base_order = ("at", "desc")
     formatters_columns = {"fields": _field_names, "action": action_label,
-                          "object_type": object_type_label}
+                          "object_type": object_type_label, "detail": detail_text}
     search_form_extra_fields = {"action": label_select("action", LABELS["action"]),
                                 "object_type": label_select("object_type",
                                                             LABELS["object_type"])}

@@ -1,0 +1,131 @@
+"""An audit event's detail in the reader's language (DESIGN §9.5).
+
+The trail stores its details as short codes and figures ("sso", "request 12",
+"new=3 merged=1 ..."), never personal values, so that they stay stable and searchable;
+the screens read them out through this module. A detail it does not know (an older
+event's, a provider's reason code) is shown as stored.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
+
+from crm.models import JobStatus
+from crm.security.roles import role_label
+
+#: Details that are one fixed code or phrase.
+WORDS = {
+    "password": _l("With username and password"),
+    "password_api": _l("With username and password, through the REST API"),
+    "api": _l("Through the REST API"),
+    "sso": _l("Through single sign-on"),
+    "backchannel": _l("Ended by the identity provider (back-channel logout)"),
+    "no_mapped_group": _l("In no group that gives access"),
+    "disabled": _l("Account disabled"),
+    "local_login_off": _l("Signing in with a password is switched off"),
+    "cancelled": _l("Cancelled or refused at the identity provider"),
+    "unavailable": _l("The identity provider could not be reached"),
+    "public callback form": _l("Public callback form"),
+    "erasure at processors": _l("Erasure at the processors"),
+    "suppressed contact details given again by the person":
+        _l("Suppressed contact details given again by the person"),
+    "subject find": _l("Finding a person on the command line"),
+    "fi": _l("In Finnish"), "en": _l("In English"), "sv": _l("In Swedish"),
+    "json": _l("As JSON"), "html": _l("As HTML"),
+}
+
+#: A purchased list's counts (`new=3 merged=1 ...`), as its import screen names them.
+IMPORT_COUNTS = {
+    "new": _l("New contacts"), "merged": _l("Merged into existing contacts"),
+    "duplicate": _l("Duplicates"), "suppressed": _l("Skipped: on the suppression list"),
+    "opted_out": _l("Skipped: unsubscribed or objected"), "invalid": _l("Lines with errors"),
+}
+
+MAILCHIMP_EVENTS = {"unsubscribe": _l("unsubscribed"), "cleaned": _l("address cleaned")}
+
+
+def _request(match: re.Match) -> str:
+    return _("Request #%(id)s", id=match["id"])
+
+
+def _rectification(match: re.Match) -> str:
+    return _("Rectification request #%(id)s", id=match["id"])
+
+
+def _export(match: re.Match) -> str:
+    how = str(WORDS[match["format"]])
+    return _("%(how)s, request #%(id)s", how=how, id=match["id"]) if match["id"] else how
+
+
+def _matches(match: re.Match) -> str:
+    count = int(match["count"])
+    return ngettext("%(num)d match", "%(num)d matches", count)
+
+
+def _audience(match: re.Match) -> str:
+    count = int(match["count"])
+    return ngettext("Marketing audience as CSV, %(num)d row",
+                    "Marketing audience as CSV, %(num)d rows", count)
+
+
+def _mailchimp(match: re.Match) -> str:
+    event = str(MAILCHIMP_EVENTS.get(match["event"], match["event"]))
+    if match["unknown"]:
+        return _("Mailchimp webhook: %(event)s; an address not in the register put on the "
+                 "suppression list", event=event)
+    return _("Mailchimp webhook: %(event)s", event=event)
+
+
+def _import_counts(match: re.Match) -> str:
+    pairs = (part.split("=") for part in match[0].split())
+    return ", ".join(f"{IMPORT_COUNTS.get(key, key)} {count}" for key, count in pairs)
+
+
+def _job(match: re.Match) -> str:
+    from crm.jobs import job_title  # the jobs import the services: not at import time
+
+    text = f"{job_title(match['job'])}: {JobStatus(match['status']).label}"
+    return f"{text} ({_('Dry run')})" if match["dry"] else text
+
+
+def _role_changes(match: re.Match) -> str:
+    return ", ".join(f"{part[0]}{role_label(part[1:])}" for part in match[0].split())
+
+
+def _roles(match: re.Match) -> str:
+    return ", ".join(role_label(name) for name in match[0].split(","))
+
+
+_STATUSES = "|".join(status.value for status in JobStatus)
+#: (pattern of a whole detail, how to read it), tried in order.
+PATTERNS: list[tuple[re.Pattern, Callable[[re.Match], str]]] = [
+    (re.compile(r"request (?P<id>\d+)"), _request),
+    (re.compile(r"rectification request (?P<id>\d+)"), _rectification),
+    (re.compile(r"(?P<format>json|html)(?: request (?P<id>\d+))?"), _export),
+    (re.compile(r"matches (?P<count>\d+)"), _matches),
+    (re.compile(r"audience CSV, (?P<count>\d+) rows"), _audience),
+    (re.compile(r"mailchimp webhook (?P<event>\w+)(?P<unknown>: unknown address suppressed)?"),
+     _mailchimp),
+    (re.compile(r"\w+=\d+(?: \w+=\d+)*"), _import_counts),
+    (re.compile(rf"(?P<job>\w+) (?P<status>{_STATUSES})(?P<dry> dry run)?"), _job),
+    (re.compile(r"[+-]\w+(?: [+-]\w+)*"), _role_changes),
+    (re.compile(r"\w+(?:,\w+)*"), _roles),
+]
+
+
+def detail_text(detail: str | None) -> str:
+    """Return an audit event's stored detail in the reader's language."""
+    if not detail:
+        return ""
+    if detail in WORDS:
+        return str(WORDS[detail])
+    for pattern, read in PATTERNS:
+        match = pattern.fullmatch(detail)
+        if match:
+            return read(match)
+    return detail
