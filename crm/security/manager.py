@@ -15,6 +15,7 @@ from flask_appbuilder.security.sqla.models import (
 from flask_login import current_user
 
 from crm.security.login import CrmAuthDBView, CrmSecurityApi
+from crm.security.role_views import CrmRoleView
 from crm.security.user_views import CrmUserDBModelView
 
 
@@ -29,6 +30,9 @@ class CrmSecurityManager(SecurityManager):
     # Sign-in through the identity provider, local login switchable (crm.security.login).
     authdbview = CrmAuthDBView
     userdbmodelview = CrmUserDBModelView
+    # The CRM's roles in words, read only, at /roles/ in FAB's Security menu; FAB's
+    # screen showed raw permissions and its internal roles (crm.security.role_views).
+    rolemodelview = CrmRoleView
     security_api = CrmSecurityApi
 
     def permissions_of(self, user_id: int) -> frozenset[tuple[str, str]]:

@@ -65,6 +65,42 @@ def role_label(name: str) -> str:
     return str(ROLE_LABELS.get(name, name))
 
 
+#: Groups of fields on a screen (on contacts and organisations) with permissions of
+#: their own: a role sees them only if it may read the group, changes them only if it
+#: may edit it. Every other resource is a screen.
+FIELD_GROUPS = (ORGANISATION_PROFILE, CUSTOMER_RELATIONSHIP, INVOICING, MARKETING_CONSENT)
+
+#: The actions in the order the roles page names them, in the reader's language.
+ACTION_LABELS = {
+    READ: _l("read"), ADD: _l("add"), EDIT: _l("edit"), DELETE: _l("delete"),
+    EXPORT: _l("export"), RUN: _l("run"),
+}
+
+#: Every resource as the roles page names it, in the reader's language: a screen by
+#: its menu entry, where it has one. `RETENTION_POLICY` also guards the legal hold of
+#: contacts and organisations; reading `USER_ADMIN` also opens the roles page.
+RESOURCE_LABELS = {
+    ORGANISATION: _l("Organisations"), CONTACT: _l("Contacts"),
+    IDENTIFIER: _l("Identifiers"), CONSENT: _l("Consents"), PROVENANCE: _l("Provenance"),
+    SOURCE: _l("Sources and purchased lists"), ACTIVITY: _l("Activities"),
+    CALLBACK_REQUEST: _l("Callback requests"), PURCHASED_LIST_IMPORT: _l("Purchased lists"),
+    MARKETING_AUDIENCE: _l("Marketing audience"),
+    DATA_SUBJECT_REQUEST: _l("Data subject requests"),
+    RETENTION_POLICY: _l("Retention policies and legal holds"), JOB_RUN: _l("Job runs"),
+    RECIPIENT: _l("Recipients and processors"), AUDIT_EVENT: _l("Audit trail"),
+    CONTACT_CHANGE: _l("Change history"), RECORD_OF_PROCESSING: _l("Record of processing"),
+    USER_ADMIN: _l("User accounts"),
+    ORGANISATION_PROFILE: _l("Organisation details"),
+    CUSTOMER_RELATIONSHIP: _l("Customer relationship"), INVOICING: _l("Invoicing"),
+    MARKETING_CONSENT: _l("Marketing status"),
+}
+
+
+def resource_label(resource: str) -> str:
+    """Return a resource's name in the reader's language (an unknown one: as it is)."""
+    return str(RESOURCE_LABELS.get(resource, resource))
+
+
 #: resource -> role -> letters. A role missing from a row has nothing on it.
 MATRIX: dict[str, dict[str, str]] = {
     # Privacy edits an organisation's legal hold only (all its other fields are in groups).
@@ -101,10 +137,10 @@ MATRIX: dict[str, dict[str, str]] = {
     USER_ADMIN: {"Admin": "RW", "DPO": "R"},
 }
 
-#: Flask-AppBuilder's own security screens, by the permissions they check.
+#: Flask-AppBuilder's own user screen, by the permissions it checks. (The roles page,
+#: crm.security.role_views, checks `USER_ADMIN` itself.)
 FAB_USER_ADMIN = {
-    READ: [("can_list", "UserDBModelView"), ("can_show", "UserDBModelView"),
-           ("can_list", "RoleModelView"), ("can_show", "RoleModelView")],
+    READ: [("can_list", "UserDBModelView"), ("can_show", "UserDBModelView")],
     ADD: [("can_add", "UserDBModelView")],
     EDIT: [("can_edit", "UserDBModelView")],
 }
@@ -114,6 +150,13 @@ SELF_SERVICE = [
     ("can_this_form_get", "ResetMyPasswordView"),
     ("can_this_form_post", "ResetMyPasswordView"),
 ]
+
+
+def role_actions(role: str, resource: str) -> list[str]:
+    """Return the actions `role` may take on `resource`, in `ACTION_LABELS` order."""
+    letters = MATRIX.get(resource, {}).get(role, "")
+    granted = {action for letter in letters for action in LETTERS[letter]}
+    return [action for action in ACTION_LABELS if action in granted]
 
 
 def role_permissions(role: str) -> set[tuple[str, str]]:

@@ -26,7 +26,9 @@ def menu_resources(appbuilder: AppBuilder) -> dict[str, tuple[str, str | None]]:
             view_name = (item.baseview.__class__.__name__ if item.baseview is not None
                          else None)
             resource = by_endpoint.get(view_name, item.name)
-            if view_name in ("UserDBModelView", "CrmUserDBModelView", "RoleModelView"):
+            # FAB's user screen checks FAB's own resource; the CRM grants it with
+            # USER_ADMIN (roles.FAB_USER_ADMIN).
+            if view_name in ("UserDBModelView", "CrmUserDBModelView"):
                 resource = roles.USER_ADMIN
             result[item.name] = (resource, category.name if category.childs else None)
     return result
