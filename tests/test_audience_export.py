@@ -91,7 +91,7 @@ def test_the_audience_page_counts_and_runs_the_sync(login_as, session, audience)
     assert run.trigger == "screen" and run.status is JobStatus.skipped
     # The page says the run was skipped and why, in Finnish.
     page = client.get("/audience/").get_data(as_text=True)
-    assert "Mailchimpia ei ole määritetty" in page
+    assert "Mailchimpiä ei ole määritetty" in page
     # No token (or a stale one): nothing run, and the page says so.
     refused = client.post("/audience/sync")
     assert refused.status_code == 302 and refused.location.endswith("/audience/")

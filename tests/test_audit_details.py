@@ -24,7 +24,7 @@ from crm.services.audit_details import detail_text
     ("json", "JSON-muodossa", "As JSON"),
     ("matches 1", "1 osuma", "1 match"),
     ("matches 3", "3 osumaa", "3 matches"),
-    ("audience CSV, 120 rows", "Markkinointiyleisö CSV-tiedostona, 120 riviä",
+    ("audience CSV, 120 rows", "Markkinoinnin vastaanottajat CSV-tiedostona, 120 riviä",
      "Marketing audience as CSV, 120 rows"),
     ("mailchimp webhook unsubscribe", "Mailchimpin webhook: peruttu tilaus",
      "Mailchimp webhook: unsubscribed"),
@@ -56,5 +56,5 @@ def test_an_events_page_shows_its_detail_readably(session, login_as):
     session.commit()
     client = login_as("dpo")
     page = client.get(f"/auditeventview/show/{event.id}").get_data(as_text=True)
-    assert "Markkinointiyleisö CSV-tiedostona, 2 riviä" in page
+    assert "Markkinoinnin vastaanottajat CSV-tiedostona, 2 riviä" in page
     assert "audience CSV" not in page

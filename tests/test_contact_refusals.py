@@ -110,8 +110,9 @@ def test_the_refusal_is_in_finnish_on_finnish_pages(login_as, erased):
     client = login_as("sales")  # Finnish by default
     html = post(client, email=ERASED_EMAIL).get_data(as_text=True)
     assert field_errors(html, "email") == [
-        "Tämä osoite on estolistalla (poistettu tai kieltäytynyt). Tallenna se vain, jos "
-        "henkilö on itse antanut sen meille uudelleen, ja vahvista se alempana."]
+        "Tämä osoite on estolistalla (tiedot poistettu tai henkilö on kieltäytynyt "
+        "markkinoinnista). Tallenna se vain, jos henkilö on itse antanut sen meille "
+        "uudelleen, ja vahvista se alempana."]
     assert "Henkilö antoi nämä tiedot meille itse uudelleen" in html  # the box's label
 
 

@@ -13,7 +13,7 @@ def test_a_role_without_access_gets_a_finnish_page_that_says_why(login_as):
     response = login_as("comms").get("/imports/", headers={"Accept": "text/html"})
     page = response.get_data(as_text=True)
     assert response.status_code == 403
-    assert 'data-status="403"' in page and "Ei pääsyä" in page
+    assert 'data-status="403"' in page and "Ei käyttöoikeutta" in page
     assert "Roolisi ei anna pääsyä tälle sivulle" in page
     assert "Forbidden" not in page
 

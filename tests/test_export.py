@@ -307,8 +307,9 @@ def _section(html: str, table: str) -> str:
 @pytest.mark.parametrize("lang, shown, source", [
     ("fi", ["Perunut tilauksen", "Päättäjä", "Asiakassopimus", "Asiakassuhteen hoito",
             "Uusien asiakas- ja yhteistyösuhteiden luominen", "25.11.2026 13.43",
-            "Verkkolomake", "Puhelu", "Tarkastuspyyntö", "Katsottu", "Titteli",
-            "Ostettu osoitteisto", "5.2.2026"], "Oma toimintamme"),
+            "Verkkolomake", "Puhelu", "Tarkastuspyyntö", "Katsottu", "Tehtävänimike",
+            "Käsittelyperuste", "Vastustanut suoramarkkinointia", "Toiminto",
+            "Ostettu lista", "5.2.2026"], "Oma toimintamme"),
     ("en", ["Unsubscribed", "Decision maker", "Customer contract",
             "Keeping the customer relationship",
             "Creating new customer and partner relationships", "25/11/2026 13:43",

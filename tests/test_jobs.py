@@ -595,7 +595,7 @@ def test_an_unconfigured_mailchimp_sync_shows_as_skipped_and_why(app, session, l
     session.commit()
     html = login_as("privacy").get("/jobs/").get_data(as_text=True)
     row = html.split('data-job="mailchimp_sync"')[1].split("</tr>")[0]
-    assert "Ohitettu" in row and "Mailchimpia ei ole määritetty" in row
+    assert "Ohitettu" in row and "Mailchimpiä ei ole määritetty" in row
     assert "Onnistui" not in row
 
 
@@ -606,7 +606,7 @@ def test_a_skipped_dry_runs_page_gives_the_reason_not_an_error_nor_changes(app, 
     outcome = run_job(app, "mailchimp_sync", dry_run=True, trigger="screen")
     assert outcome.status is JobStatus.skipped
     page = login_as("privacy").get(f"/jobrunview/show/{outcome.run_id}").get_data(as_text=True)
-    row = re.search(r"<tr>(?:(?!</tr>).)*Mailchimpia ei ole määritetty", page, re.S).group(0)
+    row = re.search(r"<tr>(?:(?!</tr>).)*Mailchimpiä ei ole määritetty", page, re.S).group(0)
     assert "Syy" in row and "Virhe" not in row
     # Skipped, it did nothing: no "a real run would have made these changes".
     assert 'id="job-run-dry-note"' not in page

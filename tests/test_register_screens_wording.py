@@ -159,7 +159,7 @@ def test_run_now_of_an_unconfigured_mailchimp_says_why_not_try_later(session, lo
     assert "/jobs/confirm/mailchimp_sync/" in asked.location
     page = client.get(asked.location).get_data(as_text=True)
     skipped = page.split('id="job-confirm-skipped">')[1].split("</div>")[0]
-    assert "Mailchimpia ei ole määritetty" in skipped and "myöhemmin" not in skipped
+    assert "Mailchimpiä ei ole määritetty" in skipped and "myöhemmin" not in skipped
     assert 'id="job-confirm-unfinished"' not in page
     assert 'id="confirm-run-mailchimp_sync"' not in page
 
