@@ -7,6 +7,7 @@ filter's place (0 equal to, 1 greater than, 2 smaller than, 3 not equal to).
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 
 import pytest
@@ -127,6 +128,28 @@ def test_the_filter_box_offers_the_crms_calendar_not_fabs(login_as):
     box = page.split('id="filter_form"', 1)[1]
     assert "crm-date" in box and "pp.kk.vvvv" in box
     assert "appbuilder_date" not in box
+
+
+@pytest.mark.parametrize("locale, later, earlier", [
+    ("fi", "Myöhemmin kuin", "Aiemmin kuin"), ("en", "Later than", "Earlier than")])
+def test_a_dates_filters_say_later_and_earlier(login_as, locale, later, earlier):
+    page = _signed_in(login_as, "privacy", locale).get(REQUEST_LIST).get_data(as_text=True)
+    names = _filter_box_args(page)[2]["received_on"]
+    assert names[GREATER] == later and names[SMALLER] == earlier
+    assert not {"Suurempi kuin", "Pienempi kuin", "Greater than", "Smaller than"} & set(names)
+
+
+def _filter_box_args(page: str) -> list:
+    """Return the arguments after '#filter_form' the list page hands FAB's filter box:
+    the columns' labels, their fields, and the names of each column's filters."""
+    rest = page.split("'#filter_form',", 1)[1]
+    decoder, args = json.JSONDecoder(), []
+    for _ in range(3):
+        rest = rest.lstrip(" \n,")
+        value, end = decoder.raw_decode(rest)
+        args.append(value)
+        rest = rest[end:]
+    return args
 
 
 @pytest.mark.parametrize("query, shown_open", [

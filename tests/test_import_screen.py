@@ -159,6 +159,16 @@ def test_the_mapping_shows_each_columns_first_values_and_names_the_separator(
     assert "Messut 2026" not in logged and "Verkkosivu" not in logged
 
 
+def test_a_list_of_one_column_is_said_to_have_one_column(login_as, session):
+    client = login_as("marketing")
+    upload(client, "Sähköposti\r\naino@ruutu.example\r\n".encode())
+    page = client.get("/imports/mapping").get_data(as_text=True)
+    assert "1 sarake." in page and "1 saraketta" not in page
+    client.get("/lang/en")
+    page = client.get("/imports/mapping").get_data(as_text=True)
+    assert "1 column." in page and "1 columns" not in page
+
+
 def test_the_mapping_names_commas_and_tabs_in_words(login_as, session):
     client = login_as("marketing")
     client.get("/lang/en")

@@ -584,6 +584,16 @@ def test_the_jobs_screen_says_each_schedule_in_words(app, session, login_as, mon
     assert " AM" not in html and " PM" not in html
 
 
+def test_one_minute_past_the_hour_is_said_in_the_singular(app, login_as, monkeypatch):
+    monkeypatch.setitem(app.config, "CRM_JOB_SCHEDULES", {"mailchimp_sync": "1 * * * *"})
+    client = login_as("privacy")
+    row = client.get("/jobs/").get_data(as_text=True).split('data-job="mailchimp_sync"')[1]
+    assert "Joka tunti, 1 minuutti yli tasatunnin" in row.split("</tr>")[0]
+    row = english(client).get("/jobs/").get_data(as_text=True).split(
+        'data-job="mailchimp_sync"')[1]
+    assert "Every hour at 1 minute past" in row.split("</tr>")[0]
+
+
 def test_an_unconfigured_mailchimp_sync_shows_as_skipped_and_why(app, session, login_as,
                                                                  monkeypatch):
     monkeypatch.setitem(app.config, "CRM_MAILCHIMP_API_KEY", None)

@@ -25,6 +25,7 @@ import sqlalchemy as sa
 from flask import flash, g, has_request_context
 from flask_appbuilder.models.sqla import filters as fab
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from crm.views.dates import (
     invalid_date_message,
@@ -96,6 +97,9 @@ class FilterDateNotEqual(_DateFilter, fab.FilterNotEqual):
 
 
 class FilterDateGreater(_DateFilter, fab.FilterGreater):
+    # A date is later, not "greater than" ("Suurempi kuin 1.2.2026").
+    name = _l("Later than")
+
     def compare_value(self, field, value):
         return field > value
 
@@ -104,6 +108,8 @@ class FilterDateGreater(_DateFilter, fab.FilterGreater):
 
 
 class FilterDateSmaller(_DateFilter, fab.FilterSmaller):
+    name = _l("Earlier than")
+
     def compare_value(self, field, value):
         return field < value
 

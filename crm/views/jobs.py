@@ -16,7 +16,7 @@ from babel.dates import get_day_names
 from babel.lists import format_list
 from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_appbuilder import BaseView, expose, has_access
-from flask_babel import format_date, format_datetime, format_time, get_locale
+from flask_babel import format_date, format_datetime, format_time, get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -230,7 +230,8 @@ def schedule_text(crontab: str) -> str | None:
         every = int(minute[2:])
         return _("Every minute") if every == 1 else _("Every %(num)d minutes", num=every)
     if minute.isdigit() and hour == "*" == weekday_field:
-        return _("Every hour at %(minute)s minutes past", minute=int(minute))
+        return ngettext("Every hour at %(num)d minute past", "Every hour at %(num)d minutes past",
+                        int(minute))
     if not (minute.isdigit() and hour.isdigit()):
         return None
     try:
