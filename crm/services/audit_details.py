@@ -82,7 +82,10 @@ def _mailchimp(match: re.Match) -> str:
 
 
 def _import_counts(match: re.Match) -> str:
-    pairs = (part.split("=") for part in match[0].split())
+    """The counts in the import screen's order, whatever order they were stored in."""
+    pairs = [part.split("=") for part in match[0].split()]
+    order = list(IMPORT_COUNTS)
+    pairs.sort(key=lambda pair: order.index(pair[0]) if pair[0] in order else len(order))
     return ", ".join(f"{IMPORT_COUNTS.get(key, key)} {count}" for key, count in pairs)
 
 
