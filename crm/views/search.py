@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import itertools
 import re
+import sqlite3
 import string
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from urllib.parse import urlencode
@@ -488,14 +490,56 @@ def _contains(column, text: str):
 
     PostgreSQL answers `column ILIKE '%text%'` from the column's trigram (pg_trgm GIN)
     index; the pattern is written into the statement, as the prefixes are. SQLite
-    reads the table (its lower() and LIKE fold ASCII letters only, as its prefixes).
+    reads the table. Its lower() and LIKE fold ASCII letters only, so there the column
+    is lowered by Python (`crm_lower`, which `_some_ids` registers), as PostgreSQL's
+    lower() in a UTF-8 locale: "äki" is in "MÄKINEN". Python is called only for the
+    values SQLite's own LIKE finds may match (`_sqlite_sieve`).
     """
-    pattern = literal("%" + _escaped(text) + "%", literal_execute=True)
-    return column.ilike(pattern, escape="\\")
+    if not has_app_context() or db.engine.dialect.name == "postgresql":
+        pattern = literal("%" + _escaped(text) + "%", literal_execute=True)
+        return column.ilike(pattern, escape="\\")
+    lowered = text.lower()
+    pattern = literal("%" + _escaped(lowered) + "%", literal_execute=True)
+    contains = func.crm_lower(column).like(pattern, escape="\\")
+    sieve = _sqlite_sieve(lowered)
+    if sieve == "%":
+        return contains
+    # SQLite tests a row's terms in the order written: the sieve first.
+    return and_(column.like(literal(sieve, literal_execute=True), escape="\\"), contains)
 
 
-#: How long PostgreSQL may look for partial matches before the search gives up.
+#: The ASCII letters that a character beyond ASCII lowers to: the Kelvin sign's lower()
+#: is "k", the dotted capital I's "i" and a combining dot.
+_LOWERED_FROM_BEYOND_ASCII = frozenset("ik")
+
+
+def _sqlite_sieve(lowered: str) -> str:
+    """Return a pattern for SQLite's LIKE that every value whose Python lower() contains
+    `lowered` matches, and few others: the other ASCII characters stand for themselves
+    (LIKE folds ASCII letters, and nothing else lowers to them), and each run of those
+    a character beyond ASCII may lower to ("ä" of "Ä", "k", "i") for any characters."""
+    pieces, wild = ["%"], True
+    for ch in lowered:
+        if ch.isascii() and ch not in _LOWERED_FROM_BEYOND_ASCII:
+            pieces.append(_escaped(ch))
+            wild = False
+        elif not wild:
+            pieces.append("%")
+            wild = True
+    if not wild:
+        pieces.append("%")
+    return "".join(pieces)
+
+
+def _lower(value: str | None) -> str | None:
+    return None if value is None else value.lower()
+
+
+#: How long the database may look for partial matches before the search gives up.
 PARTIAL_TIMEOUT_MS = 300
+#: SQLite's virtual machine instructions between two looks at the time
+#: (`_sqlite_time_limit`): a few microseconds.
+SQLITE_PROGRESS_STEPS = 1000
 #: PostgreSQL's SQLSTATE of a statement cancelled by its statement_timeout.
 _QUERY_CANCELED = "57014"
 
@@ -515,14 +559,17 @@ def _some_ids(session, selects) -> tuple[list[int], bool]:
 
     A LIMIT does not bound a text that is rare but whose trigrams are everywhere
     ("q.example": only "example" is indexed, so every address is read and tested,
-    0.7 s). On PostgreSQL the statement may therefore run PARTIAL_TIMEOUT_MS at most,
-    in a savepoint that a cancelled statement rolls back alone; raises
-    `PartialSearchTooSlow` then.
+    0.7 s). The statement may therefore run PARTIAL_TIMEOUT_MS at most: on PostgreSQL
+    in a savepoint that a cancelled statement rolls back alone, on SQLite by its
+    progress handler (`_sqlite_time_limit`); raises `PartialSearchTooSlow` then.
     """
     bounded = [select_.limit(_literal(PARTIAL_LIMIT + 1)).subquery() for select_ in selects]
     statement = union_all(*(select(b.c.id) for b in bounded))
     if session.get_bind().dialect.name != "postgresql":
-        return _first_ids(session.scalars(statement))
+        raw = session.connection().connection.driver_connection
+        raw.create_function("crm_lower", 1, _lower, deterministic=True)
+        with _sqlite_time_limit(raw):
+            return _first_ids(session.scalars(statement))
     try:
         with session.begin_nested():
             # Within the transaction only (set_config's true), and put back after.
@@ -536,6 +583,23 @@ def _some_ids(session, selects) -> tuple[list[int], bool]:
             raise
         raise PartialSearchTooSlow from error
     return found
+
+
+@contextmanager
+def _sqlite_time_limit(raw) -> Iterator[None]:
+    """Interrupt the statements run within on SQLite connection `raw` once they have
+    taken PARTIAL_TIMEOUT_MS, as PostgreSQL's statement_timeout does; raise
+    `PartialSearchTooSlow` then. An interrupted SELECT leaves the transaction as it was."""
+    deadline = time.monotonic() + PARTIAL_TIMEOUT_MS / 1000
+    raw.set_progress_handler(lambda: time.monotonic() > deadline, SQLITE_PROGRESS_STEPS)
+    try:
+        yield
+    except OperationalError as error:
+        if getattr(error.orig, "sqlite_errorcode", None) != sqlite3.SQLITE_INTERRUPT:
+            raise
+        raise PartialSearchTooSlow from error
+    finally:
+        raw.set_progress_handler(None, 0)
 
 
 def _first_ids(ids) -> tuple[list[int], bool]:
@@ -601,8 +665,8 @@ class _PartialSearchFilter(BaseFilter):
 
 
 class ContactPartialSearch(_PartialSearchFilter):
-    """Live contacts whose first or last name, email or organisation's name contains
-    the text (with an "@", the email only)."""
+    """Live contacts whose first or last name, emails or organisation's name contains
+    the text (with an "@", the emails only)."""
 
     found_model = Contact
 
@@ -613,6 +677,10 @@ class ContactPartialSearch(_PartialSearchFilter):
                                                          Contact.first_name, Contact.email)
         selects = [select(Contact.id).where(live, _contains(column, text))
                    for column in columns]
+        # Its condition implies the second email's index's (crm.models.indexes), which
+        # holds the contacts that have one only.
+        selects.append(select(Contact.id).where(live, Contact.alt_email.is_not(None),
+                                                _contains(Contact.alt_email, text)))
         if "@" not in text:
             named = select(Organisation.id).where(_contains(Organisation.name, text))
             selects.append(select(Contact.id).where(
