@@ -91,8 +91,8 @@ def test_marketing_checks_a_finnish_excel_list_then_imports_it(page: Page, sessi
         ["aija.kokeilulista@lista.example", "oljynen.kokeilulista@lista.example",
          "solve.kokeilulista@lista.example"])
     # The separator is named in words, not shown as a bare character.
-    expect(page.locator("h2 + p")).to_contain_text("puolipiste")
-    expect(page.locator("h2 + p")).not_to_contain_text("“;”")
+    expect(page.locator("h1 + p")).to_contain_text("puolipiste")
+    expect(page.locator("h1 + p")).not_to_contain_text("“;”")
     page.locator("select#map_email").select_option("Työsähköposti")
     page.screenshot(path=screenshot_dir / "import-mapping.png", full_page=True)
 
