@@ -15,6 +15,8 @@ def test_a_role_without_access_gets_a_finnish_page_that_says_why(login_as):
     assert response.status_code == 403
     assert 'data-status="403"' in page and "Ei käyttöoikeutta" in page
     assert "Roolisi ei anna pääsyä tälle sivulle" in page
+    # Roles come from the sign-in service's groups: not the privacy officer's to give.
+    assert "esihenkilöltäsi tai IT-palvelupisteestä" in page and "Tietosuoja-rooli" not in page
     assert "Forbidden" not in page
 
 

@@ -419,3 +419,22 @@ def test_html_export_of_several_contacts_says_whose_row_it_is(session, seeded):
     html = render_access_export_html(
         build_access_export(session, [seeded.contact_id, twin.id], lang="fi"), "fi")
     assert "Yhteystietojen tunnus" in _section(html, "identifier")
+
+
+@pytest.mark.parametrize("lang, shown", [
+    ("fi", ["1 osuma", "Yhteyshenkilö, Aihe"]),
+    ("en", ["1 match", "Contact, Subject"]),
+])
+def test_the_exports_log_reads_its_events_details_and_fields(session, seeded, lang, shown):
+    session.add(AuditEvent(action="find", actor="privacy", object_type="Contact",
+                           object_id=str(seeded.contact_id), detail="matches 1"))
+    session.add(AuditEvent(action="update", actor="sales", object_type="Contact",
+                           object_id=str(seeded.contact_id), fields=["contact", "subject"]))
+    session.commit()
+    html = render_access_export_html(build_access_export(session, seeded.contact_id,
+                                                         lang=lang), lang)
+    log = _section(html, "audit_event")
+    for words in shown:
+        assert words in log, words
+    # Not the stored detail or field names.
+    assert "matches" not in log and not re.search(r"\bcontact\b", log)

@@ -145,7 +145,7 @@ def test_the_search_box_and_the_filters_have_labels_of_their_own(session, login_
 def test_home_page_is_finnish(login_as):
     page = _page(login_as("sales"), "/")
     assert "Tervetuloa, Sanna" in page
-    assert "Uudet soittopyynnöt" in page
+    assert "Avoimet soittopyynnöt" in page
     assert "Tietosuojaseloste" in page
 
 

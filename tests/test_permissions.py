@@ -29,7 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from itertools import count
 from typing import Any
@@ -394,9 +394,10 @@ def _callback(session, world, tag):
 def _activity(session, world, tag):
     contact = session.get(Contact, world.contact_id)
     if tag:
-        return make_activity(session, contact)
+        return make_activity(session, contact, occurred_at=datetime.now(UTC) - timedelta(days=1))
+    # Newest, so first in the list; not a day to come, which its form would refuse.
     return make_activity(session, contact, subject="Matriisiaktiviteetti",
-                         occurred_at=FAR_FUTURE)
+                         occurred_at=datetime.now(UTC))
 
 
 def _consent(session, world, tag):

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from crm.jobs.runner import run_job
 from crm.models import (
     AuditEvent,
+    CallbackStatus,
     JobRun,
     JobStatus,
     MarketingStatus,
@@ -21,7 +22,13 @@ from crm.models import (
 )
 from crm.models.base import utcnow
 from tests.conftest import csrf_token
-from tests.factories import make_contact, make_recipient, make_request
+from tests.factories import (
+    make_callback_request,
+    make_contact,
+    make_organisation,
+    make_recipient,
+    make_request,
+)
 
 
 def _panel(html: str, key: str) -> str:
@@ -119,6 +126,28 @@ def test_audit_lines_on_the_home_page_read_as_an_action_then_its_kind(session, l
     assert "privacy: Muutettu (Yhteyshenkilö)<" in panel
 
 
+def test_callbacks_being_handled_stay_on_the_sales_home_page(session, login_as):
+    make_callback_request(session, name="Uusi Soittaja")
+    make_callback_request(session, name="Kesken Soittaja", status=CallbackStatus.in_progress)
+    make_callback_request(session, name="Valmis Soittaja", status=CallbackStatus.done)
+    session.commit()
+    panel = _panel(login_as("sales").get("/").get_data(as_text=True), "callbacks")
+    assert "Avoimet soittopyynnöt" in panel
+    assert "Uusi Soittaja" in panel and "Kesken Soittaja (Käsittelyssä)" in panel
+    assert "Valmis Soittaja" not in panel
+    assert panel.index("Uusi Soittaja") < panel.index("Kesken Soittaja")
+
+
+def test_a_customer_invoiced_by_email_has_invoicing_details(session, login_as):
+    make_organisation(session, name="Sähköpostilaskutus Oy", invoicing_street=None,
+                      e_invoice_address=None, billing_email="laskut@sposti.example")
+    make_organisation(session, name="Tiedoton Oy", invoicing_street=None,
+                      e_invoice_address=None, billing_email=None)
+    session.commit()
+    panel = _panel(login_as("ar").get("/").get_data(as_text=True), "invoicing")
+    assert "Tiedoton Oy" in panel and "Sähköpostilaskutus Oy" not in panel
+
+
 def test_the_audit_trail_names_fields_as_the_forms_do(session, login_as):
     session.add(AuditEvent(action="update", actor="privacy", object_type="Contact",
                            object_id="6", fields=["legal_hold", "marketing_status",
@@ -130,6 +159,20 @@ def test_the_audit_trail_names_fields_as_the_forms_do(session, login_as):
     assert "Säilytysvelvoite, Markkinointi, Muutoksen syy, no_such_field" in page
     assert "Säilytysaika (päivää)" in page
     assert "legal_hold" not in page and "period_days" not in page
+
+
+def test_the_audit_trail_names_an_exports_tables_and_an_erasures_result(session, login_as):
+    session.add(AuditEvent(action="export", actor="privacy", object_type="Contact",
+                           object_id="6", fields=["activity", "contact_purpose",
+                                                  "data_subject_request", "no_such_table"]))
+    session.add(AuditEvent(action="update", actor="privacy",
+                           object_type="DataSubjectRequest", object_id="2",
+                           fields=["erasure_result"]))
+    session.commit()
+    page = login_as("dpo").get("/auditeventview/list/").get_data(as_text=True)
+    assert "Toimenpide, Käyttötarkoitus, Rekisteröidyn pyyntö, no_such_table" in page
+    assert "Poiston tulos" in page
+    assert "contact_purpose" not in page and "Erasure Result" not in page
 
 
 def test_recipients_countries_are_named_not_coded(session, login_as):

@@ -19,6 +19,7 @@ from crm.models import Contact, RequestType, SourceKind
 from crm.models.base import AwareDateTime, LabelledEnum
 from crm.public.notice_text import LABELS
 from crm.security.roles import role_label
+from crm.services.audit_details import detail_text
 from crm.services.audit_labels import action_label, object_type_label
 
 EXPORT_TEXT: dict[str, dict[str, str]] = {
@@ -121,7 +122,8 @@ EXPORT_TEXT: dict[str, dict[str, str]] = {
 #: Column names as shown in the printable export; a column not named shows its own name.
 FIELD_LABELS: dict[str, dict[str, str]] = {
     "fi": {
-        "id": "Tunnus", "first_name": "Etunimi", "last_name": "Sukunimi", "title": "Tehtävänimike",
+        "id": "Tunnus", "contact": "Yhteyshenkilö", "first_name": "Etunimi",
+        "last_name": "Sukunimi", "title": "Tehtävänimike",
         "organisation": "Organisaatio", "email": "Sähköposti", "alt_email": "Muu sähköposti",
         "phone": "Puhelin", "mobile": "Matkapuhelin", "street_address": "Katuosoite",
         "postal_code": "Postinumero", "city": "Postitoimipaikka", "country": "Maa",
@@ -159,7 +161,8 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
         "erasure_result": "Poiston tulos",
     },
     "en": {
-        "id": "Id", "first_name": "First name", "last_name": "Last name", "title": "Title",
+        "id": "Id", "contact": "Contact", "first_name": "First name",
+        "last_name": "Last name", "title": "Title",
         "organisation": "Organisation", "email": "Email", "alt_email": "Other email",
         "phone": "Phone", "mobile": "Mobile", "street_address": "Street address",
         "postal_code": "Postal code", "city": "City", "country": "Country",
@@ -298,6 +301,8 @@ class ExportReader:
             names = self.words if row.get("action") == "export" else self.fields
             return label, ", ".join(names.get(name, self.fields.get(name, name))
                                     for name in value)
+        if table == "audit_event" and key == "detail" and value:
+            return label, detail_text(value)
         if table == "contact_change" and key == "field":
             return label, self.fields.get(value, value)
         if table == "contact_change" and key in ("old_value", "new_value"):

@@ -44,6 +44,16 @@ def object_type_label(code: str | None) -> str:
     return str(OBJECT_TYPES.get(code, code or ""))
 
 
+def table_label(name: str) -> str | None:
+    """Return a table's records by their kind in the reader's language ("activity":
+    "Toimenpide"), as an access export's audit event names the tables it read; None
+    for a table no kind names."""
+    if name == "contact_purpose":
+        return str(OBJECT_TYPES["Purpose"])
+    label = OBJECT_TYPES.get("".join(part.title() for part in name.split("_")))
+    return None if label is None else str(label)
+
+
 def label_choices(labels: dict) -> list[tuple[str, str]]:
     """Return (code, label) of every code of `labels`, by label in the reader's language."""
     return sorted(((code, str(label)) for code, label in labels.items()),

@@ -38,9 +38,11 @@ def the_person_source(session: Session) -> Source:
 
 
 def touch_contact(activity: Activity) -> None:
-    """Move the contact's last-activity clock (which retention counts from) forward."""
+    """Move the contact's last-activity clock (which retention counts from) forward,
+    never past now: an activity dated later today counts from now."""
     contact: Contact | None = activity.contact
-    when = activity.occurred_at or utcnow()
+    now = utcnow()
+    when = min(activity.occurred_at or now, now)
     if contact is not None and (contact.last_activity_at is None
                                 or contact.last_activity_at < when):
         contact.last_activity_at = when

@@ -69,17 +69,22 @@ def home_panels(session: Session, can: Callable[[str, str], bool],
             session.scalar(select(func.count()).where(open_)),
             url("DataSubjectRequestView.list", None)))
     if can(roles.READ, roles.CALLBACK_REQUEST):
-        new = CallbackRequest.status == CallbackStatus.new
+        # New ones and those being handled: one taken up and left "in progress" would
+        # otherwise drop out of sight. New ones first, the newest first.
+        open_ = CallbackRequest.status.in_([CallbackStatus.new, CallbackStatus.in_progress])
         rows = session.execute(select(CallbackRequest.id, CallbackRequest.name,
-                                      CallbackRequest.received_at)
-                               .where(new).order_by(CallbackRequest.received_at.desc())
+                                      CallbackRequest.status, CallbackRequest.received_at)
+                               .where(open_)
+                               .order_by(CallbackRequest.status != CallbackStatus.new,
+                                         CallbackRequest.received_at.desc())
                                .limit(8)).all()
         panels.append(Panel(
-            "callbacks", _("New callback requests"),
+            "callbacks", _("Open callback requests"),
             # Dates as the reader writes them, on the register's day (CRM_TIMEZONE).
-            [Row(name, url("CallbackRequestView.show", i), format_date(at, "short"))
-             for i, name, at in rows],
-            session.scalar(select(func.count()).where(new)),
+            [Row(name if status is CallbackStatus.new else f"{name} ({status.label})",
+                 url("CallbackRequestView.show", i), format_date(at, "short"))
+             for i, name, status, at in rows],
+            session.scalar(select(func.count()).where(open_)),
             url("CallbackRequestView.list", None)))
     if can(roles.READ, roles.ACTIVITY):
         support_only = can(roles.ADD, roles.ACTIVITY) and not can(roles.ADD, roles.ORGANISATION)
@@ -113,9 +118,11 @@ def home_panels(session: Session, can: Callable[[str, str], bool],
                             None, url("MarketingAudienceView.index", None)
                             if can(roles.EXPORT, roles.MARKETING_AUDIENCE) else None))
     if can(roles.EDIT, roles.INVOICING):
+        # No way to send an invoice: no e-invoice address, postal address or billing email.
         missing = ((Organisation.customer_status == CustomerStatus.customer)
                    & Organisation.e_invoice_address.is_(None)
-                   & Organisation.invoicing_street.is_(None))
+                   & Organisation.invoicing_street.is_(None)
+                   & Organisation.billing_email.is_(None))
         rows = session.execute(select(Organisation.id, Organisation.name).where(missing)
                                .order_by(Organisation.name).limit(8)).all()
         panels.append(Panel("invoicing", _("Customers without invoicing details"),

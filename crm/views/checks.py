@@ -10,6 +10,7 @@ need the stored record read it from there.
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from flask import current_app, url_for
 from flask_babel import gettext
@@ -18,7 +19,7 @@ from wtforms.validators import StopValidation, ValidationError
 
 from crm.extensions import db
 from crm.models import Consent, Contact, DataSubjectRequest, LegalBasis
-from crm.models.base import utcnow
+from crm.models.base import register_today, utcnow
 from crm.privacy.suppression import is_suppressed
 from crm.security import roles
 from crm.services.contacts import contact_with_email, has_valid_consent
@@ -47,6 +48,19 @@ def given_by_now(form, field) -> None:
     """A consent's time of giving (this field) is not in the future."""
     if field.data is not None and field.data > utcnow():
         raise ValidationError(gettext("A consent cannot be given in the future."))
+
+
+def occurred_by_today(form, field) -> None:
+    """An activity's time (this field) is not past the register's today: it moves the
+    contact's last-activity clock, which retention counts from, so a mistyped year
+    ("2062") would keep the person for decades."""
+    if field.data is None:
+        return
+    when = field.data
+    if when.tzinfo is not None:
+        when = when.astimezone(ZoneInfo(current_app.config["CRM_TIMEZONE"]))
+    if when.date() > register_today():
+        raise ValidationError(gettext("An activity cannot be logged for a day still to come."))
 
 
 def withdrawn_by_now(form, field) -> None:

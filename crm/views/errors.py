@@ -43,8 +43,9 @@ PAGES = {
           _l("The form may have expired or been sent twice. Go back, reload the page and "
              "try again.")),
     403: (_l("No access"),
-          _l("Your role does not give access to this page. If your work needs it, ask "
-             "the register owner (the Privacy role).")),
+          _l("Your role does not give access to this page. Roles come from your groups "
+             "at the company's sign-in service: if your work needs this page, ask your "
+             "manager or the IT service desk.")),
     404: (_l("Not found"),
           _l("There is no such page or record: it may have been removed, or the address "
              "is mistyped.")),

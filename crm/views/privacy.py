@@ -24,7 +24,7 @@ from crm.privacy.record import country_name
 from crm.security import roles
 from crm.services import validation as v
 from crm.services.audit_details import detail_text
-from crm.services.audit_labels import action_label, object_type_label
+from crm.services.audit_labels import action_label, object_type_label, table_label
 from crm.services.requests import due_date
 from crm.views import checks
 from crm.views.audit_filters import AuditEventInterface, label_select
@@ -88,8 +88,11 @@ def _field_names(fields: list | None) -> str:
         return ""
     from crm.views.register import LABELS as REGISTER_LABELS  # it imports this module's kin
 
-    labels = {**LABELS, **REGISTER_LABELS, "change_reason": _l("Reason for the change")}
-    return ", ".join(str(labels.get(name, name)) for name in fields)
+    labels = {**LABELS, **REGISTER_LABELS, "change_reason": _l("Reason for the change"),
+              "erasure_result": _l("Result of the erasure")}
+    # An access export's event names the tables it read ("activity", "contact_purpose").
+    return ", ".join(str(labels[name]) if name in labels else table_label(name) or name
+                     for name in fields)
 
 
 def _country(code: str | None) -> str:

@@ -210,6 +210,8 @@ class ActivityView(CrmModelView):
                                   "occurred_at"]
     search_columns = ["kind", "subject", "occurred_at"]
     base_order = ("occurred_at", "desc")
+    validators_columns = {"occurred_at": [checks.occurred_by_today]}
+    datetimes_until_now = ("occurred_at",)
 
     def _get_add_widget(self, form, exclude_cols=None, widgets=None):
         # Support logs support interactions (the home page shows them theirs): a new

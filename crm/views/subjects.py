@@ -243,8 +243,8 @@ class RequestDeskView(BaseView):
             erase_subject(current_app._get_current_object(), db.session, item.id,
                           actor=_actor())
         return self._step(pk, ConfirmForm(), run, _("The person's data was erased. Send "
-                                                    "the confirmation and mark the answer "
-                                                    "delivered."))
+                                                    "the confirmation where you noted, and "
+                                                    "mark the answer delivered."))
 
     @expose("/<int:pk>/objection", methods=["POST"])
     @has_access
