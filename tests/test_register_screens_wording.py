@@ -17,6 +17,7 @@ from crm.models import (
     JobRun,
     JobStatus,
     MarketingStatus,
+    RelationshipRole,
     RetentionPolicy,
     Source,
 )
@@ -146,6 +147,25 @@ def test_a_customer_invoiced_by_email_has_invoicing_details(session, login_as):
     session.commit()
     panel = _panel(login_as("ar").get("/").get_data(as_text=True), "invoicing")
     assert "Tiedoton Oy" in panel and "Sähköpostilaskutus Oy" not in panel
+
+
+def test_receivables_find_the_billing_contacts_from_their_home_page(session, login_as):
+    firm = make_organisation(session, name="Laskutettava Oy")
+    make_contact(session, first_name="Liisa", last_name="Laskuttaja", organisation=firm,
+                 relationship_role=RelationshipRole.billing)
+    make_contact(session, first_name="Paavo", last_name="Päättäjä", organisation=firm,
+                 relationship_role=RelationshipRole.decision_maker)
+    session.commit()
+    client = login_as("ar")
+    panel = _panel(client.get("/").get_data(as_text=True), "billing_contacts")
+    assert "Laskutuksen yhteyshenkilöt" in panel and "Liisa Laskuttaja" in panel
+    assert "Laskutettava Oy" in panel and "Päättäjä" not in panel
+    link = re.search(r'<a href="([^"]+)">Näytä kaikki', panel).group(1).replace("&amp;", "&")
+    listing = client.get(link).get_data(as_text=True)
+    assert "Laskuttaja" in listing and "Päättäjä" not in listing
+    # Sales keep the relationship, not the invoicing: no such panel.
+    assert 'data-panel="billing_contacts"' not in login_as("sales").get("/").get_data(
+        as_text=True)
 
 
 def test_the_audit_trail_names_fields_as_the_forms_do(session, login_as):

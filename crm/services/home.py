@@ -24,6 +24,7 @@ from crm.models import (
     JobRun,
     MarketingStatus,
     Organisation,
+    RelationshipRole,
     RequestStatus,
 )
 from crm.security import roles
@@ -128,6 +129,21 @@ def home_panels(session: Session, can: Callable[[str, str], bool],
         panels.append(Panel("invoicing", _("Customers without invoicing details"),
                             [Row(n, url("OrganisationView.show", i)) for i, n in rows],
                             session.scalar(select(func.count()).where(missing))))
+        # Receivables' people: whom invoices go to, and the way to the whole list (its
+        # filter by role in the customer relationship, a partial index's).
+        billing = ((Contact.relationship_role == RelationshipRole.billing)
+                   & Contact.anonymised_at.is_(None))
+        rows = session.execute(select(Contact.id, Contact.first_name, Contact.last_name,
+                                      Organisation.name)
+                               .outerjoin(Organisation, Contact.organisation_id == Organisation.id)
+                               .where(billing).order_by(Contact.last_name, Contact.id)
+                               .limit(8)).all()
+        panels.append(Panel(
+            "billing_contacts", _("Billing contacts"),
+            [Row(f"{first} {last}".strip(), url("ContactView.show", i), organisation)
+             for i, first, last, organisation in rows],
+            session.scalar(select(func.count()).where(billing)),
+            url("ContactView.list", {"_flt_0_relationship_role": RelationshipRole.billing.value})))
     if can(roles.READ, roles.JOB_RUN):
         rows = session.execute(select(JobRun.id, JobRun.job, JobRun.status, JobRun.dry_run,
                                       JobRun.started_at)

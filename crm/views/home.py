@@ -12,6 +12,9 @@ from crm.services.home import home_panels
 
 
 def _url(endpoint: str, pk: object) -> str:
+    """A record's page by its pk, a list by None, or a list filtered by a dict's args."""
+    if isinstance(pk, dict):
+        return url_for(endpoint, **pk)
     return url_for(endpoint, pk=pk) if pk is not None else url_for(endpoint)
 
 
