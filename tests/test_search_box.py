@@ -109,6 +109,20 @@ def test_a_text_too_short_to_look_inside_words_says_so(signed_in, billing):
     assert "Nothing begins with “ti”." in unescape(html)
 
 
+@pytest.mark.parametrize("typed", ["0000143", "050 0000", "+35850000"])
+def test_part_of_a_phone_number_says_numbers_are_found_whole(signed_in, session, typed):
+    make_contact(session, last_name="Numeroton", phone="+358500000143")
+    session.commit()
+    client = signed_in("sales")
+    html = unescape(_page(client, CONTACTS, {"q": typed}))
+    assert _shown(html) == []
+    assert (f"No phone number is “{typed.strip()}”. Phone numbers are found whole: type the "
+            "whole number, as 040 123 4567 or +358 40 123 4567.") in html
+    # The whole number finds the person, with no hint.
+    html = unescape(_page(client, CONTACTS, {"q": "050 0000143"}))
+    assert len(_shown(html)) == 1 and "No phone number is" not in html
+
+
 @pytest.mark.parametrize("typed", ["2900000-4", " 2900000-4 "])
 def test_a_business_id_finds_its_organisations_people(signed_in, session, typed):
     # Read as a phone number before, "+35829000004", it found nobody.

@@ -631,6 +631,8 @@ class PartialSearch:
     too_slow = False
     #: Not looked for: shorter than PARTIAL_MIN_LENGTH, which the list then says.
     too_short = False
+    #: Not looked for: a number, which is found whole only, as the list then says.
+    whole_number = False
 
 
 class _PartialSearchFilter(BaseFilter):
@@ -874,7 +876,12 @@ class _QuickSearchMixin:
             # Not looked for inside words: say so, lest "no records" read as none.
             partial = PartialSearch()
             partial.too_short = True
-        if partial is not None and (shown or partial.too_slow or partial.too_short):
+        elif not shown and self.finds_whole(text) and not (partial and partial.too_slow):
+            # Part of a phone number: found whole only, which "no records" leaves unsaid.
+            partial = partial or PartialSearch()
+            partial.whole_number = True
+        if partial is not None and (shown or partial.too_slow or partial.too_short
+                                    or partial.whole_number):
             # Said above the list (`_partial_hint`).
             g.setdefault("crm_partial_shown", {})[id(self)] = partial
         return widgets
@@ -882,6 +889,10 @@ class _QuickSearchMixin:
     def searches_partly(self, text: str) -> bool:
         """Return whether `text`, which nothing begins with, is looked for inside."""
         return len(text) >= PARTIAL_MIN_LENGTH
+
+    def finds_whole(self, text: str) -> bool:
+        """Return whether `text` is a number that the search finds whole only."""
+        return False
 
     def render_template(self, template, **kwargs):
         kwargs.setdefault("quick_search", request.args.get("q", ""))
@@ -912,6 +923,10 @@ class _QuickSearchMixin:
             return gettext("Nothing begins with “%(text)s”. To find it further on in a word, "
                            "type at least %(count)d characters.", text=text,
                            count=PARTIAL_MIN_LENGTH)
+        if partial.whole_number:
+            return gettext("No phone number is “%(text)s”. Phone numbers are found whole: "
+                           "type the whole number, as 040 123 4567 or +358 40 123 4567.",
+                           text=text)
         if partial.too_slow:
             return gettext("Nothing begins with “%(text)s”, and looking for it inside words "
                            "took too long: type more of it.", text=text)
@@ -955,6 +970,13 @@ class ContactSearchMixin(_QuickSearchMixin):
         # A phone number is matched whole (E.164), never as a part of one; a business
         # ID finds its organisation's people.
         return (super().searches_partly(text) and _typed_phone(text) is None
+                and _typed_business_id(text) is None)
+
+    def finds_whole(self, text: str) -> bool:
+        # Digits without letters: a phone number, or a part of one (a business ID, found
+        # whole, is said to be one by finding its organisation's people).
+        return (not any(ch.isalpha() for ch in text) and "@" not in text
+                and sum(ch.isdigit() for ch in text) >= PARTIAL_MIN_LENGTH
                 and _typed_business_id(text) is None)
 
     def quick_search_placeholder(self) -> str:
