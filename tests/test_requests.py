@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -491,3 +492,17 @@ def test_steps_are_posts_only(session, login_as):
     client = login_as("privacy")
     for step in STEPS:
         assert client.get(f"/requests/{pk}/{step}").status_code == 405, step
+
+
+@pytest.mark.parametrize("recorded, required", [(None, True), ("Vastattu kirjeellä.", False)])
+def test_the_answer_step_asks_for_the_outcome_unless_recorded(session, login_as, recorded,
+                                                               required):
+    """The request cannot be completed without an outcome: the form says so before it is
+    sent, not only after."""
+    pk = make_request(session, identity_verified_how="Letter", identity_verified_at=utcnow(),
+                      status=RequestStatus.in_progress, outcome=recorded).id
+    session.commit()
+    page = _page(login_as("privacy"), pk)
+    form = re.search(r'<form[^>]*id="deliver-form".*?</form>', page, re.S).group()
+    outcome = re.search(r'<textarea[^>]*name="outcome"[^>]*>', form).group()
+    assert (" required" in outcome) is required
