@@ -202,7 +202,7 @@ def test_sign_in_through_the_providers_login_page_in_chromium(idp, browser, scre
         page.screenshot(path=str(screenshot_dir / "sso-2-provider-login.png"))
         page.click("button[type=submit]")
         page.wait_for_url(idp.crm_url + "/")
-        assert "Aino" in page.inner_text("h2")
+        assert "Aino" in page.inner_text("h1")
         page.screenshot(path=str(screenshot_dir / "sso-3-signed-in.png"))
         page.goto(idp.crm_url + "/datasubjectrequestview/list/")
         assert page.url.endswith("/datasubjectrequestview/list/")
