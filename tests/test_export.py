@@ -309,6 +309,7 @@ def _section(html: str, table: str) -> str:
             "Uusien asiakas- ja yhteistyösuhteiden luominen", "25.11.2026 13.43",
             "Verkkolomake", "Puhelu", "Tarkastuspyyntö", "Katsottu", "Tehtävänimike",
             "Käsittelyperuste", "Vastustanut suoramarkkinointia", "Toiminto",
+            "Vastaanottotapa", "Lopputulos",
             "Ostettu lista", "5.2.2026"], "Oma toimintamme"),
     ("en", ["Unsubscribed", "Decision maker", "Customer contract",
             "Keeping the customer relationship",
