@@ -14,11 +14,12 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from crm.extensions import db
-from crm.models import AuditEvent, Consent, Contact, ContactChange
+from crm.models import AuditEvent, CallbackRequest, Consent, Contact, ContactChange
 from tests.conftest import csrf_token
 from tests.factories import make_contact, purpose
 from tests.test_contact_consent_basis import on_consent
 from tests.test_contact_consent_basis import post as post_contact
+from tests.test_contact_form import close
 from tests.test_contact_form import post as post_callback
 
 CONSENT_ADD = "/consentview/add"
@@ -76,10 +77,19 @@ def test_a_new_contact_on_consent_is_kept_for_the_consents_purpose(session, logi
     assert purposes_of(consent.contact_id) == ["customer_relationship", "direct_marketing"]
 
 
-def test_the_callback_form_keeps_a_linked_contact_for_new_business(client, session):
+def test_the_confirmed_callback_keeps_a_linked_contact_for_new_business(client, session,
+                                                                         login_as):
     existing = make_contact(session, email="maija.meikalainen@esimerkkitalo.example")
     session.commit()
     assert post_callback(client).status_code == 303
+    # Whoever typed the address may not be them: nothing yet.
+    assert purposes_of(existing.id) == ["customer_relationship"]
+    assert contact_updates(existing.id) == []
+    callback_id = db.session.scalar(sa.select(CallbackRequest.id))
+    close(login_as("sales"), callback_id, "done")
     assert purposes_of(existing.id) == ["customer_relationship", "new_business"]
     events = contact_updates(existing.id)
-    assert [(e.fields, e.detail) for e in events] == [(["purposes"], "public callback form")]
+    assert [(e.fields, e.detail) for e in events] == [
+        (["purposes"], "consent on the public callback form confirmed by the call back")]
+
+

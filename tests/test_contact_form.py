@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from config import TestConfig
 from crm import create_app
 from crm.models import (
+    CallbackConsent,
     CallbackRequest,
     Consent,
     ConsentMethod,
@@ -23,6 +24,7 @@ from crm.public.contact_text import CONSENT_TEXT_VERSION
 from tests.conftest import csrf_token
 from tests.factories import make_contact
 from tests.smtp_sink import SmtpSink
+from tests.test_contact_forms import all_errors, form_data
 
 HETU = "131052-308T"
 VALID = {"name": "Maija Meikäläinen", "organisation": "Esimerkkitalo Oy",
@@ -91,11 +93,75 @@ def test_a_post_links_to_the_contact_with_the_same_email(client, session):
     assert callback.contact_id == existing.id
     contact = session.get(Contact, existing.id)
     assert contact.last_name == existing.last_name  # the form does not overwrite the register
-    # Nor restarts the retention clock on the word of whoever typed the address.
+    # Nor restarts the retention clock on the word of whoever typed the address,
     assert contact.last_activity_at is None
-    assert session.scalar(sa.select(Consent.text_version)) == CONSENT_TEXT_VERSION
-    kinds = {p.source.kind for p in contact.provenance}
-    assert SourceKind.the_person in kinds
+    # nor gives them a consent, a purpose or a source: the call back confirms those.
+    assert rows(session, Consent) == 0
+    assert [p.code for p in contact.purposes] == ["customer_relationship"]
+    assert SourceKind.the_person not in {p.source.kind for p in contact.provenance}
+    assert callback.consent is CallbackConsent.pending
+    assert (callback.consent_version, callback.consent_language) == (CONSENT_TEXT_VERSION, "en")
+
+
+def close(sales, callback_id: int, status: str, contact_id: int | None = None):
+    path = f"/callbackrequestview/edit/{callback_id}"
+    data = form_data(sales.get(path).get_data(as_text=True), status=status)
+    if contact_id is not None:
+        data["contact"] = str(contact_id)
+    response = sales.post(path, data=data)
+    assert response.status_code == 302, all_errors(response.get_data(as_text=True))
+
+
+def test_the_call_back_done_records_the_consent_of_someone_already_in_the_register(
+        client, session, login_as):
+    existing = make_contact(session, email="maija.meikalainen@esimerkkitalo.example")
+    session.commit()
+    assert post(client).status_code == 303
+    session.rollback()
+    callback = session.scalar(sa.select(CallbackRequest))
+    sales = login_as("sales")
+    page_html = sales.get(f"/callbackrequestview/show/{callback.id}").get_data(as_text=True)
+    assert "Kirjataan yhteyshenkilölle, kun soitto on tehty" in page_html
+
+    close(sales, callback.id, "in_progress")
+    assert rows(session, Consent) == 0  # not until the call is done
+    close(sales, callback.id, "done")
+    session.rollback()
+    consent = session.scalar(sa.select(Consent))
+    assert consent.contact_id == existing.id and consent.purpose.code == "new_business"
+    assert consent.text_version == CONSENT_TEXT_VERSION
+    assert consent.given_at == session.get(CallbackRequest, callback.id).received_at
+    assert f"callback request #{callback.id}" in consent.evidence
+    assert "confirmed by the call back" in consent.evidence
+    contact = session.get(Contact, existing.id)
+    assert "new_business" in {p.code for p in contact.purposes}
+    assert SourceKind.the_person in {p.source.kind for p in contact.provenance}
+    assert session.get(CallbackRequest, callback.id).consent is CallbackConsent.recorded
+    # Reopened and closed again: recorded once.
+    close(sales, callback.id, "in_progress")
+    close(sales, callback.id, "done")
+    assert rows(session, Consent) == 1
+
+
+def test_the_consent_goes_to_the_contact_sales_linked_or_nowhere_if_it_led_nowhere(
+        client, session, login_as):
+    make_contact(session, email="maija.meikalainen@esimerkkitalo.example")
+    right = make_contact(session, email="maija@toinen.example")
+    session.commit()
+    assert post(client).status_code == 303
+    assert post(client, email="maija.meikalainen@esimerkkitalo.example",
+                name="Toinen Soittaja").status_code == 303
+    session.rollback()
+    first, second = session.scalars(sa.select(CallbackRequest).order_by(CallbackRequest.id))
+    sales = login_as("sales")
+    close(sales, first.id, "done", contact_id=right.id)  # the call showed who it was
+    close(sales, second.id, "no_result")
+    session.rollback()
+    assert [c.contact_id for c in session.scalars(sa.select(Consent))] == [right.id]
+    assert session.get(CallbackRequest, second.id).consent is CallbackConsent.not_recorded
+    sales.get("/lang/en")
+    html = sales.get(f"/callbackrequestview/show/{second.id}").get_data(as_text=True)
+    assert "Not recorded: the call back did not confirm it" in html
 
 
 def test_a_linked_post_leaves_the_retention_clock_to_the_call_back(client, session, login_as):

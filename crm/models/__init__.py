@@ -3,7 +3,13 @@
 from flask_appbuilder.security.sqla.models import User  # noqa: F401  (ab_* tables)
 
 from crm.models import indexes as _indexes  # noqa: F401  (list and search indexes)
-from crm.models.activity import Activity, ActivityKind, CallbackRequest, CallbackStatus
+from crm.models.activity import (
+    Activity,
+    ActivityKind,
+    CallbackConsent,
+    CallbackRequest,
+    CallbackStatus,
+)
 from crm.models.contact import (
     Consent,
     ConsentMethod,
@@ -40,7 +46,8 @@ from crm.models.session import UserSession
 from crm.models.subject import ContactChange
 
 __all__ = [
-    "Activity", "ActivityKind", "AuditEvent", "CallbackRequest", "CallbackStatus",
+    "Activity", "ActivityKind", "AuditEvent", "CallbackConsent", "CallbackRequest",
+    "CallbackStatus",
     "ClockStart", "Consent", "ConsentMethod", "Contact", "ContactChange", "CustomerStatus",
     "DataSubjectRequest", "DeliveryMethod", "Identifier", "JobRun", "JobStatus", "Language",
     "LegalBasis",

@@ -73,6 +73,25 @@ class Activity(Model):
         return f"<Activity {self.id} {self.kind}>"
 
 
+class CallbackConsent(LabelledEnum):
+    """The consent ticked on the public form. A post matching someone already in the
+    register by details nobody verified leaves it pending until Sales closes the request:
+    recorded on the contact when done (they spoke with the person), not when it led
+    nowhere."""
+
+    recorded = "recorded"
+    pending = "pending"
+    not_recorded = "not_recorded"
+
+    @classmethod
+    def _labels(cls):
+        return {
+            "recorded": lazy_gettext("Recorded for the contact"),
+            "pending": lazy_gettext("Recorded for the contact once the call back is done"),
+            "not_recorded": lazy_gettext("Not recorded: the call back did not confirm it"),
+        }
+
+
 class CallbackRequest(Model):
     """A request to be called back, left on the public form or taken by phone."""
 
@@ -95,6 +114,11 @@ class CallbackRequest(Model):
         sa.ForeignKey("ab_user.id", ondelete="SET NULL")
     )
     handled_at: Mapped[datetime | None] = mapped_column(AwareDateTime)
+    #: The version and language of the consent text ticked on the public form.
+    consent_version: Mapped[str | None] = mapped_column(sa.String(32))
+    consent_language: Mapped[str | None] = mapped_column(sa.String(8))
+    #: What became of that consent (None: the request did not come from the form).
+    consent: Mapped[CallbackConsent | None] = mapped_column(enum_column(CallbackConsent))
 
     contact = relationship("Contact", lazy="joined")
     handled_by = relationship("User", lazy="joined")

@@ -31,6 +31,8 @@ WORDS = {
     "cancelled": _l("Cancelled or refused at the identity provider"),
     "unavailable": _l("The identity provider could not be reached"),
     "public callback form": _l("Public callback form"),
+    "consent on the public callback form confirmed by the call back":
+        _l("Consent on the public callback form, confirmed by the call back"),
     "erasure at processors": _l("Erasure at the processors"),
     "suppressed contact details given again by the person":
         _l("Suppressed contact details given again by the person"),

@@ -4,6 +4,13 @@ A request creates the person as a contact whose source is "the person", or links
 it to the contact who has the same email (or, when either has no email, the same
 phone). The consent to be contacted is recorded with the version of the text the
 person saw; no IP address is kept (the rate limit needs none stored).
+
+Nobody has verified the email or phone typed on the form. A new person's consent is
+recorded at once: the contact exists only because of the post. Someone already in the
+register is not given a consent, a purpose or a source on the word of whoever typed
+their address: the request keeps the consent text's version, and the consent is
+recorded on the contact the request is linked to when Sales closes it as done, having
+spoken with the person (`settle_consent`).
 """
 
 from __future__ import annotations
@@ -23,7 +30,9 @@ from sqlalchemy.orm import Session
 
 from crm.jobs.mail import send_mail
 from crm.models import (
+    CallbackConsent,
     CallbackRequest,
+    CallbackStatus,
     Consent,
     ConsentMethod,
     Contact,
@@ -125,6 +134,7 @@ def receive(session: Session, details: CallbackDetails, *, language: str, now: d
     source = the_person_source(session)
     purpose = session.scalar(sa.select(Purpose).where(Purpose.code == PURPOSE))
     contact = find_contact(session, details.email, details.phone)
+    pending = contact is not None
     if contact is None:
         first, last = split_name(details.name)
         contact = Contact(first_name=first, last_name=last, email=details.email,
@@ -132,36 +142,73 @@ def receive(session: Session, details: CallbackDetails, *, language: str, now: d
                           legal_basis=LegalBasis.consent, source=source,
                           purposes=[purpose] if purpose else [], created_at=now)
         # A new person's retention clock starts with their request. Someone already in
-        # the register keeps theirs: whoever typed the form may not be them (the email
-        # is not verified), and an unverified post must not keep a person from being
-        # anonymised; Sales' call, logged as an activity, moves the clock.
+        # the register keeps theirs: whoever typed the form may not be them, and an
+        # unverified post must not keep a person from being anonymised; Sales' call,
+        # logged as an activity, moves the clock.
         contact.last_activity_at = now
         session.add(contact)
-    kept_for_purpose = contact.id is not None and keep_for_consented_purpose(contact, purpose)
-    session.flush()
-    if session.scalar(sa.select(Provenance.id).where(Provenance.contact_id == contact.id,
-                                                     Provenance.source_id == source.id)) is None:
+        session.flush()
         session.add(Provenance(contact_id=contact.id, source_id=source.id, recorded_at=now))
     callback = CallbackRequest(contact_id=contact.id, name=details.name,
                                organisation_name=details.organisation, email=details.email,
-                               phone=details.phone, message=details.message, received_at=now)
+                               phone=details.phone, message=details.message, received_at=now,
+                               consent_version=consent_version, consent_language=language,
+                               consent=CallbackConsent.pending if pending
+                               else CallbackConsent.recorded)
     session.add(callback)
     session.flush()
-    if purpose is not None:
-        session.add(Consent(
-            contact_id=contact.id, purpose_id=purpose.id, text_version=consent_version,
-            given_at=now, given_how=ConsentMethod.form,
-            evidence=f"Public callback form (/contact), consent text {consent_version} "
-                     f"({language}), box ticked; callback request #{callback.id}"))
+    if not pending and purpose is not None:
+        session.add(_consent(callback, contact, purpose, given_at=now))
     record_event("create", callback, fields=["name", "organisation_name", "email", "phone",
                                              "message"],
                  detail="public callback form", actor=FORM_ACTOR, session=session,
                  commit=False)
-    if kept_for_purpose:
-        record_event("update", contact, fields=["purposes"], detail="public callback form",
-                     actor=FORM_ACTOR, session=session, commit=False)
     session.commit()
     return callback
+
+
+def _consent(callback: CallbackRequest, contact: Contact, purpose: Purpose, *,
+             given_at: datetime, confirmed: bool = False) -> Consent:
+    evidence = (f"Public callback form (/contact), consent text {callback.consent_version} "
+                f"({callback.consent_language}), box ticked; callback request #{callback.id}")
+    if confirmed:
+        evidence += "; confirmed by the call back (request closed as done)"
+    return Consent(contact_id=contact.id, purpose_id=purpose.id,
+                   text_version=callback.consent_version, given_at=given_at,
+                   given_how=ConsentMethod.form, evidence=evidence)
+
+
+def settle_consent(session: Session, callback: CallbackRequest, now: datetime) -> bool:
+    """Record a pending consent once Sales has closed the request: on the linked contact
+    when it is done (they spoke with the person), nowhere when it led nowhere.
+
+    The consent is dated when the person ticked it; the purpose and the person as a
+    source are added to the contact, as for a new person (change history and audit
+    trail say so). Does not commit.
+
+    :return: whether a consent was recorded.
+    """
+    if callback.consent is not CallbackConsent.pending or callback.status not in (
+            CallbackStatus.done, CallbackStatus.no_result):
+        return False
+    contact = callback.contact
+    purpose = session.scalar(sa.select(Purpose).where(Purpose.code == PURPOSE))
+    if callback.status is not CallbackStatus.done or contact is None \
+            or contact.anonymised_at is not None or purpose is None:
+        callback.consent = CallbackConsent.not_recorded
+        return False
+    callback.consent = CallbackConsent.recorded
+    session.add(_consent(callback, contact, purpose, given_at=callback.received_at,
+                         confirmed=True))
+    source = the_person_source(session)
+    if session.scalar(sa.select(Provenance.id).where(Provenance.contact_id == contact.id,
+                                                     Provenance.source_id == source.id)) is None:
+        session.add(Provenance(contact_id=contact.id, source_id=source.id, recorded_at=now))
+    if keep_for_consented_purpose(contact, purpose):
+        record_event("update", contact, fields=["purposes"],
+                     detail="consent on the public callback form confirmed by the call back",
+                     session=session, commit=False)
+    return True
 
 
 NOTIFICATION_SUBJECT = _l("New callback request #%(id)d")

@@ -33,6 +33,7 @@ from crm.privacy.suppression import lift
 from crm.security import roles
 from crm.services import validation as v
 from crm.services.audit import record_event
+from crm.services.callbacks import settle_consent
 from crm.services.contacts import keep_for_consented_purpose, own_activity_source, touch_contact
 from crm.services.rectification import set_reason
 from crm.views import checks
@@ -107,6 +108,7 @@ LABELS = {
     "received_at": _l("Received"),
     "handled_by": _l("Handled by"),
     "handled_at": _l("Handled"),
+    "consent": _l("Consent on the form"),
 }
 
 
@@ -245,12 +247,12 @@ class CallbackRequestView(CrmModelView):
     list_columns = ["received_at", "name", "organisation_name", "phone", "status",
                     "handled_by"]
     show_columns = ["received_at", "name", "organisation_name", "phone", "email", "message",
-                    "status", "contact", "handled_by", "handled_at"]
+                    "consent", "status", "contact", "handled_by", "handled_at"]
     add_columns = ["name", "organisation_name", "phone", "email", "message", "contact"]
     edit_columns = ["status", "contact", "message"]
     # Who called, to pick the right contact: shown above the form, not posted with it.
     edit_template = "crm/model_edit.html"
-    edit_details = ["received_at", "name", "organisation_name", "phone", "email"]
+    edit_details = ["received_at", "name", "organisation_name", "phone", "email", "consent"]
     search_columns = ["name", "organisation_name", "status", "received_at"]
     base_order = ("received_at", "desc")
     validators_columns = {"phone": [v.phone()], "email": [v.email()]}
@@ -265,6 +267,8 @@ class CallbackRequestView(CrmModelView):
             item.handled_at = item.handled_at or utcnow()
         else:
             item.handled_at = None
+        # The form's consent of someone already in the register, once the call confirms it.
+        settle_consent(self.datamodel.session, item, utcnow())
 
 
 CONTACT_FIELDSETS = [
