@@ -529,8 +529,8 @@ def test_a_line_of_the_wrong_width_says_how_many_values_in_the_right_number(sess
     result = run(session, csv_file([line(1), "Yksinäinen", "Kaksi;Arvoa"]))
     assert not result.stored
     assert [str(e).partition(": ")[2] for e in result.errors] == [
-        "1 arvo, mutta otsikkorivillä on 7 saraketta",
-        "2 arvoa, mutta otsikkorivillä on 7 saraketta"]
+        "1 arvo, mutta otsikkorivillä on 7 saraketta.",
+        "2 arvoa, mutta otsikkorivillä on 7 saraketta."]
 
 
 def test_a_list_is_named_with_the_day_it_came_as_the_reader_writes_dates(session):

@@ -105,7 +105,7 @@ def test_every_resource_has_a_name_the_reader_can_read(signed_in):
     table = matrix(roles_page(signed_in("admin")))
     assert list(table) == [
         "Organisations", "Contacts", "Identifiers", "Provenance", "Consents", "Activities",
-        "Callback requests", "Sources and purchased lists", "Purchased lists",
+        "Callback requests", "Sources and purchased lists", "Purchased-list import",
         "Marketing audience", "Data subject requests", "Retention policies and legal holds",
         "Job runs", "Recipients and processors", "Audit trail", "Change history",
         "Record of processing", "User accounts", "Organisation details",

@@ -83,7 +83,7 @@ RESOURCE_LABELS = {
     ORGANISATION: _l("Organisations"), CONTACT: _l("Contacts"),
     IDENTIFIER: _l("Identifiers"), CONSENT: _l("Consents"), PROVENANCE: _l("Provenance"),
     SOURCE: _l("Sources and purchased lists"), ACTIVITY: _l("Activities"),
-    CALLBACK_REQUEST: _l("Callback requests"), PURCHASED_LIST_IMPORT: _l("Purchased lists"),
+    CALLBACK_REQUEST: _l("Callback requests"), PURCHASED_LIST_IMPORT: _l("Purchased-list import"),
     MARKETING_AUDIENCE: _l("Marketing audience"),
     DATA_SUBJECT_REQUEST: _l("Data subject requests"),
     RETENTION_POLICY: _l("Retention policies and legal holds"), JOB_RUN: _l("Job runs"),

@@ -47,7 +47,7 @@ def register_views(appbuilder: AppBuilder) -> None:
         category=MARKETING, category_label=_l("Marketing"), category_icon="fa-bullhorn")
     add(SourceView, "Sources", label=_l("Sources and purchased lists"), icon="fa-download",
         category=MARKETING)
-    add(PurchasedListImportView, "Purchased lists", label=_l("Purchased lists"),
+    add(PurchasedListImportView, "Purchased lists", label=_l("Purchased-list import"),
         icon="fa-upload", category=MARKETING)
     add(MarketingAudienceView, "Marketing audience", label=_l("Marketing audience"),
         icon="fa-envelope", category=MARKETING)

@@ -148,8 +148,8 @@ def usual_consent_purpose(session) -> Purpose | None:
 class ConsentView(CrmModelView):
     resource = roles.CONSENT
     datamodel = SQLAInterface(Consent)
-    list_title = show_title = _l("Consents")
-    add_title = edit_title = _l("Consent")
+    list_title = _l("Consents")
+    show_title = add_title = edit_title = _l("Consent")
     label_columns = LABELS
     list_columns = ["contact", "purpose", "given_at", "given_how", "withdrawn_at"]
     show_columns = ["contact", "purpose", "text_version", "given_at", "given_how",

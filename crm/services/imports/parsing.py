@@ -31,8 +31,8 @@ FIELD_LABELS = {
 HEADER_NAMES = {
     "first_name": ("etunimi", "first name", "firstname", "given name", "förnamn"),
     "last_name": ("sukunimi", "last name", "lastname", "surname", "family name", "efternamn"),
-    "title": ("titteli", "tehtävänimike", "nimike", "asema", "title", "job title", "position",
-              "titel"),
+    "title": ("titteli", "tehtävänimike", "nimike", "ammattinimike", "tehtävä", "asema",
+              "title", "job title", "position", "titel"),
     "email": ("sähköposti", "sähköpostiosoite", "s-posti", "sposti", "email", "e-mail",
               "email address", "e-post"),
     "phone": ("puhelin", "puhelinnumero", "matkapuhelin", "gsm", "phone", "phone number",
@@ -228,8 +228,8 @@ def read_rows(parsed: ParsedList, errors: list[LineError]) -> Iterator[Row]:
             continue  # a blank line, as Excel leaves at the end
         if len(values) != width:
             errors.append(LineError(line, None, ngettext(
-                "%(num)d value, but the header has %(width)d columns",
-                "%(num)d values, but the header has %(width)d columns",
+                "%(num)d value, but the header has %(width)d columns.",
+                "%(num)d values, but the header has %(width)d columns.",
                 len(values), width=width)))
             continue
         row = check_row(line, [values[i].strip() if i is not None else "" for i in index],
