@@ -27,6 +27,7 @@ def create_app(config: object | None = None) -> Flask:
     from crm.services import rectification
     from crm.views import register_views
     from crm.views.errors import init_app as init_error_pages
+    from crm.views.headings import init_app as init_headings
     from crm.views.locale import CrmAppBuilder
 
     db.init_app(app)
@@ -45,6 +46,7 @@ def create_app(config: object | None = None) -> Flask:
         register_views(appbuilder)
     init_security_headers(app)
     init_error_pages(app)
+    init_headings(app)  # FAB's pages titled by an h1 (crm.views.headings)
     from crm.public import bp as public_bp
 
     app.register_blueprint(public_bp)

@@ -13,6 +13,7 @@ are the public pages, the sign-in page and an error page.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, timedelta
 
@@ -205,3 +206,59 @@ def test_a_phone_sized_screen(browser, live_server, register):
     finally:
         context.close()
     assert not problems, report(problems)
+
+
+#: Each visible placeholder's text, its colour and the colour behind it: a text box's
+#: (its ::placeholder) and a select2 picker's (a <span>, until something is chosen).
+PLACEHOLDERS_JS = """() => {
+  function behind(el) {
+    for (; el; el = el.parentElement) {
+      const colour = getComputedStyle(el).backgroundColor;
+      if (colour !== "rgba(0, 0, 0, 0)" && colour !== "transparent") { return colour; }
+    }
+    return "rgb(255, 255, 255)";
+  }
+  const shown = el => el.getClientRects().length > 0;
+  const boxes = [...document.querySelectorAll("main [placeholder]")].filter(shown)
+    .map(el => [el.placeholder, getComputedStyle(el, "::placeholder").color, behind(el)]);
+  const pickers = [...document.querySelectorAll("main .select2-selection__placeholder")]
+    .filter(shown).map(el => [el.textContent, getComputedStyle(el).color, behind(el)]);
+  return {boxes: boxes, pickers: pickers};
+}"""
+
+
+def contrast(colour: str, background: str) -> float:
+    """WCAG 2.1's contrast ratio of CSS `colour` ("rgb(102, 102, 102)", maybe with an
+    alpha) on `background`."""
+    back = [float(v) for v in re.findall(r"[\d.]+", background)[:3]]
+    values = [float(v) for v in re.findall(r"[\d.]+", colour)]
+    alpha = values[3] if len(values) > 3 else 1.0
+    front = [alpha * f + (1 - alpha) * b for f, b in zip(values[:3], back, strict=True)]
+
+    def luminance(rgb: list[float]) -> float:
+        linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+                  for c in (v / 255 for v in rgb)]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(front), luminance(back)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_placeholders_are_readable(browser, live_server, register):
+    """Placeholder text (a search box's hint, a date's shape, a picker's "Search by name")
+    is at least 4.5:1 on its box (WCAG 1.4.3), which axe does not check."""
+    context, page = signed_in(browser, live_server, "sales")
+    found = {"boxes": [], "pickers": []}
+    try:
+        for path in ("/contactview/list/", "/contactview/add", "/activityview/add"):
+            page.goto(path)
+            for kind, placeholders in page.evaluate(PLACEHOLDERS_JS).items():
+                found[kind] += [(path, *placeholder) for placeholder in placeholders]
+    finally:
+        context.close()
+    assert found["boxes"] and found["pickers"], found
+    faint = [f"{path}: {text!r} is {colour} on {background}, "
+             f"{contrast(colour, background):.2f}:1"
+             for path, text, colour, background in found["boxes"] + found["pickers"]
+             if contrast(colour, background) < 4.5]
+    assert not faint, "\n".join(faint)

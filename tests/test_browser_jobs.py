@@ -163,3 +163,27 @@ def test_privacy_forecasts_dry_runs_and_runs_the_retention_job(page: Page, sessi
     expect(prospects.locator("td[data-due-now]")).to_have_attribute("data-due-now", "0")
     expect(page.locator(f'table.crm-expiring a[href="/contactview/show/{expired.id}"]')) \
         .to_have_count(0)
+
+
+def test_the_jobs_screen_says_who_started_a_run_and_offers_no_unconfigured_sync(
+        page: Page, session, screenshot_dir):
+    # The tests leave Mailchimp unconfigured: no API key, no audience.
+    sign_in(page, "privacy")
+    page.goto("/jobs/")
+    sync = page.locator('table.crm-jobs tr[data-job="mailchimp_sync"]')
+    expect(sync.locator("button")).to_have_count(0)
+    said = sync.locator(".crm-not-configured")
+    expect(said).to_be_visible()
+    expect(said.locator("code")).to_have_text(["CRM_MAILCHIMP_API_KEY",
+                                               "CRM_MAILCHIMP_AUDIENCE_ID"])
+    expect(page.locator('table.crm-jobs tr[data-job="session_purge"] button')).to_have_count(2)
+    page.screenshot(path=screenshot_dir / "jobs-mailchimp-not-configured.png", full_page=True)
+
+    # A dry run's page names who started it, as the users screen names them.
+    run_id = press(page, "session_purge", dry_run=True)
+    assert fresh(session, JobRun, run_id).trigger == "screen"
+    started = page.locator("tr", has=page.locator("th", has_text="Käynnistäjä"))
+    expect(started.locator("td")).to_have_text("Pekka Rekisterinpitäjä (privacy)")
+    page.goto("/jobrunview/list/")
+    listed = page.locator("tr", has=page.locator(f'a[href="/jobrunview/show/{run_id}"]'))
+    expect(listed).to_contain_text("Pekka Rekisterinpitäjä (privacy)")

@@ -40,9 +40,14 @@ def test_access_request_from_receipt_to_download(page: Page, session, screenshot
     form.locator("input#requester_name").fill("Selma Selaintesti")
     form.locator("input#requester_email").fill(EMAIL)
     form.locator("select#channel").select_option("email")
+    # The day of receipt starts as today; this one came two days ago.
+    today = date.today()
+    field = form.locator("input#received_on")
+    expect(field).to_have_value(f"{today.day}.{today.month}.{today.year}")
     # Typed, as a person types it; the date picker leaves typed dates alone.
-    form.locator("input#received_on").press_sequentially(received.isoformat())
-    form.locator("input#received_on").press("Tab")
+    field.fill("")
+    field.press_sequentially(received.isoformat())
+    field.press("Tab")
     form.locator("button[type=submit]").click()
     page.wait_for_load_state()
     session.expire_all()
@@ -126,6 +131,7 @@ def test_a_date_typed_the_finnish_way_is_saved_and_a_bad_one_refused(page: Page,
     form.locator("select#channel").select_option("email")
     # First a day that does not exist: refused beside the field, nothing stored.
     field = form.locator("input#received_on")
+    field.fill("")  # it starts as today
     field.press_sequentially("31.02.2026")
     field.press("Tab")
     form.locator("button[type=submit]").click()
@@ -163,6 +169,7 @@ def test_a_date_picked_from_the_finnish_calendar_is_saved(page: Page, session):
     form.locator("select#type").select_option("access")
     form.locator("input#requester_name").fill("Kalle Kalenteri")
     form.locator("select#channel").select_option("email")
+    form.locator("input#received_on").fill("")  # it starts as today: picked here instead
     form.locator(".crm-date .input-group-addon").click()
     calendar = page.locator(".datepicker-dropdown .datepicker-days")
     expect(calendar.locator(".datepicker-switch")).to_have_text(
@@ -187,8 +194,11 @@ def test_the_deadline_is_extended_with_dates_typed_the_finnish_way(page: Page, s
     page.locator("details#extend summary").click()
     extend = page.locator("form#extend-form")
     extend.locator("input[name=new_due_on]").press_sequentially(new_due_on.strftime("%d.%m.%Y"))
+    # Each calendar opens below its field, over what follows: closed as a person closes it.
+    extend.locator("input[name=new_due_on]").press("Tab")
     extend.locator("textarea[name=reason]").fill("Many systems to search")
     extend.locator("input[name=notified_on]").press_sequentially(received.strftime("%d.%m.%Y"))
+    extend.locator("input[name=notified_on]").press("Tab")
     extend.locator("button[type=submit]").click()
     page.wait_for_load_state()
     session.expire_all()

@@ -240,7 +240,9 @@ def post_organisation(client, **fields):
 @pytest.mark.parametrize("business_id, message", [
     ("0737546-3", "The business ID's check digit is wrong."),
     ("0000014-5", "This is not a valid business ID."),
-    ("07375462", "Business ID must look like 1234567-8."),
+    ("7375462", "Business ID must look like 1234567-8."),
+    ("FI07375463", "The business ID's check digit is wrong."),
+    ("07375463", "The business ID's check digit is wrong."),
 ])
 def test_organisation_with_bad_business_id_is_refused(sales, business_id, message):
     response = post_organisation(sales, business_id=business_id)
@@ -284,11 +286,27 @@ def test_organisation_with_valid_business_id_is_stored(sales):
     assert organisation.visiting_postal_code == "45100"
 
 
+@pytest.mark.parametrize("typed", ["FI07375462", "07375462", " FI 0737546-2 "])
+def test_organisation_with_a_business_id_copied_from_an_invoice_is_stored(sales, typed):
+    # The field is long enough for it as typed; it is stored as NNNNNNN-C.
+    html = sales.get("/organisationview/add").get_data(as_text=True)
+    maxlength = re.search(r'<input[^>]*\bid="business_id"[^>]*\bmaxlength="(\d+)"', html)
+    assert maxlength and int(maxlength.group(1)) >= len(typed)
+    response = post_organisation(sales, business_id=typed)
+    assert response.status_code == 302, all_errors(response.get_data(as_text=True))
+    _read_afresh()
+    organisation = db.session.scalars(sa.select(Organisation)).one()
+    assert organisation.business_id == "0737546-2"
+
+
 def test_organisation_with_a_business_id_already_in_the_register_is_refused(sales, session):
     make_organisation(session, name="Ensimmäinen Oy", business_id="0737546-2")
     session.commit()
     response = post_organisation(sales, business_id="737546-2")  # the same id, unpadded
     assert response.status_code == 200
+    errors = field_errors(response.get_data(as_text=True), "business_id")
+    assert errors and "Already exists." in errors[0]
+    response = post_organisation(sales, business_id="FI07375462")  # as its VAT number
     errors = field_errors(response.get_data(as_text=True), "business_id")
     assert errors and "Already exists." in errors[0]
     assert count(Organisation) == 1

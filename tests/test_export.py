@@ -368,6 +368,10 @@ def _readable(value, column, lang: str) -> str | None:
     kind = getattr(kind, "impl", kind)  # AwareDateTime: a DateTime underneath
     if isinstance(value, bool) or value is None or value == "":
         return None
+    if column is not None and column.name in ("phone", "mobile", "requester_phone"):
+        return GROUPED[value]
+    if column is not None and column.name == "country":
+        return COUNTRIES[lang][value]
     if getattr(kind, "enum_class", None) is not None:
         with force_locale(lang):
             return str(kind.enum_class(value).label)
@@ -408,6 +412,7 @@ def test_html_export_keeps_every_value_of_every_table(session, seeded, lang):
                     checked += 1
     assert checked > 100
     for value in (*SECRETS, FILE_HASH, "aaaaaaaa"):
+        value = GROUPED.get(f"+{value}", value)  # a phone number: as people write it
         assert value.lower() in html.lower(), value
 
 
@@ -439,3 +444,147 @@ def test_the_exports_log_reads_its_events_details_and_fields(session, seeded, la
         assert words in log, words
     # Not the stored detail or field names.
     assert "matches" not in log and not re.search(r"\bcontact\b", log)
+
+
+#: The person's numbers as they are stored (E.164) and as people write them.
+GROUPED = {PERSON["phone"]: "+358 40 1237781", PERSON["mobile"]: "+358 45 7651129",
+           "+14155550134": "+1 415-555-0134"}
+COUNTRIES = {"fi": {"FI": "Suomi", "SE": "Ruotsi", "US": "Yhdysvallat"},
+             "en": {"FI": "Finland", "SE": "Sweden", "US": "United States"}}
+
+
+def _phoned_and_moved(session, seeded) -> None:
+    """Give the person's request a phone, and a history of a new number and a move."""
+    from crm.models import ContactChange
+
+    request = session.scalars(sa.select(DataSubjectRequest).where(
+        DataSubjectRequest.contact_id == seeded.contact_id)).one()
+    request.requester_phone = PERSON["phone"]
+    session.add_all([
+        ContactChange(contact_id=seeded.contact_id, field="phone", old_value="+14155550134",
+                      new_value=PERSON["phone"], changed_by="privacy"),
+        ContactChange(contact_id=seeded.contact_id, field="country", old_value="SE",
+                      new_value="FI", changed_by="privacy")])
+    session.commit()
+
+
+@pytest.mark.parametrize("lang", ["fi", "en"])
+def test_html_export_writes_numbers_and_countries_as_people_do(session, seeded, lang):
+    _phoned_and_moved(session, seeded)
+    export = build_access_export(session, seeded.contact_id, lang=lang)
+    html = render_access_export_html(export, lang)
+    names = COUNTRIES[lang]
+    contact = _section(html, "contact")
+    assert GROUPED[PERSON["phone"]] in contact and GROUPED[PERSON["mobile"]] in contact
+    assert names["FI"] in contact
+    assert GROUPED[PERSON["mobile"]] in _section(html, "callback_request")
+    assert GROUPED[PERSON["phone"]] in _section(html, "data_subject_request")
+    history = _section(html, "contact_change")
+    for shown in (GROUPED["+14155550134"], GROUPED[PERSON["phone"]], names["SE"],
+                  names["FI"]):
+        assert shown in history, shown
+    # The recipients: Mailchimp's country by its name in the export's language.
+    mailchimp = unescape(_text(re.search(r'data-recipient="Mailchimp".*?</li>', html,
+                                         re.S).group()))
+    assert f", {names['US']}:" in mailchimp and "US" not in mailchimp.replace("EU–US", "")
+    # Not the stored forms anywhere in what the person reads.
+    text = unescape(_text(html))
+    for stored in GROUPED:
+        assert stored not in text, stored
+    for code in names:
+        assert not re.search(rf">\s*{code}\s*<", html), code
+
+
+def test_json_export_keeps_numbers_in_e164_and_countries_as_codes(session, seeded):
+    _phoned_and_moved(session, seeded)
+    export = json.loads(export_json(build_access_export(session, seeded.contact_id,
+                                                        lang="fi")))
+    contact = export["records"]["contact"][0]
+    assert (contact["phone"], contact["mobile"], contact["country"]) == (
+        PERSON["phone"], PERSON["mobile"], "FI")
+    assert {(c["field"], c["old_value"]) for c in export["records"]["contact_change"]} >= {
+        ("phone", "+14155550134"), ("country", "SE")}
+    assert {r["country"] for r in export["information"]["recipients"]} == {"US"}
+
+
+@pytest.mark.parametrize("lang", ["fi", "en"])
+def test_html_export_labels_every_column(session, seeded, lang):
+    html = render_access_export_html(build_access_export(session, seeded.contact_id,
+                                                         lang=lang), lang)
+    labels = re.findall(r"<th>([^<]*)</th>", html)
+    assert labels
+    # A column with no label would show its own name ("consent_version").
+    assert [label for label in labels if re.fullmatch(r"[a-z0-9]+(_[a-z0-9]+)+", label)] == []
+
+
+@pytest.mark.parametrize("lang, shown, not_shown", [
+    ("fi", ["Henkilöllisyyden varmistustapa", "Henkilöllisyyden varmistaja (rooli)",
+            "Antotapa", "14 artiklan ilmoitus viimeistään", "14 artiklan ilmoitus lähetetty"],
+     ["Tapa", "Ilmoitettu", "Varmistaja (rooli)"]),
+    ("en", ["Identity verified how", "Identity verified by (role)", "Given how",
+            "Art. 14 notice due", "Art. 14 notice sent"], []),
+])
+def test_html_export_names_columns_as_the_screens_do(session, seeded, lang, shown,
+                                                     not_shown):
+    html = render_access_export_html(build_access_export(session, seeded.contact_id,
+                                                         lang=lang), lang)
+    labels = set(re.findall(r"<th>([^<]*)</th>", html))
+    for label in shown:
+        assert label in labels, label
+    for label in not_shown:
+        assert label not in labels, label
+
+
+def _today_on_the_registers_clock() -> str:
+    return datetime.now(ZoneInfo("Europe/Helsinki")).date().isoformat()
+
+
+@pytest.mark.parametrize("fmt, name", [
+    ("html-fi", "tietopyynto-{id}-{day}.html"),
+    ("html-en", "access-export-{id}-en.html"),
+    ("json", "access-export-{id}.json"),
+])
+def test_downloaded_file_is_named_in_the_exports_language(session, seeded, login_as, fmt,
+                                                          name):
+    from werkzeug.http import parse_options_header
+
+    request = _ready_request(session, seeded)
+    client = login_as("privacy")
+    token = csrf_token(client, f"/datasubjectrequestview/show/{request.id}")
+    before = _today_on_the_registers_clock()
+    response = client.post(f"/requests/{request.id}/export",
+                           data={"csrf_token": token, "format": fmt})
+    days = {before, _today_on_the_registers_clock()}
+    assert response.status_code == 200
+    header = response.headers["Content-Disposition"]
+    assert header.isascii()
+    disposition, options = parse_options_header(header)
+    assert disposition == "attachment"
+    assert options["filename"] in {name.format(id=request.id, day=day) for day in days}
+
+
+@pytest.mark.parametrize("lang, system, both, detail", [
+    ("fi", "Järjestelmä", "Tietosuoja, Myynti", None),
+    ("en", "System", "Privacy, Sales", "As HTML in Finnish, request #4"),
+])
+def test_the_exports_log_names_the_system_and_every_role_in_its_language(
+        session, seeded, lang, system, both, detail):
+    from flask_appbuilder.security.sqla.models import Role, User
+
+    # A member of staff with two roles wrote the note; the command line made an export.
+    sales = session.scalar(sa.select(User).where(User.username == "sales"))
+    sales.roles.append(session.scalar(sa.select(Role).where(Role.name == "Privacy")))
+    session.add(AuditEvent(action="export", actor="cli", object_type="Contact",
+                           object_id=str(seeded.contact_id), detail="html-fi request 4",
+                           fields=["contact"]))
+    session.commit()
+    export = build_access_export(session, seeded.contact_id, lang=lang)
+    html = render_access_export_html(export, lang)
+    assert both in _section(html, "activity")
+    log = _section(html, "audit_event")
+    assert system in log and "system" not in log
+    assert "html-fi" not in log
+    if detail:
+        assert detail in log
+    # The JSON keeps the stored words.
+    assert "system" in {e["actor"] for e in export["records"]["audit_event"]}

@@ -10,7 +10,7 @@ from datetime import date
 
 import pytest
 import sqlalchemy as sa
-from flask_babel import format_date
+from flask_babel import force_locale, format_date
 
 from crm.models import (
     AuditEvent,
@@ -223,6 +223,45 @@ def test_a_title_naming_no_occupation_is_refused_for_its_health_word(session, ti
     assert not result.stored
     assert [(e.line, e.field) for e in result.errors] == [(3, "title")]
     assert "health" in str(result.errors[0]) or "terveys" in str(result.errors[0])
+    assert stored_nothing(session)
+
+
+def test_a_value_with_several_kinds_of_sensitive_data_names_them_all_once(session, app):
+    data = csv_file([line(1), line(2, title=f"Masentunut, {HETU}"),
+                     line(3, last=f"Listalainen {HETU} 4111 1111 1111 1111"), line(4)])
+    with app.test_request_context("/"), force_locale("en"):
+        result = run(session, data)
+        errors = [str(error) for error in result.errors]
+    assert not result.stored
+    assert errors == [
+        "line 3, field title: contains a Finnish personal identity code (henkilötunnus) "
+        "and health information; the register must not hold such data.",
+        "line 4, field last_name: contains a Finnish personal identity code "
+        "(henkilötunnus) and a payment card number; the register must not hold such data."]
+    assert stored_nothing(session)
+
+
+def test_business_ids_copied_from_invoices_are_stored_as_nnnnnnn_c(session):
+    known = make_organisation(session, name="Vanha Yritys Oy", business_id=business_id(7000000))
+    session.commit()
+    digits = known.business_id.replace("-", "")
+    lines = [line(1, bid=f"FI{digits}"),                        # the VAT number
+             line(2, bid=f" {digits} "),                        # no hyphen
+             line(11, org="Uusi Yritys Oy", bid="FI 07375462")]  # a new organisation
+    result = run(session, csv_file(lines))
+    assert result.stored and not result.errors
+    assert result.counts["organisations_new"] == 1
+    people = {c.last_name: c.organisation for c in session.scalars(sa.select(Contact))}
+    assert people["Listalainen1"].id == people["Listalainen2"].id == known.id
+    assert people["Listalainen11"].business_id == "0737546-2"
+    assert count(session, Organisation) == 2
+
+
+def test_a_copied_business_id_with_a_wrong_check_digit_is_refused(session, app):
+    with app.test_request_context("/"), force_locale("en"):
+        result = run(session, csv_file([line(1), line(2, bid="FI07375463")]))
+        errors = [str(error) for error in result.errors]
+    assert errors == ["line 3, field business_id: The business ID's check digit is wrong."]
     assert stored_nothing(session)
 
 

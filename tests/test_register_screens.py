@@ -44,7 +44,7 @@ def text(response) -> str:
 
 
 def panel_title(html: str) -> str:
-    return re.search(r'<h4 class="panel-title">\s*(.*?)\s*</h4>', html, re.S).group(1)
+    return re.search(r'<h1 class="panel-title">\s*(.*?)\s*</h1>', html, re.S).group(1)
 
 
 # -- what a record's page shows --------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -255,6 +255,98 @@ def test_the_first_verify_and_link_hint_shows_only_while_it_applies(session, log
         as_text=True)
 
 
+def _steps(page: str) -> list[tuple[str, str]]:
+    """Return the request page's steps in the order shown, each with its state: done, next
+    (the one marked as the step to take now) or todo."""
+    return re.findall(r'data-step="(\w+)"\s+data-state="(\w+)"', page)
+
+
+def _in_order(page: str, *marks: str) -> bool:
+    """Return whether each of `marks` is on the page, each after the one before it."""
+    places = [page.find(mark) for mark in marks]
+    return -1 not in places and places == sorted(places)
+
+
+@pytest.mark.parametrize("locale, title, status, first_step, requester", [
+    ("fi", "Rekisteröidyn pyyntö", "Tila", "1. Henkilöllisyys", "Pyytäjä"),
+    ("en", "Data subject request", "Status", "1. Identity", "Requester"),
+])
+def test_the_request_page_leads_with_the_step_to_take_next(session, login_as, locale, title,
+                                                           status, first_step, requester):
+    """Under the page's title and where the request stands, the step to take now with its
+    form; the steps taken stay above it in order; the request's fields come after."""
+    contact = make_contact(session, email="nelli.seuraava@firma.example")
+    pk = make_request(session, requester_name="Nelli Seuraava",
+                      requester_email="nelli.seuraava@firma.example").id
+    session.commit()
+    client = login_as("privacy")
+    client.get(f"/lang/{locale}")
+    details = ('id="request-details"', f"<th class=\"col-lg-2 col-md-2 col-sm-2\">{requester}<")
+
+    page = _page(client, pk)
+    assert _steps(page) == [("identity", "next"), ("person", "todo"), ("carry_out", "todo"),
+                            ("answer", "todo")]
+    assert _in_order(page, f">{title}<", f"{status}: <strong>", 'id="deadline"',
+                     first_step, 'id="verify-form"', *details)
+    heading = page.split('id="step-identity"')[1].split("</h3>")[0]
+    assert 'class="label label-primary">' in heading
+    if locale == "en":  # in Finnish "Seuraava vaihe", once the catalog has it
+        assert ">Next step<" in heading
+
+    _post(client, pk, "verify", how="Kirje tiedossa olevaan osoitteeseen")
+    page = _page(client, pk)
+    assert _steps(page) == [("identity", "done"), ("person", "next"), ("carry_out", "todo"),
+                            ("answer", "todo")]
+    assert _in_order(page, 'id="deadline"', 'id="identity"', 'id="find-person"', *details)
+
+    _post(client, pk, "link", contact_id=str(contact.id))
+    page = _page(client, pk)
+    assert _steps(page) == [("identity", "done"), ("person", "done"), ("carry_out", "next"),
+                            ("answer", "todo")]
+    assert _in_order(page, 'id="identity"', 'id="linked-contact"', 'id="export-form"',
+                     'id="deliver-form"', *details)
+
+    assert _post(client, pk, "export", format="json").status_code == 200
+    page = _page(client, pk)
+    assert _steps(page) == [("identity", "done"), ("person", "done"), ("carry_out", "done"),
+                            ("answer", "next")]
+    # The export stays at hand, in its place: to send again.
+    assert _in_order(page, 'id="identity"', 'id="linked-contact"', 'id="export-form"',
+                     'id="deliver-form"', *details)
+
+    _post(client, pk, "deliver", how="email", outcome="Vastattu sähköpostilla")
+    page = _page(client, pk)
+    assert _steps(page) == [("identity", "done"), ("person", "done"), ("carry_out", "done"),
+                            ("answer", "done")]
+    assert 'aria-current="step"' not in page
+    assert _in_order(page, 'id="deadline"', 'id="delivered"', *details)
+
+
+@pytest.mark.parametrize("request_type, step, data", [
+    (RequestType.rectification, "rectify",
+     {"field": "title", "value": "Toimitusjohtaja", "reason": "Pyysi itse"}),
+    (RequestType.erasure, "erase", {"confirm": "y"}),
+    (RequestType.objection, "objection", {"confirm": "y"}),
+])
+def test_a_verified_and_linked_request_leads_with_carrying_it_out(session, login_as,
+                                                                  request_type, step, data):
+    """Then, once carried out (a field corrected, the person erased, the objection
+    recorded), with the answer."""
+    contact = make_contact(session)
+    pk = make_request(session, type=request_type, contact=contact,
+                      identity_verified_how="Kirje", identity_verified_at=utcnow(),
+                      status=RequestStatus.in_progress).id
+    session.commit()
+    client = login_as("privacy")
+    page = _page(client, pk)
+    assert ("carry_out", "next") in _steps(page)
+    assert _in_order(page, 'id="deadline"', f'id="{step}-form"', 'id="request-details"')
+    _post(client, pk, step, version=str(contact.version), **data)
+    page = _page(client, pk)
+    assert _steps(page)[2:] == [("carry_out", "done"), ("answer", "next")]
+    assert _in_order(page, 'id="deadline"', 'id="deliver-form"', 'id="request-details"')
+
+
 def test_find_the_person_says_how_each_matched_in_the_readers_language(session, login_as):
     """"Sähköposti", "Nimi", "Tunniste: Portal": not the search's keys email, name."""
     contact = make_contact(session, first_name="Osku", last_name="Osuma",
@@ -321,6 +413,41 @@ def test_a_request_cannot_be_received_in_the_future(session, login_as):
         k: v for k, v in typed.items() if k != "received_on"}
     assert kept["received_on"]  # as typed, or as the page writes that day
     assert session.scalar(sa.select(sa.func.count()).select_from(DataSubjectRequest)) == 0
+
+
+@pytest.mark.parametrize("locale, shown, latest", [
+    ("fi", "25.11.2026", "2026-11-25"),
+    ("en", "25/11/2026", "2026-11-25"),
+])
+def test_a_new_request_is_received_today_unless_changed(session, login_as, monkeypatch,
+                                                        locale, shown, latest):
+    """The add form's day of receipt starts as the register's today (already the 25th in
+    Helsinki at 23.30 UTC on the 24th), as the page writes dates; kept, the answer is due
+    a month from it; changed to an earlier day, from that day."""
+    import crm.models.base
+
+    monkeypatch.setattr(crm.models.base, "utcnow",
+                        lambda: datetime(2026, 11, 24, 23, 30, tzinfo=UTC))
+    client = login_as("privacy")
+    client.get(f"/lang/{locale}")
+    page = client.get("/datasubjectrequestview/add").get_data(as_text=True)
+    fields = dict(form_fields(page))
+    assert fields["received_on"] == shown
+    # Its calendar still ends today.
+    assert f"&#34;latest&#34;: &#34;{latest}&#34;" in page
+    response = client.post("/datasubjectrequestview/add", data=filled(form_fields(page), {
+        "type": "access", "requester_name": "Tänään Tullut", "channel": "email"}))
+    assert response.status_code == 302
+    response = client.post("/datasubjectrequestview/add", data=filled(form_fields(page), {
+        "type": "access", "requester_name": "Eilen Tullut", "channel": "letter",
+        "received_on": "2026-11-02"}))
+    assert response.status_code == 302
+    requests = session.execute(sa.select(
+        DataSubjectRequest.requester_name, DataSubjectRequest.received_on,
+        DataSubjectRequest.due_on).order_by(DataSubjectRequest.id)).all()
+    assert [tuple(r) for r in requests] == [
+        ("Tänään Tullut", date(2026, 11, 25), date(2026, 12, 25)),
+        ("Eilen Tullut", date(2026, 11, 2), date(2026, 12, 2))]
 
 
 def test_moving_the_receipt_date_keeps_the_extension_within_three_months(session, login_as):

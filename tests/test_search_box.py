@@ -150,6 +150,35 @@ def test_a_business_id_written_with_six_digits_finds_its_organisation(signed_in,
         == [wanted.id]
 
 
+@pytest.mark.parametrize("typed", ["FI29000004", "fi 29000004", "FI 2900000-4"])
+def test_a_vat_number_finds_the_organisation_and_its_people(signed_in, session, typed):
+    star = make_organisation(session, name="Tähtitekniikka Oy", business_id="2900000-4")
+    make_organisation(session, name="Muu Oy", business_id="2900037-0")
+    person = make_contact(session, organisation=star)
+    session.commit()
+    client = signed_in("sales")
+    assert _shown(_page(client, CONTACTS, {"q": typed})) == [person.id]
+    html = _page(client, "/organisationview/list/", {"q": typed})
+    assert {int(i) for i in re.findall(r"/organisationview/show/(\d+)", html)} == {star.id}
+
+
+def test_a_business_id_without_its_hyphen_finds_the_organisation(signed_in, session):
+    star = make_organisation(session, name="Tähtitekniikka Oy", business_id="2900000-4")
+    session.commit()
+    html = _page(signed_in("sales"), "/organisationview/list/", {"q": "29000004"})
+    assert {int(i) for i in re.findall(r"/organisationview/show/(\d+)", html)} == {star.id}
+
+
+def test_digits_alone_that_make_a_phone_number_find_a_person_by_phone(signed_in, session):
+    # 29000004 is also business ID 2900000-4 without its hyphen; among people, typed
+    # so, it is a phone number, as before.
+    star = make_organisation(session, name="Tähtitekniikka Oy", business_id="2900000-4")
+    make_contact(session, organisation=star)
+    caller = make_contact(session, last_name="Soittaja", phone="+35829000004")
+    session.commit()
+    assert _shown(_page(signed_in("sales"), CONTACTS, {"q": "29000004"})) == [caller.id]
+
+
 @pytest.mark.parametrize("typed", ["Öhman", "öhman", "ÖHMAN", "öhm", "Ärö", "ärölä",
                                    "MÄKELÄ", "mäkelä", "Mäk"])
 def test_names_with_finnish_letters_are_found_in_any_letter_case(signed_in, session, typed):

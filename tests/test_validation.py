@@ -94,6 +94,19 @@ def _english(_clean_register):
     (y_tunnus("1234567"), "1234567-1"),  # check digit 1 (remainder 10)
     (" 0737546-2 ", "0737546-2"),        # stray spaces
     ("737546-2", "0737546-2"),           # old six-digit form, zero-padded
+    # As copied from invoices: without the hyphen, or as the EU VAT number.
+    ("07375462", "0737546-2"),
+    ("15728600", "1572860-0"),
+    ("FI07375462", "0737546-2"),
+    ("fi07375462", "0737546-2"),
+    ("FI 07375462", "0737546-2"),
+    (" FI07375462 ", "0737546-2"),
+    ("FI0737546-2", "0737546-2"),
+    (" 12345671\t", "1234567-1"),
+    ("0737546 - 2", "0737546-2"),        # spaces around the hyphen
+    ("0737546 2", "0737546-2"),          # a space for the hyphen
+    ("0737546\u2013" "2", "0737546-2"),   # an en dash from a document
+    ("0737546\u00a0-\u00a02", "0737546-2"),  # no-break spaces
 ])
 def test_business_id_accepted_and_normalised(value, expected):
     assert normalise_business_id(value) == expected
@@ -101,6 +114,7 @@ def test_business_id_accepted_and_normalised(value, expected):
 
 @pytest.mark.parametrize("value", [
     "0737546-3", "0737546-0", "0112038-8", "1572860-1", "2085690-5",
+    "07375463", "FI07375463", "FI 0737546-3", " 15728601 ", "737546-3",
 ])
 def test_business_id_with_wrong_check_digit_is_refused(value):
     with pytest.raises(InvalidValue, match="check digit is wrong"):
@@ -108,8 +122,16 @@ def test_business_id_with_wrong_check_digit_is_refused(value):
 
 
 @pytest.mark.parametrize("value", [
-    "07375462", "0737546 2", "0737546-", "-2", "073754-62", "A737546-2", "12345678-9",
-    "0737546-22", "FI07375462", "", "   ",
+    "0737546-", "-2", "073754-62", "A737546-2", "12345678-9", "0737546-22", "", "   ",
+    "7375462",        # six digits and a check digit need the hyphen: or seven, no check?
+    "0737546",        # no check digit
+    "073754622",      # nine digits
+    "FI737546-2",     # a VAT number has eight digits
+    "FI0737546",
+    "SE07375462",     # not Finnish
+    "FI-07375462",
+    "0 737546-2",
+    "０７３７５４６-２",  # full-width digits
 ])
 def test_business_id_of_wrong_shape_is_refused(value):
     with pytest.raises(InvalidValue, match="must look like 1234567-8"):
@@ -120,8 +142,9 @@ def test_business_id_of_wrong_shape_is_refused(value):
 def test_business_id_whose_body_has_no_check_digit_is_refused(body):
     assert len(REMAINDER_ONE_BODIES) == 2
     for digit in range(10):  # no check digit at all fits such a body
-        with pytest.raises(InvalidValue, match="not a valid business ID"):
-            normalise_business_id(f"{body}-{digit}")
+        for typed in (f"{body}-{digit}", f"{body}{digit}", f"FI{body}{digit}"):
+            with pytest.raises(InvalidValue, match="not a valid business ID"):
+                normalise_business_id(typed)
 
 
 # -- phones ---------------------------------------------------------------------
@@ -277,6 +300,16 @@ def test_postal_code_validator_without_country_field_means_finland():
     assert form.business_id.data == "0737546-2"
 
 
+@pytest.mark.parametrize("typed", ["FI07375462", "07375462", " 0737546 - 2 "])
+def test_business_id_validator_stores_a_copied_business_id_as_nnnnnnn_c(typed):
+    form = OrganisationForm(data={"business_id": typed})
+    assert form.validate(), form.errors
+    assert form.business_id.data == "0737546-2"
+    form = OrganisationForm(data={"business_id": typed.replace("2", "3")})
+    assert not form.validate()
+    assert form.errors == {"business_id": ["The business ID's check digit is wrong."]}
+
+
 def test_no_sensitive_data_validator_raises_validation_error():
     field = StringField("notes").bind(Form(), "notes")
     field.data = "Kortti 4111 1111 1111 1111"
@@ -309,6 +342,66 @@ def test_a_sensitive_data_message_on_its_own_is_a_sentence_in_both_languages(app
             assert str(refused.value).startswith(message)
             # After a field's name (an import's line errors) it continues in lower case.
             assert find_sensitive(text)[0].islower()
+
+
+HETU_NAMED = "a Finnish personal identity code (henkilötunnus)"
+
+
+@pytest.mark.parametrize(("text", "kind", "named"), [
+    ("Hetu 131052-308T, sairaslomalla", guard.TEXT, f"{HETU_NAMED} and health information"),
+    ("Kortti 4111 1111 1111 1111, hetu 131052-308T", guard.TEXT,
+     f"{HETU_NAMED} and a payment card number"),
+    ("Masennus; kortti 4111 1111 1111 1111", guard.TEXT,
+     "a payment card number and health information"),
+    ("131052-308T, 4111 1111 1111 1111, diabetes", guard.TEXT,
+     f"{HETU_NAMED}, a payment card number, and health information"),
+    # Each kind once, however many times the text holds it.
+    (f"131052-308T ja {hetu(1, 1, 1, 'A', 2)}: diabetes, masennus, sairaslomalla",
+     guard.TEXT, f"{HETU_NAMED} and health information"),
+    ("Diabetes 131052-308T", guard.TITLE, f"{HETU_NAMED} and health information"),
+    ("Masentunut; 4111 1111 1111 1111 ja 5555 5555 5555 4444", guard.TITLE,
+     "a payment card number and health information"),
+])
+def test_every_kind_of_sensitive_data_in_a_text_is_named_once(text, kind, named):
+    assert find_sensitive(text, kind) == (f"contains {named}; the register must not hold "
+                                          "such data.")
+
+
+@pytest.mark.parametrize(("text", "kind", "message"), [
+    # What a field may hold is not named: an organisation's name may mention health.
+    ("Syöpäsäätiö 131052-308T", guard.ORGANISATION, "contains a Finnish personal identity "
+     "code (henkilötunnus); the register must not hold one."),
+    ("Diabeteshoitaja 4111 1111 1111 1111", guard.TITLE, "contains a payment card number; "
+     "the register must not hold one."),
+    ("Sairaslomalla, 131052-308X", guard.TEXT, "mentions health information; the register "
+     "must not hold any."),   # not an identity code: its check character is wrong
+])
+def test_only_what_the_field_may_not_hold_is_named(text, kind, message):
+    assert find_sensitive(text, kind) == message
+
+
+def test_a_form_field_refused_for_several_kinds_names_them_all_in_a_sentence():
+    form = ContactForm(data={"notes": "Hetu 131052-308T, on sairaslomalla"})
+    assert not form.validate()
+    assert form.errors == {"notes": [
+        "Contains a Finnish personal identity code (henkilötunnus) and health information; "
+        "the register must not hold such data."]}
+    with pytest.raises(InvalidValue, match="^Contains a Finnish personal identity code "
+                       r"\(henkilötunnus\) and health information;"):
+        v.check_free_text("Hetu 131052-308T, on sairaslomalla")
+
+
+def test_several_kinds_are_named_in_one_sentence_in_finnish_too(app):
+    text = "131052-308T, 4111 1111 1111 1111, sairaslomalla"
+    with app.test_request_context("/"), force_locale("fi"):
+        with pytest.raises(InvalidValue) as refused:
+            v.check_free_text(text)
+        assert str(refused.value) == ("Sisältää henkilötunnuksen, maksukortin numeron ja "
+                                      "terveystietoja; rekisteriin ei saa tallentaa "
+                                      "tällaisia tietoja.")
+        assert find_sensitive("Hetu 131052-308T, sairaslomalla") == (
+            "sisältää henkilötunnuksen ja terveystietoja; rekisteriin ei saa tallentaa "
+            "tällaisia tietoja.")
 
 
 # -- henkilötunnus --------------------------------------------------------------

@@ -23,6 +23,7 @@ from crm.integrations.mailchimp import (
     BATCH_SIZE,
     MailchimpClient,
     MailchimpError,
+    server_prefix,
     subscriber_hash,
 )
 from crm.jobs.context import JobContext, JobError, JobSkipped
@@ -32,6 +33,28 @@ from crm.services.audience import Member, audience_batches
 STATUS = MailchimpStatus
 #: The run's recorded reason when the API key or audience is not set (shown translated).
 NOT_CONFIGURED = "Mailchimp is not configured"
+#: What the administrator sets for the sync to run (README, Mailchimp): the API key, which
+#: ends with its server prefix ("...-us21"), and the audience's id.
+SETTINGS = ("CRM_MAILCHIMP_API_KEY", "CRM_MAILCHIMP_AUDIENCE_ID")
+
+
+def configured(config) -> bool:
+    """Return whether the sync can run: an API key and an audience id are set, and the key
+    names its server prefix unless `CRM_MAILCHIMP_BASE_URL` says where to call instead.
+
+    Without them each run is recorded as skipped (`NOT_CONFIGURED`), whoever starts it;
+    the jobs screen offers no run and says what to set.
+    """
+    key, audience = (config.get(name) for name in SETTINGS)
+    if not key or not audience:
+        return False
+    if config.get("CRM_MAILCHIMP_BASE_URL"):
+        return True
+    try:
+        server_prefix(key)
+    except ValueError:
+        return False
+    return True
 
 
 def _payload(member: Member) -> dict:
@@ -42,9 +65,9 @@ def _payload(member: Member) -> dict:
 
 def mailchimp_sync(ctx: JobContext) -> None:
     """Bring the Mailchimp audience in line with the CRM's marketing audience."""
-    client = MailchimpClient.from_config(ctx.config)
-    if client is None:
+    if not configured(ctx.config):
         raise JobSkipped(NOT_CONFIGURED)
+    client = MailchimpClient.from_config(ctx.config)
     for key in ("audience", "sent", "created", "updated", "refused", "unchanged",
                 "unsubscribed", "archived", "deleted"):
         ctx.counts[key] = 0

@@ -39,7 +39,7 @@ from crm.models import (
     contact_purpose,
 )
 from crm.models.base import utcnow
-from crm.privacy.export_text import EXPORT_TEXT, ExportReader
+from crm.privacy.export_text import EXPORT_TEXT, STAFF, SYSTEM, ExportReader
 from crm.privacy.notice import build_notice
 from crm.public.notice_text import LABELS, TEXT
 from crm.services.audit import record_event
@@ -82,9 +82,6 @@ LEFT_OUT = {
 }
 #: FAB's own tables (ab_*) hold the staff's accounts and roles: left out too.
 STAFF_TABLE_PREFIX = "ab_"
-
-SYSTEM = "system"
-STAFF = "staff member"
 
 
 def _value(value):
@@ -285,8 +282,9 @@ def render_access_export_html(export: dict, lang: str) -> str:
     """Return the printable export in `lang` ("fi" or "en"), Art. 15 information first.
 
     It reads as the CRM's screens do in that language (`ExportReader`): labels, not
-    codes; times on the register's clock (`CRM_TIMEZONE`); names, not ids. The JSON
-    export keeps the stored codes, UTC times and ids.
+    codes; times on the register's clock (`CRM_TIMEZONE`); names, not ids; phone
+    numbers grouped ("+358 40 1234567") and countries named ("Yhdysvallat"). The JSON
+    export keeps the stored codes, UTC times, ids, E.164 numbers and country codes.
     """
     if lang not in LANGUAGES:
         raise ValueError(f"no export in {lang!r}")
@@ -294,6 +292,24 @@ def render_access_export_html(export: dict, lang: str) -> str:
     return render_template("privacy/export.html", export=export, lang=lang,
                            t=EXPORT_TEXT[lang], notice=TEXT[lang], labels=LABELS[lang],
                            reader=reader, sections=reader.sections(export["records"]))
+
+
+def export_file_name(export: dict, fmt: str, number: int) -> str:
+    """Return the downloaded file's name, in the export's language and in ASCII.
+
+    `access-export-12.json` for the JSON (its keys are English), `access-export-12-en.html`
+    and `tietopyynto-12-2026-11-25.html` for the printable ones (the day on the register's
+    clock).
+
+    :param fmt: "json", "html-fi" or "html-en".
+    :param number: the request's number.
+    """
+    if fmt == "json":
+        return f"access-export-{number}.json"
+    lang = fmt.removeprefix("html-")
+    day = datetime.fromisoformat(export["generated_at"]).astimezone(
+        ZoneInfo(current_app.config["CRM_TIMEZONE"])).date()
+    return EXPORT_TEXT[lang]["file_name"].format(number=number, day=day.isoformat())
 
 
 def audit_export(session: Session, export: dict, *, fmt: str,

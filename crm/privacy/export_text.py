@@ -13,14 +13,16 @@ import json
 from datetime import UTC, date, datetime, tzinfo
 
 import sqlalchemy as sa
+from babel import Locale
 from flask_babel import force_locale
 
-from crm.models import Contact, RequestType, SourceKind
+from crm.models import Contact, Language, RequestType, SourceKind
 from crm.models.base import AwareDateTime, LabelledEnum
 from crm.public.notice_text import LABELS
 from crm.security.roles import role_label
 from crm.services.audit_details import detail_text
 from crm.services.audit_labels import action_label, object_type_label
+from crm.services.validation import format_phone
 
 EXPORT_TEXT: dict[str, dict[str, str]] = {
     "fi": {
@@ -69,6 +71,10 @@ EXPORT_TEXT: dict[str, dict[str, str]] = {
         "mailchimp_member": "Jäsenyys Mailchimp-postituslistalla",
         "yes": "kyllä",
         "no": "ei",
+        # The downloaded file's name: ASCII only (no "ö"), for every mail client and disk.
+        "file_name": "tietopyynto-{number}-{day}.html",
+        "actor_system": "Järjestelmä",
+        "actor_staff": "Henkilökunnan jäsen",
     },
     "en": {
         "title": "Your personal data: access request",
@@ -116,6 +122,9 @@ EXPORT_TEXT: dict[str, dict[str, str]] = {
         "mailchimp_member": "Membership of the Mailchimp mailing list",
         "yes": "yes",
         "no": "no",
+        "file_name": "access-export-{number}-en.html",
+        "actor_system": "System",
+        "actor_staff": "Staff member",
     },
 }
 
@@ -135,9 +144,11 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
         "last_activity_at": "Viimeisin yhteydenotto", "anonymised_at": "Anonymisoitu",
         "legal_hold": "Säilytysvelvoite", "created_at": "Luotu", "updated_at": "Päivitetty",
         "system": "Järjestelmä", "identifier": "Tunniste", "purpose": "Käyttötarkoitus",
-        "text_version": "Suostumustekstin versio", "given_at": "Annettu", "given_how": "Tapa",
+        "text_version": "Suostumustekstin versio", "given_at": "Annettu",
+        "given_how": "Antotapa",
         "evidence": "Todiste", "withdrawn_at": "Peruttu", "recorded_at": "Kirjattu",
-        "art14_due_on": "Ilmoitus (14 art.) viimeistään", "art14_notified_at": "Ilmoitettu",
+        "art14_due_on": "14 artiklan ilmoitus viimeistään",
+        "art14_notified_at": "14 artiklan ilmoitus lähetetty",
         "kind": "Laji", "name": "Nimi", "supplier": "Toimittaja", "received_on": "Vastaanotettu",
         "file_hash": "Tiedoston SHA-256", "subject": "Aihe", "body": "Sisältö",
         "occurred_at": "Ajankohta", "author": "Kirjaaja (rooli)",
@@ -145,8 +156,10 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
         "received_at": "Vastaanotettu", "handled_by": "Käsitellyt (rooli)",
         "handled_at": "Käsitelty", "type": "Tyyppi", "requester_name": "Pyytäjä",
         "requester_email": "Pyytäjän sähköposti", "requester_phone": "Pyytäjän puhelin",
-        "channel": "Vastaanottotapa", "identity_verified_how": "Henkilöllisyys varmistettu",
-        "identity_verified_by": "Varmistaja (rooli)", "identity_verified_at": "Varmistettu",
+        "channel": "Vastaanottotapa",
+        "identity_verified_how": "Henkilöllisyyden varmistustapa",
+        "identity_verified_by": "Henkilöllisyyden varmistaja (rooli)",
+        "identity_verified_at": "Henkilöllisyys varmistettu",
         "due_on": "Määräpäivä", "extended_due_on": "Pidennetty määräpäivä",
         "extension_reason": "Pidennyksen syy",
         "extension_notified_on": "Pidennyksestä ilmoitettu",
@@ -158,7 +171,8 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
         "detail": "Lisätieto", "subscriber_hash": "Mailchimp-tunniste",
         "contact_version": "Lähetetty versio", "last_synced_at": "Viimeksi synkronoitu",
         "source": "Lähde", "request": "Pyyntö", "contact_record": "Yhteystietojen tunnus",
-        "erasure_result": "Poiston tulos",
+        "erasure_result": "Poiston tulos", "consent_version": "Suostumustekstin versio",
+        "consent_language": "Suostumustekstin kieli", "consent": "Suostumus",
     },
     "en": {
         "id": "Id", "contact": "Contact", "first_name": "First name",
@@ -196,6 +210,8 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
         "subscriber_hash": "Mailchimp id", "contact_version": "Version sent",
         "last_synced_at": "Last synchronised", "source": "Source", "request": "Request",
         "contact_record": "Contact record id", "erasure_result": "Result of the erasure",
+        "consent_version": "Consent text version", "consent_language": "Consent text language",
+        "consent": "Consent",
     },
 }
 
@@ -226,15 +242,26 @@ def _standing_names(kind: str) -> set[str]:
     return {name.casefold() for name in names}
 
 
+#: Who acted when no member of staff did (a job, the command line), and a member of staff
+#: with no role: the JSON holds these words, the printable export reads them in its language.
+SYSTEM = "system"
+STAFF = "staff member"
 #: The columns naming a member of staff, which the export gives as their role ("Sales").
 STAFF_COLUMNS = {"author", "handled_by", "identity_verified_by", "changed_by", "actor",
                  "received_by"}
+#: The columns holding a phone number, stored in E.164 ("+358401234567"): read grouped.
+PHONE_COLUMNS = {"phone", "mobile", "requester_phone"}
+#: The columns holding a country's ISO code ("FI"): read as the country's name.
+COUNTRY_COLUMNS = {"country"}
+#: The columns holding a language's code ("fi") as plain text: read as its name.
+LANGUAGE_COLUMNS = {"consent_language"}
 
 
 class ExportReader:
     """The export's records as the person reads them in `lang`: each value under its
     label, codes by the labels the CRM shows for them, times on the register's clock
-    (`zone`), and the rows an id points at by name (organisation, source, purpose,
+    (`zone`), phone numbers grouped as people write them, countries by their names in
+    `lang`, and the rows an id points at by name (organisation, source, purpose,
     request). Every value is kept; only bare ids that the names replace are left out.
     Works on the export's own data: no queries.
     """
@@ -247,6 +274,7 @@ class ExportReader:
         self.lang, self.zone = lang, zone
         self.words, self.fields = EXPORT_TEXT[lang], FIELD_LABELS[lang]
         self.tables = Model.metadata.tables
+        self.territories = Locale.parse(lang).territories
         records = export["records"]
         self.several = len(export["subject"]["contact_ids"]) > 1
         self.organisations = {r["id"]: r["name"] for r in records.get("organisation", [])}
@@ -287,7 +315,7 @@ class ExportReader:
                                                                           "name_en")):
             return None  # the purpose's name in the reader's language is shown
         if key in STAFF_COLUMNS and isinstance(value, str):
-            return label, role_label(value)  # "Myynti", as the screens name the role
+            return label, self.staff(value)
         if key == "purpose":
             return label, self.purpose(value)
         if key == "purposes":
@@ -307,6 +335,12 @@ class ExportReader:
             return label, self.fields.get(value, value)
         if table == "contact_change" and key in ("old_value", "new_value"):
             return label, self.changed(row.get("field"), value)
+        if key in PHONE_COLUMNS:
+            return label, self.phone(value)
+        if key in COUNTRY_COLUMNS:
+            return label, self.country(value)
+        if key in LANGUAGE_COLUMNS:
+            return label, self.language(value)
         return label, self.text(value, self._column(table, key))
 
     def text(self, value, column: sa.Column | None = None) -> str:
@@ -337,6 +371,10 @@ class ExportReader:
         """Return a contact's old or new value (stored as text) as its field shows it."""
         if field == "source_id" and value and value.isdigit():
             return self.source(int(value))
+        if field in PHONE_COLUMNS:
+            return self.phone(value)
+        if field in COUNTRY_COLUMNS:
+            return self.country(value)
         column = Contact.__table__.c.get(field) if field else None
         if column is not None and isinstance(column.type, sa.Boolean) \
                 and value in ("true", "false"):
@@ -356,6 +394,32 @@ class ExportReader:
         """Return the source's name for the Art. 15 list beside its kind's label; None for
         a standing source named by its kind (not "Oma toimintamme: Oma toimintamme")."""
         return None if name.casefold() in self.standing.get(kind, ()) else name
+
+    def staff(self, roles: str) -> str:
+        """Return who acted as the screens name their roles ("Myynti, Tietosuoja")."""
+        if roles == SYSTEM:
+            return self.words["actor_system"]
+        if roles == STAFF:
+            return self.words["actor_staff"]
+        return ", ".join(role_label(name) for name in roles.split(", "))
+
+    def phone(self, number: str | None) -> str:
+        """Return a stored E.164 number as people write it: "+358 40 1234567"."""
+        return format_phone(number) or self.EMPTY
+
+    def country(self, code: str | None) -> str:
+        """Return a country's code as its name in the reader's language: "US" is
+        "Yhdysvallat" in Finnish, "United States" in English; an unknown code as it is."""
+        if not code:
+            return self.EMPTY
+        return self.territories.get(code.upper(), code)
+
+    def language(self, code: str | None) -> str:
+        """Return a language's code as the screens name the language ("fi": "Suomi")."""
+        try:
+            return str(Language(code).label)
+        except ValueError:
+            return self.text(code)
 
     def purpose(self, code: str | None) -> str:
         return self.purposes.get(code, code) if code else self.EMPTY

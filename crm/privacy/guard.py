@@ -19,6 +19,8 @@ import re
 import unicodedata
 from datetime import date
 
+from babel.lists import format_list
+from flask_babel import get_locale, gettext
 from flask_babel import lazy_gettext as _l
 
 HETU_CHECK = "0123456789ABCDEFHJKLMNPRSTUVWXY"
@@ -115,32 +117,66 @@ def names_occupation(text: str, health_word: re.Match) -> bool:
     return any(_OCCUPATION.search(word) for word in words)
 
 
+#: Each kind of sensitive data: its message when it is the only kind found, and its
+#: name in a message naming several ("contains A, B and C; ...").
+_IDENTITY_CODE = (
+    _l("contains a Finnish personal identity code (henkilötunnus); the register must not "
+       "hold one."),
+    _l("a Finnish personal identity code (henkilötunnus)"))
+_CARD_NUMBER = (
+    _l("contains a payment card number; the register must not hold one."),
+    _l("a payment card number"))
+_HEALTH_WORDS = (
+    _l("mentions health information; the register must not hold any."),
+    _l("health information"))
+
+
+def _holds_identity_code(text: str) -> bool:
+    return any(is_valid_hetu(*m.groups()) for m in _HETU.finditer(text))
+
+
+def _holds_card_number(text: str) -> bool:
+    for m in _CARD.finditer(text):
+        digits = re.sub(r"\D", "", m.group())
+        if 13 <= len(digits) <= 19 and digits[0] in "23456" and luhn_ok(digits):
+            return True
+    return False
+
+
+def _holds_health_word(text: str, kind: str) -> bool:
+    if kind == ORGANISATION:
+        return False
+    return any(kind != TITLE or not names_occupation(text, health_word)
+               for health_word in _HEALTH.finditer(text))
+
+
 def find_sensitive(text: str | None, kind: str = TEXT) -> str | None:
-    """Return a message naming what sensitive data `text` holds, or None.
+    """Return a message naming every kind of sensitive data `text` holds, or None.
 
     :param kind: what the field holds (`field_kind`): free text about a person unless
         said otherwise.
     :return: a message that continues a field's name ("notes: contains ..."), as an
-        import's line errors show it; `as_sentence` makes it one of its own.
+        import's line errors show it; `as_sentence` makes it one of its own. One kind
+        found has its own message; more are named in one ("contains a Finnish
+        personal identity code (henkilötunnus) and health information; ...").
     """
     if not text:
         return None
     # Text pasted from some systems arrives decomposed ("a" + combining diaeresis).
     text = unicodedata.normalize("NFC", text)
-    for m in _HETU.finditer(text):
-        if is_valid_hetu(*m.groups()):
-            return str(_l("contains a Finnish personal identity code (henkilötunnus); "
-                          "the register must not hold one."))
-    for m in _CARD.finditer(text):
-        digits = re.sub(r"\D", "", m.group())
-        if 13 <= len(digits) <= 19 and digits[0] in "23456" and luhn_ok(digits):
-            return str(_l("contains a payment card number; the register must not hold one."))
-    if kind == ORGANISATION:
+    # Every check runs: the message names all that the text holds, so that it can be
+    # corrected at once.
+    found = [problem for problem, holds in ((_IDENTITY_CODE, _holds_identity_code(text)),
+                                            (_CARD_NUMBER, _holds_card_number(text)),
+                                            (_HEALTH_WORDS, _holds_health_word(text, kind)))
+             if holds]
+    if not found:
         return None
-    for health_word in _HEALTH.finditer(text):
-        if kind != TITLE or not names_occupation(text, health_word):
-            return str(_l("mentions health information; the register must not hold any."))
-    return None
+    if len(found) == 1:
+        return str(found[0][0])
+    problems = [str(name) for _alone, name in found]
+    return gettext("contains %(problems)s; the register must not hold such data.",
+                   problems=format_list(problems, locale=get_locale() or "en"))
 
 
 def as_sentence(message: str) -> str:

@@ -50,6 +50,10 @@ class CrmUserDBModelView(UserDBModelView):
 
     # Keep FAB's resource name, which the role definitions grant.
     class_permission_name = "UserDBModelView"
+    # What a save saved, as the CRM's own screens say it (CrmModelView.saved_message).
+    add_row_message = _l("User account added")
+    edit_row_message = _l("User account saved")
+    delete_row_message = _l("User account deleted")
     validators_columns = {
         **UserDBModelView.validators_columns,
         "roles": [*UserDBModelView.validators_columns["roles"], not_own_roles],

@@ -39,6 +39,8 @@ WORDS = {
     "subject find": _l("Finding a person on the command line"),
     "fi": _l("In Finnish"), "en": _l("In English"), "sv": _l("In Swedish"),
     "json": _l("As JSON"), "html": _l("As HTML"),
+    # The access export's printable forms (crm.views.subjects, crm.privacy.cli).
+    "html-fi": _l("As HTML in Finnish"), "html-en": _l("As HTML in English"),
 }
 
 #: A purchased list's counts (`new=3 merged=1 ...`), as its import screen names them.
@@ -111,7 +113,7 @@ _STATUSES = "|".join(status.value for status in JobStatus)
 PATTERNS: list[tuple[re.Pattern, Callable[[re.Match], str]]] = [
     (re.compile(r"request (?P<id>\d+)"), _request),
     (re.compile(r"rectification request (?P<id>\d+)"), _rectification),
-    (re.compile(r"(?P<format>json|html)(?: request (?P<id>\d+))?"), _export),
+    (re.compile(r"(?P<format>json|html(?:-fi|-en)?)(?: request (?P<id>\d+))?"), _export),
     (re.compile(r"matches (?P<count>\d+)"), _matches),
     (re.compile(r"audience CSV, (?P<count>\d+) rows"), _audience),
     (re.compile(r"mailchimp webhook (?P<event>\w+)(?P<unknown>: unknown address suppressed)?"),

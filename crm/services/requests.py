@@ -13,12 +13,15 @@ from __future__ import annotations
 import calendar
 from datetime import date, datetime
 
+import sqlalchemy as sa
 from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from crm.models import (
+    AuditEvent,
     Contact,
+    ContactChange,
     DataSubjectRequest,
     DeliveryMethod,
     RequestChannel,
@@ -78,6 +81,49 @@ def is_overdue(request: DataSubjectRequest, on: date | None = None) -> bool:
 
 def is_verified(request: DataSubjectRequest) -> bool:
     return request.identity_verified_at is not None
+
+
+#: The steps of handling a request, in the order they are taken (and its page shows them).
+STEPS = ("identity", "person", "carry_out", "answer")
+
+
+def is_carried_out(session: Session, request: DataSubjectRequest) -> bool:
+    """Return whether what the request asks has been done for its person: the access
+    export downloaded, a field corrected, the person erased, the objection recorded.
+
+    A person erased meanwhile (by another request) has nothing left to carry it out on.
+    """
+    contact = request.contact
+    if request.erasure_result is not None or (contact is not None
+                                              and contact.anonymised_at is not None):
+        return True
+    if contact is None:
+        return False
+    if request.type is RequestType.objection:
+        return contact.objected_at is not None
+    if request.type is RequestType.rectification:
+        return bool(session.scalar(sa.select(sa.exists().where(
+            ContactChange.request_id == request.id))))
+    if request.type is RequestType.access:
+        # crm.privacy.export.audit_export: "<format> request <id>" for each download.
+        return bool(session.scalar(sa.select(sa.exists().where(
+            AuditEvent.action == "export",
+            AuditEvent.detail.like(f"% request {request.id}")))))
+    return False
+
+
+def steps_done(session: Session, request: DataSubjectRequest) -> dict[str, bool]:
+    """Return which of `STEPS` have been taken on `request`."""
+    return {"identity": is_verified(request), "person": request.contact is not None,
+            "carry_out": is_carried_out(session, request),
+            "answer": request.delivered_at is not None}
+
+
+def next_step(request: DataSubjectRequest, done: dict[str, bool]) -> str | None:
+    """Return the step to take next: the first of `STEPS` not `done`; None when closed."""
+    if not is_open(request):
+        return None
+    return next((step for step in STEPS if not done[step]), None)
 
 
 # -- the steps ---------------------------------------------------------------------

@@ -11,8 +11,19 @@ from wtforms.validators import ValidationError
 
 from crm.privacy.guard import TEXT, as_sentence, field_kind, find_sensitive
 
-_BUSINESS_ID = re.compile(r"^(\d{6,7})-(\d)$")
+#: A business id as people type or paste it: "0737546-2", the older six-digit
+#: "737546-2", without its hyphen "07375462", or as the EU VAT number "FI07375462"
+#: (the same eight digits). Spaces around the value, after "FI" and around the
+#: hyphen are ignored, and a dash pasted from a document counts as the hyphen. Six
+#: digits need the hyphen: "7375462" could as well be seven missing their check digit.
+_BUSINESS_ID = re.compile(
+    r"(?:(?:FI\s*)?(?P<body>[0-9]{7})\s*[-\u2010\u2011\u2012\u2013\u2212]?"
+    r"|(?P<old_body>[0-9]{6})\s*[-\u2010\u2011\u2012\u2013\u2212])"
+    r"\s*(?P<check>[0-9])", re.IGNORECASE)
 _BUSINESS_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2)
+#: The longest business id a form takes as typed ("FI 0737546-2" with spaces around);
+#: it is stored as NNNNNNN-C, nine characters.
+BUSINESS_ID_TYPED_LENGTH = 20
 
 
 class InvalidValue(ValueError):
@@ -20,16 +31,20 @@ class InvalidValue(ValueError):
 
 
 def normalise_business_id(value: str) -> str:
-    """Return a Finnish business id (Y-tunnus) as NNNNNNN-C, checking its check digit."""
-    match = _BUSINESS_ID.match(value.strip())
+    """Return a Finnish business id (Y-tunnus) as NNNNNNN-C, checking its check digit.
+
+    It may be typed as NNNNNNN-C, NNNNNN-C (the older form, whose leading zero is
+    added), NNNNNNNC or as the VAT number FINNNNNNNC (`_BUSINESS_ID`).
+    """
+    match = _BUSINESS_ID.fullmatch(value.strip())
     if not match:
         raise InvalidValue(_l("Business ID must look like 1234567-8."))
-    body = match.group(1).zfill(7)
+    body = (match["body"] or match["old_body"]).zfill(7)
     remainder = sum(int(d) * w for d, w in zip(body, _BUSINESS_ID_WEIGHTS, strict=True)) % 11
     if remainder == 1:
         raise InvalidValue(_l("This is not a valid business ID."))
     check = 0 if remainder == 0 else 11 - remainder
-    if check != int(match.group(2)):
+    if check != int(match["check"]):
         raise InvalidValue(_l("The business ID's check digit is wrong."))
     return f"{body}-{check}"
 

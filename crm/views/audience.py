@@ -16,7 +16,7 @@ from flask_wtf.csrf import CSRFError
 
 from crm.extensions import db
 from crm.forms import CrmForm
-from crm.jobs.mailchimp import NOT_CONFIGURED
+from crm.jobs.mailchimp import NOT_CONFIGURED, configured
 from crm.jobs.runner import run_job, shown_runs
 from crm.models import Contact, JobRun, JobStatus, MailchimpMember, MailchimpStatus
 from crm.models.base import register_today
@@ -72,15 +72,13 @@ class MarketingAudienceView(ExpiredFormOnScreen, BaseView):
         last = db.session.scalar(
             sa.select(JobRun).where(JobRun.job == SYNC_JOB, shown_runs())
             .order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(1))
-        config = current_app.config
         return self.render_template(
             "audience/index.html", subscribed=subscribed, audience=subscribed - suppressed,
             suppressed=suppressed,
             at_mailchimp=members.get(MailchimpStatus.subscribed, 0),
             unsubscribed_there=members.get(MailchimpStatus.unsubscribed, 0), last=last,
             last_error=sync_error_text(last.error) if last else "",
-            configured=bool(config.get("CRM_MAILCHIMP_API_KEY")
-                            and config.get("CRM_MAILCHIMP_AUDIENCE_ID")),
+            configured=configured(current_app.config),
             ask_administrator=ASK_ADMINISTRATOR, csrf=SyncForm().csrf_token.current_token)
 
     @expose("/export.csv")

@@ -10,22 +10,24 @@ from flask_appbuilder.forms import GeneralModelConverter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.widgets import SearchWidget, ShowWidget
 from flask_babel import format_date, format_datetime, get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import BooleanField, HiddenField, SelectField
-from wtforms.validators import InputRequired
+from wtforms.validators import InputRequired, StopValidation, ValidationError
 from wtforms.validators import Optional as OptionalValidator
 
 from crm.forms import with_crm_messages
 from crm.models.base import AwareDateTime, LabelledEnum, utcnow
 from crm.security import roles
 from crm.services.audit import record_event
+from crm.services.audit_labels import object_type_label
 from crm.services.requests import today as register_today
 from crm.services.validation import NoSensitiveData
 from crm.views import keyset
 from crm.views.dates import LocalDateField, LocalDateTimeField
 from crm.views.interface import CrmListWidget, CrmSQLAInterface
-from crm.views.related import related_record_fields
+from crm.views.related import RelatedRecordField, related_record_fields
 
 #: FAB view methods -> the CRM action they need (prefixed with "can_" by FAB).
 METHOD_PERMISSIONS = {
@@ -238,6 +240,19 @@ class _PermittedRelatedViews:
         view.__dict__["_all_related_views"] = value
 
 
+class _SavedMessage:
+    """FAB's message after a save ("Added Row"), saying what was saved instead
+    (`CrmModelView.saved_message`)."""
+
+    def __init__(self, action: str) -> None:
+        self.action = action
+
+    def __get__(self, view, owner=None):
+        if view is None:
+            return self
+        return view.saved_message(self.action)
+
+
 def _really_changed(history) -> bool:
     """Return whether an attribute's history is a change a user made: an empty text box
     posted for a value that was not there (None to "") is none."""
@@ -277,9 +292,15 @@ class CrmModelView(ModelView):
     edit_form = _PerRequestForm("edit")
     _related_views = _PermittedRelatedViews()
     list_template = "crm/model_list.html"
+    # Both show the links set by the page the form was opened from (`_preset_links`).
+    add_template = "crm/model_add.html"
+    edit_template = "crm/model_edit.html"
     list_widget = CrmListWidget
     show_widget = CrmShowWidget
     search_widget = CrmSearchWidget
+    add_row_message = _SavedMessage("add")
+    edit_row_message = _SavedMessage("edit")
+    delete_row_message = _SavedMessage("delete")
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -328,6 +349,38 @@ class CrmModelView(ModelView):
     #: form says whose record it is; never fields of the form, so no post changes them.
     edit_details: list[str] = []
 
+    #: The kind of record in the message after a save ("Organisaatio lisätty"); None:
+    #: as the audit trail names it (crm.services.audit_labels).
+    record_label = None
+
+    #: The columns a record's name (its `str`) is made of: the message after a save
+    #: names the record ("Organisaatio lisätty: Esimerkki Oy") to whoever may read them
+    #: all. None: the message names the kind of record only (it has no name, or one
+    #: that is personal data the screens do not show as a name).
+    record_name_columns: tuple[str, ...] = ()
+
+    def saved_message(self, action: str) -> str:
+        """Return the message after a record was added, changed or deleted (`action`:
+        "add", "edit" or "delete"), in the reader's language."""
+        kind = str(self.record_label or object_type_label(self.datamodel.obj.__name__))
+        name = self.record_name(g.get("_crm_saved_record"))
+        if action == "add":
+            return (_("%(kind)s added: %(name)s", kind=kind, name=name) if name
+                    else _("%(kind)s added", kind=kind))
+        if action == "edit":
+            return (_("%(kind)s saved: %(name)s", kind=kind, name=name) if name
+                    else _("%(kind)s saved", kind=kind))
+        return (_("%(kind)s deleted: %(name)s", kind=kind, name=name) if name
+                else _("%(kind)s deleted", kind=kind))
+
+    def record_name(self, record) -> str:
+        """Return `record`'s name for the signed-in user, or "" where none is shown."""
+        columns = self.record_name_columns
+        if (not columns or not isinstance(record, self.datamodel.obj)
+                or not all(self.readable_columns(c) for c in columns)):
+            return ""
+        return str(record)
+
     def _edit_details(self, item) -> list[tuple[str, object]]:
         """Return the label and shown value of each of `edit_details` the user may read."""
         readable = set(self.show_columns or [])
@@ -339,6 +392,9 @@ class CrmModelView(ModelView):
     def render_template(self, template, **kwargs):
         if "related_views" in kwargs:
             kwargs["related_views"] = self._related_views
+        preset_links = g.pop("_crm_preset_links", None)
+        if preset_links and template in (self.add_template, self.edit_template):
+            kwargs["preset_links"] = preset_links
         pk = (request.view_args or {}).get("pk")
         if self.edit_details and template == self.edit_template and pk:
             item = self.datamodel.get(pk, self._base_filters)
@@ -349,6 +405,59 @@ class CrmModelView(ModelView):
             if item is not None:
                 kwargs["title"] = f"{self.edit_title}: {item}"
         return super().render_template(template, **kwargs)
+
+    # -- links set by the page a form was opened from -----------------------
+
+    def _fill_form_exclude_cols(self, exclude_cols, form):
+        # A tab on a record's page opens its add form with that record in the address
+        # (`_flt_0_contact=<id>`) and FAB leaves the link's field off the form. A link
+        # to a contact or an organisation is checked as if typed into its field
+        # (crm.views.related): FAB would link whatever record the address names.
+        others = []
+        for name in exclude_cols:
+            field = form[name] if name in form else None
+            if isinstance(field, RelatedRecordField):
+                field.preset(self._filters.get_filter_value(name))
+            else:
+                others.append(name)
+        super()._fill_form_exclude_cols(others, form)
+
+    def _preset_links(self, form, exclude_cols) -> list[tuple[str, str, list[str]]]:
+        """Return the label, record and refusals of each link to a contact or an
+        organisation that the page the form was opened from sets, for the form to say
+        whom the record is for (crm/preset_links.html)."""
+        links = []
+        for name in exclude_cols or ():
+            field = form[name] if name in form else None
+            if not isinstance(field, RelatedRecordField):
+                continue
+            errors = list(field.errors or field.process_errors)
+            if request.method != "POST":  # a post's links are filled in and checked
+                field.preset(self._filters.get_filter_value(name))
+                errors = list(field.process_errors) or self._link_refusal(form, field)
+            shown = "" if field.data is None else str(field.data)
+            links.append((field.label.text, shown, [str(e) for e in errors]))
+        return links
+
+    @staticmethod
+    def _link_refusal(form, field: RelatedRecordField) -> list:
+        """Return why a new record's link would be refused (an anonymised contact), before
+        anything is typed: the save is refused by the same check."""
+        if (request.view_args or {}).get("pk") is not None:
+            return []  # an edit keeps a link made before the contact was anonymised
+        try:
+            field.pre_validate(form)
+        except (StopValidation, ValidationError) as exc:
+            return [exc.args[0]] if exc.args and exc.args[0] else []
+        return []
+
+    def _get_add_widget(self, form, exclude_cols=None, widgets=None):
+        g._crm_preset_links = self._preset_links(form, exclude_cols)
+        return super()._get_add_widget(form, exclude_cols=exclude_cols, widgets=widgets)
+
+    def _get_edit_widget(self, form, exclude_cols=None, widgets=None):
+        g._crm_preset_links = self._preset_links(form, exclude_cols)
+        return super()._get_edit_widget(form, exclude_cols=exclude_cols, widgets=widgets)
 
     def _bounded_related_fields(self) -> None:
         """Never render a select of every contact or organisation (crm.views.related)."""
@@ -548,6 +657,7 @@ class CrmModelView(ModelView):
                 "were not saved: look at the record as it is now and make them again."
             )))
         g._crm_changed_fields = self.changed_fields(item)
+        g._crm_saved_record = item  # for the message after the save (`saved_message`)
 
     def changed_fields(self, item) -> list[str]:
         """Return the form's fields whose values the user changed on `item` (before the
@@ -567,8 +677,10 @@ class CrmModelView(ModelView):
         self._remember_added(item)
 
     def _remember_added(self, item) -> None:
-        """Note the record just saved, for `post_add_redirect` to open its page."""
+        """Note the record just saved, for `post_add_redirect` to open its page and for
+        the message after the save (`saved_message`)."""
         g._crm_added_pk = self.datamodel.get_pk_value(item)
+        g._crm_saved_record = item
 
     def post_add_redirect(self):
         pk = g.pop("_crm_added_pk", None)
@@ -598,6 +710,11 @@ class CrmModelView(ModelView):
             return super().post_edit_redirect()  # saved, or the record is gone meanwhile
         # A URL of this view's own, built here: nothing from the request goes into it.
         return redirect(url_for(f"{self.__class__.__name__}.edit", pk=pk))
+
+    def pre_delete(self, item):
+        # For the message after the delete (`saved_message`): the record keeps the
+        # values it was loaded with.
+        g._crm_saved_record = item
 
     def post_delete(self, item):
         record_event("delete", item)

@@ -20,15 +20,17 @@ from flask_babel import format_date, format_datetime, format_time, get_locale, n
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup, escape
 
 from crm.extensions import db
 from crm.forms import CrmForm
 from crm.jobs import JOBS, job_title, schedules
+from crm.jobs import mailchimp as mailchimp_job
 from crm.jobs.crontab import crontab_trigger, weekdays
 from crm.jobs.mailchimp import NOT_CONFIGURED
 from crm.jobs.reminders import describe
 from crm.jobs.runner import INTERRUPTED, SKIPPED, RunOutcome, run_job, shown_runs
-from crm.models import DataSubjectRequest, JobRun, JobStatus, RetentionPolicy
+from crm.models import AuditEvent, DataSubjectRequest, JobRun, JobStatus, RetentionPolicy
 from crm.models.base import utcnow
 from crm.models.privacy import Notification
 from crm.security import roles
@@ -40,9 +42,18 @@ from crm.views.errors import ExpiredFormOnScreen
 #: that a run followed already).
 PREVIEW_MAX_AGE = timedelta(hours=1)
 
-#: What started a run (`JobRun.trigger`).
+#: What started a run (`JobRun.trigger`). A run started on a screen is shown by who
+#: started it (`started_by`); this label only while its audit event is not written yet.
 TRIGGERS = {"screen": _l("Jobs screen"), "schedule": _l("Scheduler"),
             "command": _l("Command line")}
+
+MAILCHIMP_SYNC = "mailchimp_sync"
+#: What the jobs screen says of the Mailchimp sync while it cannot run (the settings are
+#: README's, Mailchimp).
+MAILCHIMP_NOT_CONFIGURED = _l(
+    "Not configured: the administrator must set %(key)s (the API key, which ends with "
+    "its server prefix, e.g. -us21) and %(audience)s (the audience's id) in the server's "
+    "environment. Until then the job cannot be run, and its scheduled runs are skipped.")
 
 #: The runner records these errors in English, the same for every reader: shown translated.
 ERRORS = {
@@ -114,6 +125,56 @@ def trigger_label(trigger: str | None) -> str:
     if not trigger:
         return ""
     return str(TRIGGERS.get(trigger, trigger))
+
+
+def user_text(first_name: str | None, last_name: str | None, username: str | None) -> str:
+    """Return a user as the users screen lists them: name, then username ("Anna Esimerkki
+    (anna)")."""
+    name = " ".join(part for part in (first_name, last_name) if part)
+    if name and username:
+        return f"{name} ({username})"
+    return name or username or ""
+
+
+def started_by(runs: list[tuple[int, str | None]]) -> dict[int, str]:
+    """Return run id -> who or what started it, for (id, trigger) pairs of runs.
+
+    The scheduler's and the command line's runs by that; a run started on a screen by the
+    user, read from the run's audit event (the runner records (user id, username) there),
+    as the users screen names them today; by the username it was started under if the
+    account is gone. Until the run's event is written (while it runs; never, if its
+    process died) it is shown by the screen.
+    """
+    shown = {run_id: trigger_label(trigger) for run_id, trigger in runs}
+    by_hand = [str(run_id) for run_id, trigger in runs if trigger == "screen"]
+    if not by_hand:
+        return shown
+    events = db.session.execute(
+        sa.select(AuditEvent.object_id, AuditEvent.actor_id, AuditEvent.actor)
+        .where(AuditEvent.action == "job", AuditEvent.object_type == "JobRun",
+               AuditEvent.object_id.in_(by_hand))).all()
+    user_model = current_app.appbuilder.sm.user_model
+    ids = {actor_id for _run, actor_id, _name in events if actor_id is not None}
+    users = {row.id: user_text(row.first_name, row.last_name, row.username)
+             for row in db.session.execute(
+                 sa.select(user_model.id, user_model.first_name, user_model.last_name,
+                           user_model.username).where(user_model.id.in_(ids)))} if ids else {}
+    for run_id, actor_id, actor in events:
+        who = users.get(actor_id) or actor
+        if who:
+            shown[int(run_id)] = who
+    return shown
+
+
+def not_configured(name: str) -> Markup | None:
+    """Return what the administrator must set before job `name` can work, as the jobs
+    screen says it; None when it can work."""
+    if name != MAILCHIMP_SYNC or mailchimp_job.configured(current_app.config):
+        return None
+    key, audience = mailchimp_job.SETTINGS
+    return escape(str(MAILCHIMP_NOT_CONFIGURED)) % {
+        "key": Markup("<code>{}</code>").format(key),
+        "audience": Markup("<code>{}</code>").format(audience)}
 
 
 def count_rows(job: str, counts: dict | None) -> tuple[list[tuple], list[tuple]]:
@@ -280,6 +341,7 @@ class JobsView(ExpiredFormOnScreen, BaseView):
                 .order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(1))
             upcoming = next_run(crontabs[name], zone)
             rows.append({"name": name, "title": job_title(name),
+                         "not_configured": not_configured(name),
                          "last_error": error_text(last.error) if last else "",
                          "description": job.description, "schedule": crontabs[name],
                          "schedule_text": schedule_text(crontabs[name]) if crontabs[name]
@@ -309,6 +371,16 @@ class JobsView(ExpiredFormOnScreen, BaseView):
             abort(404)
         if not RunForm().validate_on_submit():
             flash(_("The form had expired. Nothing was run; please try again."), "danger")
+            return redirect(url_for(".index"))
+        if not_configured(name):
+            # The screen offers no run then; a post all the same is refused. The job
+            # skips itself, so the attempt is recorded as the scheduler's runs are, as
+            # skipped and why, and audited with who made it.
+            self._run(name, dry_run=request.form.get("dry_run") == "1")
+            key, audience = mailchimp_job.SETTINGS
+            flash(_("%(job)s was not run: Mailchimp is not configured. The administrator "
+                    "must set %(key)s and %(audience)s.", job=job_title(name), key=key,
+                    audience=audience), "warning")
             return redirect(url_for(".index"))
         if request.form.get("dry_run") == "1":
             outcome = self._run(name, dry_run=True)

@@ -6,7 +6,7 @@ from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from wtforms import SelectField
-from wtforms.validators import NumberRange, StopValidation
+from wtforms.validators import InputRequired, NumberRange, StopValidation
 
 from crm.extensions import db
 from crm.jobs import JOBS
@@ -25,11 +25,12 @@ from crm.security import roles
 from crm.services import validation as v
 from crm.services.audit_details import detail_text
 from crm.services.audit_labels import action_label, object_type_label, table_label
-from crm.services.requests import due_date
+from crm.services.requests import due_date, today
 from crm.views import checks
 from crm.views.audit_filters import AuditEventInterface, label_select
 from crm.views.base import CrmModelView, _show_date
-from crm.views.jobs import count_rows, error_text, job_title, trigger_label
+from crm.views.dates import LocalDateField
+from crm.views.jobs import count_rows, error_text, job_title, started_by
 
 LABELS = {
     "name": _l("Name"), "role": _l("Role"), "country": _l("Country"), "purpose": _l("Purpose"),
@@ -106,6 +107,8 @@ class RecipientView(CrmModelView):
     datamodel = SQLAInterface(Recipient)
     list_title = _l("Recipients and processors")
     show_title = add_title = edit_title = _l("Recipient or processor")
+    record_label = _l("Recipient or processor")
+    record_name_columns = ("name",)
     label_columns = LABELS
     list_columns = ["name", "role", "country", "transfer_safeguard", "active"]
     show_columns = ["name", "role", "country", "purpose", "transfer_safeguard",
@@ -141,6 +144,10 @@ class DataSubjectRequestView(CrmModelView):
     search_columns = ["type", "status", "received_on", "due_on"]
     base_order = ("due_on", "asc")
     dates_until_today = ("received_on",)
+    # A request is mostly recorded the day it arrives: a new one's day of receipt starts
+    # as today where the register is kept, to be changed to the day it came (never later).
+    add_form_extra_fields = {"received_on": LocalDateField(
+        LABELS["received_on"], [InputRequired()], render_kw={"max": today}, default=today)}
     validators_columns = {"requester_email": [v.email()], "requester_phone": [v.phone()],
                           "received_on": [checks.received_by_today,
                                           checks.receipt_keeps_extension]}
@@ -169,6 +176,7 @@ class RetentionPolicyView(CrmModelView):
     datamodel = SQLAInterface(RetentionPolicy)
     list_title = _l("Retention policies")
     show_title = add_title = edit_title = _l("Retention policy")
+    record_name_columns = ("name",)
     label_columns = LABELS
     list_columns = ["name", "record_kind", "clock_start", "period_days", "action", "enabled"]
     show_columns = ["code", "name", "record_kind", "clock_start", "period_days", "action",
@@ -203,15 +211,32 @@ class JobRunView(CrmModelView):
                     "error"]
     search_columns = ["job", "status", "started_at", "dry_run"]
     base_order = ("started_at", "desc")
-    formatters_columns = {"job": job_title, "trigger": trigger_label, "error": error_text}
+    formatters_columns = {"job": job_title, "error": error_text}
     # The list shows each job by its title: the filter offers the titles too, rather than
     # a text box matching the job's internal name ("retention").
     search_form_extra_fields = {"job": SelectField(
         _l("Job"), choices=lambda: [(name, job_title(name)) for name in JOBS])}
 
+    # "Started by" (the trigger) is filled in below, where the runs are known: who started
+    # a run on a screen comes from its audit event (crm.views.jobs.started_by).
+    def _get_list_widget(self, filters, **kwargs):
+        widgets = super()._get_list_widget(filters, **kwargs)
+        listed = widgets["list"].template_args
+        values = list(listed["value_columns"])  # FAB's is a generator
+        rows = list(zip(listed["pks"], values, strict=True))
+        shown = started_by([(pk, row["trigger"]) for pk, row in rows])
+        for pk, row in rows:
+            row["trigger"] = shown[pk]
+        listed["value_columns"] = values
+        return widgets
+
     def _get_show_widget(self, pk, item, widgets=None, actions=None, show_fieldsets=None):
         widgets = super()._get_show_widget(pk, item, widgets=widgets, actions=actions,
                                            show_fieldsets=show_fieldsets)
+        if item is not None:
+            show = widgets["show"].template_args
+            show["value_columns"][self.show_columns.index("trigger")] = started_by(
+                [(item.id, item.trigger)])[item.id]
         # A skipped run's text says why it was skipped (Mailchimp not configured, another
         # run holding the lock): a reason, not an error.
         if item is not None and item.status is JobStatus.skipped:

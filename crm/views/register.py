@@ -456,6 +456,7 @@ class ContactView(ContactSearchMixin, CrmModelView):
     related_views = [IdentifierView, ConsentView, ProvenanceView, ActivityView,
                      ContactChangeView]
     edit_title_names_record = True
+    record_name_columns = ("first_name", "last_name")
     description_columns = {"legal_hold": _l(
         "A legal hold stops this contact's retention clock: the retention job leaves them "
         "as they are until the hold is lifted.")}
@@ -589,9 +590,19 @@ ORGANISATION_FIELDSETS = [
 ]
 
 
+class OrganisationInterface(CrmSQLAInterface):
+    def get_max_length(self, col_name: str) -> int:
+        # The forms' length check and maxlength: a business ID is stored in nine
+        # characters (0737546-2), but typed or pasted as "FI 0737546-2", which the
+        # browser must not cut short; the length is checked on the stored form.
+        if col_name == "business_id":
+            return v.BUSINESS_ID_TYPED_LENGTH
+        return super().get_max_length(col_name)
+
+
 class OrganisationView(OrganisationSearchMixin, CrmModelView):
     resource = roles.ORGANISATION
-    datamodel = SQLAInterface(Organisation)
+    datamodel = OrganisationInterface(Organisation)
     list_title = _l("Organisations")
     show_title = _l("Organisation")
     add_title = _l("Add organisation")
@@ -621,6 +632,7 @@ class OrganisationView(OrganisationSearchMixin, CrmModelView):
     }
     related_views = [ContactView, ActivityView]
     edit_title_names_record = True
+    record_name_columns = ("name",)
     description_columns = {"legal_hold": _l(
         "A legal hold stops the retention clock of the organisation's contacts: the "
         "retention job leaves them as they are until the hold is lifted.")}

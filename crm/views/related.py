@@ -146,6 +146,27 @@ class RelatedRecordField(Field):
         if self.data is None:
             raise ValueError(_l("No record has this number."))
 
+    def preset(self, value) -> None:
+        """Link the record that the page the form was opened from names (a contact's
+        Activities tab opens the form with `_flt_0_contact=<id>`), checked as a number
+        typed into the field: a refusal is among the field's errors.
+
+        The field is not on the page then (FAB leaves it out): it counts as filled in,
+        so a required link is not refused as empty.
+
+        :param value: the address's value, or its values (FAB reads them as a list).
+        """
+        values = value if isinstance(value, list | tuple) else [] if value is None else [value]
+        # One record only: an address naming two links neither ("?" is no number).
+        text = str(values[0]) if len(values) == 1 else "?" if values else ""
+        self.raw_data = [text]
+        self.process_errors = []
+        try:
+            self.process_formdata([text])
+        except ValueError as exc:
+            self.data = None
+            self.process_errors.append(str(exc.args[0]))
+
     def pre_validate(self, form):
         if self.process_errors:
             raise StopValidation()  # the message is among the field's errors already

@@ -95,6 +95,15 @@ def _typed_business_id(text: str) -> str | None:
         return None
 
 
+def _typed_contacts_business_id(text: str) -> str | None:
+    """Return `_typed_business_id(text)` for the contacts' search box, where digits
+    alone that make a phone number are one: "09123456" is as well a business ID typed
+    without its hyphen. Typed with it, or as the VAT number (FI09123456), it is one."""
+    if text.replace(" ", "").isdigit() and _typed_phone(text) is not None:
+        return None
+    return _typed_business_id(text)
+
+
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
@@ -719,7 +728,7 @@ class ContactQuickSearch(BaseFilter):
         text = " ".join(value.split())
         if not text:
             return query
-        phone = _typed_phone(text) if _typed_business_id(text) is None else None
+        phone = _typed_phone(text) if _typed_contacts_business_id(text) is None else None
         if phone:
             by_number = or_(Contact.phone == phone, Contact.mobile == phone)
             identified = _identifier_owners(text)
@@ -741,7 +750,7 @@ class ContactQuickSearch(BaseFilter):
     @staticmethod
     def _lookups(session, text: str) -> list[_Lookup]:
         identified = [_Lookup(condition) for condition in _by_identifier(text)]
-        business_id = _typed_business_id(text)
+        business_id = _typed_contacts_business_id(text)
         if business_id:
             # The people of the organisation with this business ID.
             organisation = select(Organisation.id).where(
@@ -970,14 +979,14 @@ class ContactSearchMixin(_QuickSearchMixin):
         # A phone number is matched whole (E.164), never as a part of one; a business
         # ID finds its organisation's people.
         return (super().searches_partly(text) and _typed_phone(text) is None
-                and _typed_business_id(text) is None)
+                and _typed_contacts_business_id(text) is None)
 
     def finds_whole(self, text: str) -> bool:
         # Digits without letters: a phone number, or a part of one (a business ID, found
         # whole, is said to be one by finding its organisation's people).
         return (not any(ch.isalpha() for ch in text) and "@" not in text
                 and sum(ch.isdigit() for ch in text) >= PARTIAL_MIN_LENGTH
-                and _typed_business_id(text) is None)
+                and _typed_contacts_business_id(text) is None)
 
     def quick_search_placeholder(self) -> str:
         # A login id finds its owner only for whoever may read identifiers.

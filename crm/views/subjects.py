@@ -25,6 +25,7 @@ from crm.privacy.anonymise import StaleContact
 from crm.privacy.export import (
     audit_export,
     build_access_export,
+    export_file_name,
     export_json,
     render_access_export_html,
 )
@@ -105,6 +106,7 @@ def request_page(pk) -> dict:
     contact = item.contact
     version = str(contact.version) if contact is not None else ""
     refused, typed = _refused_step(item.id)
+    done = workflow.steps_done(db.session, item)
 
     def form(step: str, form_class, **kwargs):
         return form_class(formdata=typed if step == refused else None, **kwargs)
@@ -117,6 +119,9 @@ def request_page(pk) -> dict:
         "dsr_overdue": workflow.is_overdue(item),
         "dsr_latest": workflow.latest_extension(item.received_on),
         "dsr_contact": contact,
+        # Which steps are taken, and the one to take next: it is marked on the page.
+        "dsr_done": done,
+        "dsr_next": workflow.next_step(item, done),
         "may_edit": can(roles.EDIT, roles.DATA_SUBJECT_REQUEST),
         "may_export": can(roles.EXPORT, roles.DATA_SUBJECT_REQUEST),
         "may_read_contact": can(roles.READ, roles.CONTACT),
@@ -290,12 +295,13 @@ class RequestDeskView(BaseView):
         audit_export(db.session, data, fmt=fmt, actor=_actor(), request_id=item.id)
         db.session.commit()
         if fmt == "json":
-            body, mimetype, name = export_json(data), "application/json", f"{item.id}.json"
+            body, mimetype = export_json(data), "application/json"
         else:
-            body = render_access_export_html(data, lang)
-            mimetype, name = "text/html", f"{item.id}-{lang}.html"
+            body, mimetype = render_access_export_html(data, lang), "text/html"
+        # The name is ASCII (crm.privacy.export_text), so a plain quoted filename suffices.
         return Response(body, mimetype=mimetype, headers={
-            "Content-Disposition": f'attachment; filename="access-export-{name}"'})
+            "Content-Disposition":
+                f'attachment; filename="{export_file_name(data, fmt, item.id)}"'})
 
     # -- helpers -----------------------------------------------------------------
 
