@@ -3,7 +3,8 @@
 Each becomes a `Notification` (shown on the jobs screen) and, when `CRM_SMTP_URL` is
 set, one mail to the users of the role that must act. A notification is raised once
 and resolved when its cause is gone; running a job twice raises and mails nothing new.
-Notifications and mails carry ids, dates and counts, never personal data.
+Notifications and mails carry ids, dates, counts and the names of purchased lists,
+never personal data.
 """
 
 from __future__ import annotations
@@ -140,8 +141,9 @@ def _mail_new(ctx: JobContext, session: Session, kinds: tuple[NotificationKind, 
                     roles, len(pending))
         return 0
     base = ctx.config["CRM_BASE_URL"]
+    names = list_names(session, pending)
     with force_locale(ctx.config.get("BABEL_DEFAULT_LOCALE", "fi")):
-        lines = [describe(n, base) for n in pending]
+        lines = [describe(n, base, list_name=names.get(n.object_id)) for n in pending]
         subject = _("Contact register: %(count)d reminders", count=len(pending))
         body = "\n\n".join(lines) + "\n"
     send_mail(url, ctx.config["CRM_MAIL_FROM"], recipients, subject, body)
@@ -150,18 +152,32 @@ def _mail_new(ctx: JobContext, session: Session, kinds: tuple[NotificationKind, 
     return len(pending)
 
 
+def list_names(session: Session, notifications) -> dict[str, str]:
+    """Return the names of the purchased lists `notifications` are about, by object id."""
+    ids = [int(n.object_id) for n in notifications if n.object_type == "Source"]
+    if not ids:
+        return {}
+    return {str(i): name for i, name in session.execute(
+        sa.select(Source.id, Source.name).where(Source.id.in_(ids)))}
+
+
 def describe(notification: Notification, base_url: str = "",
-             show_date: Callable[[date], str] = date.isoformat) -> str:
-    """Return one line about `notification` (ids, dates, counts) and a link to act on it.
+             show_date: Callable[[date], str] = date.isoformat,
+             list_name: str | None = None) -> str:
+    """Return one line about `notification` (names of lists, ids, dates, counts) and a
+    link to act on it.
 
     :param show_date: how the due date is written: ISO in the mails, as the reader
         writes dates on the screen.
+    :param list_name: the name of the purchased list an Art. 14 reminder is about (a
+        list's name, not personal data); without it, the list's number.
     """
     due = show_date(notification.due_on) if notification.due_on else "—"
     if notification.kind is NotificationKind.art14_owed:
-        text = _("%(count)d people from purchased list #%(id)s are owed an Art. 14 notice; "
-                 "the first by %(date)s", count=notification.count or 0,
-                 id=notification.object_id, date=due)
+        text = _("%(count)d people from the purchased list %(name)s are owed an Art. 14 "
+                 "notice; the first by %(date)s", count=notification.count or 0,
+                 name=f"“{list_name}”" if list_name else f"#{notification.object_id}",
+                 date=due)
         path = f"/sourceview/show/{notification.object_id}"
     elif notification.kind is NotificationKind.request_overdue:
         text = _("Data subject request #%(id)s is overdue: it was due on %(date)s",

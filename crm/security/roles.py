@@ -125,7 +125,8 @@ MATRIX: dict[str, dict[str, str]] = {
                "Privacy": "R", "DPO": "R"},
     CALLBACK_REQUEST: {"Sales": "RW", "Marketing": "R", "Privacy": "R", "DPO": "R"},
     SOURCE: {"Marketing": "R", "Privacy": "R", "DPO": "R"},
-    PURCHASED_LIST_IMPORT: {"Marketing": "A", "Privacy": "R", "DPO": "R"},
+    # Marketing imports lists and records their Art. 14 notices as sent (edit).
+    PURCHASED_LIST_IMPORT: {"Marketing": "W", "Privacy": "R", "DPO": "R"},
     MARKETING_AUDIENCE: {"Marketing": "X", "Communications": "X"},
     DATA_SUBJECT_REQUEST: {"Privacy": "RWX", "DPO": "R"},
     RETENTION_POLICY: {"Privacy": "RW", "DPO": "R"},

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import date
 
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 
 from crm.models import JobStatus
 from crm.security.roles import role_label
@@ -36,6 +37,13 @@ WORDS = {
     "erasure at processors": _l("Erasure at the processors"),
     "suppressed contact details given again by the person":
         _l("Suppressed contact details given again by the person"),
+    # Unsubscribed for want of a consent to direct marketing (crm.services.consents).
+    "direct-marketing consent withdrawn":
+        _l("Unsubscribed: their last consent to direct marketing was withdrawn"),
+    "direct-marketing consent lapsed":
+        _l("Unsubscribed: their last consent to direct marketing lapsed"),
+    "no direct-marketing consent":
+        _l("Unsubscribed: no consent to direct marketing on record"),
     "subject find": _l("Finding a person on the command line"),
     "fi": _l("In Finnish"), "en": _l("In English"), "sv": _l("In Swedish"),
     "json": _l("As JSON"), "html": _l("As HTML"),
@@ -93,6 +101,13 @@ def _import_counts(match: re.Match) -> str:
     return ", ".join(f"{IMPORT_COUNTS.get(key, key)} {count}" for key, count in pairs)
 
 
+def _art14(match: re.Match) -> str:
+    """An Art. 14 notice recorded as sent (crm.services.art14): to how many, which day."""
+    day = date.fromisoformat(match["date"])
+    return ngettext("%(num)d person, sent on %(date)s", "%(num)d people, sent on %(date)s",
+                    int(match["count"]), date=format_date(day, "short"))
+
+
 def _job(match: re.Match) -> str:
     from crm.jobs import job_title  # the jobs import the services: not at import time
 
@@ -118,6 +133,7 @@ PATTERNS: list[tuple[re.Pattern, Callable[[re.Match], str]]] = [
     (re.compile(r"audience CSV, (?P<count>\d+) rows"), _audience),
     (re.compile(r"mailchimp webhook (?P<event>\w+)(?P<unknown>: unknown address suppressed)?"),
      _mailchimp),
+    (re.compile(r"art14 (?P<count>\d+) sent (?P<date>\d{4}-\d\d-\d\d)"), _art14),
     (re.compile(r"\w+=\d+(?: \w+=\d+)*"), _import_counts),
     (re.compile(rf"(?P<job>\w+) (?P<status>{_STATUSES})(?P<dry> dry run)?"), _job),
     (re.compile(r"[+-]\w+(?: [+-]\w+)*"), _role_changes),

@@ -16,6 +16,7 @@ ACTIONS = {
     "verify": _l("Identity verified"), "extend": _l("Deadline extended"),
     "deliver": _l("Answer delivered"), "reject": _l("Request rejected"),
     "object": _l("Objected"), "job": _l("Job run"), "role_change": _l("Roles changed"),
+    "art14_notice": _l("Art. 14 notice recorded as sent"),
     "login": _l("Signed in"), "logout": _l("Signed out"),
     "login_failed": _l("Sign-in failed"), "login_refused": _l("Sign-in refused"),
 }

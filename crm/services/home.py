@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
-from flask_babel import format_date, format_datetime
+from flask_babel import format_date, format_datetime, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -28,6 +28,7 @@ from crm.models import (
     RequestStatus,
 )
 from crm.security import roles
+from crm.services.art14 import lists_owing
 from crm.services.audit_labels import action_label, object_type_label
 
 
@@ -36,6 +37,8 @@ class Row:
     text: str
     href: str | None = None
     note: str | None = None
+    #: The note is a warning (a deadline passed).
+    late: bool = False
 
 
 @dataclass
@@ -69,6 +72,19 @@ def home_panels(session: Session, can: Callable[[str, str], bool],
              for i, t, d in requests],
             session.scalar(select(func.count()).where(open_)),
             url("DataSubjectRequestView.list", None)))
+    if can(roles.EDIT, roles.PURCHASED_LIST_IMPORT):
+        # Marketing, which imports the lists, owes their people the Art. 14 notice: the
+        # lists still owing it, the earliest due first, each to its page to record it.
+        owing, total = lists_owing(session, today)
+        panels.append(Panel(
+            "art14", _("Art. 14 notices"),
+            [Row(ngettext("%(name)s: %(num)d person owed the notice",
+                          "%(name)s: %(num)d people owed the notice", n.owed, name=n.name),
+                 url("SourceView.show", n.source_id),
+                 (_("OVERDUE") + " " if n.overdue_days else "") + format_date(n.due_on, "short"),
+                 late=bool(n.overdue_days))
+             for n in owing],
+            total, url("SourceView.list", None)))
     if can(roles.READ, roles.CALLBACK_REQUEST):
         # New ones and those being handled: one taken up and left "in progress" would
         # otherwise drop out of sight. New ones first, the newest first.

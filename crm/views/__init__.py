@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_appbuilder import AppBuilder
 from flask_babel import lazy_gettext as _l
 
+from crm.views.art14 import Art14NoticeView
 from crm.views.audience import MarketingAudienceView
 from crm.views.imports import PurchasedListImportView
 from crm.views.jobs import JobsView
@@ -73,3 +74,5 @@ def register_views(appbuilder: AppBuilder) -> None:
     appbuilder.add_view_no_menu(IdentifierView)
     appbuilder.add_view_no_menu(ProvenanceView)
     appbuilder.add_view_no_menu(ContactChangeView)
+    # Posted from a purchased list's page and a contact's provenance tab.
+    appbuilder.add_view_no_menu(Art14NoticeView)

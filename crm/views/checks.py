@@ -22,6 +22,7 @@ from crm.models import Consent, Contact, DataSubjectRequest, LegalBasis
 from crm.models.base import register_today, utcnow
 from crm.privacy.suppression import is_suppressed
 from crm.security import roles
+from crm.services.consents import NoMarketingConsent, check_subscription
 from crm.services.contacts import contact_with_email, has_valid_consent
 from crm.services.rectification import ObjectionInForce, check_marketing
 from crm.services.requests import latest_extension, today
@@ -106,6 +107,25 @@ def no_subscription_after_objection(form, field) -> None:
     try:
         check_marketing(contact, field.data)
     except ObjectionInForce as exc:
+        raise ValidationError(str(exc)) from exc
+
+
+def consent_to_subscribe(form, field) -> None:
+    """Nobody is subscribed (this field) without a valid consent to direct marketing: an
+    existing contact's on record (the Consents tab), a new contact's recorded with it
+    (the form's consent, on consent as the basis) (crm.services.consents)."""
+    if field.errors or field.data is None:
+        return
+    contact = _edited(form, Contact)
+    consent_with_it = None
+    if (contact is None and "consent_purpose" in form and "legal_basis" in form
+            and form["legal_basis"].data == LegalBasis.consent):
+        consent_with_it = form["consent_purpose"].data
+    try:
+        check_subscription(db.session, contact, field.data,
+                           valid_days=current_app.config["CRM_CONSENT_VALID_DAYS"],
+                           consent_with_it=consent_with_it)
+    except NoMarketingConsent as exc:
         raise ValidationError(str(exc)) from exc
 
 

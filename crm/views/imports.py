@@ -37,6 +37,7 @@ from crm.forms import CrmForm
 from crm.models import AuditEvent, Source, SourceKind
 from crm.models.base import register_today
 from crm.security import roles
+from crm.services.art14 import notices_due
 from crm.services.imports import (
     FIELDS,
     ImportRefused,
@@ -108,6 +109,17 @@ def column_samples(parsed: ParsedList, count: int = SAMPLE_VALUES) -> list[list[
     except csv.Error:
         pass  # a line that is not CSV: the check reports it; show what was read
     return samples
+
+
+def _notices_due(upload: dict) -> dict:
+    """Return when the list's Art. 14 notices are due, a month after it was received
+    (today when no date was given, as the import takes it), and how many days late they
+    are already."""
+    today = register_today()
+    received = date.fromisoformat(upload["received_on"]) if upload["received_on"] else today
+    due_on, late_days = notices_due(received, today)
+    return {"notices_due_on": due_on, "notices_late_days": late_days,
+            "notices_received_on": received}
 
 
 class UploadForm(CrmForm):
@@ -266,7 +278,7 @@ class PurchasedListImportView(ExpiredFormOnScreen, BaseView):
         return self.render_template(
             "imports/check.html", upload=upload, result=result,
             errors=result.errors[:SHOWN_ERRORS], field_labels=FIELD_LABELS,
-            csrf=StepForm().csrf_token.current_token)
+            csrf=StepForm().csrf_token.current_token, **_notices_due(upload))
 
     @expose("/run", methods=["POST"])
     @has_any_access(roles.ADD)
@@ -284,7 +296,7 @@ class PurchasedListImportView(ExpiredFormOnScreen, BaseView):
             self._forget()
         return self.render_template("imports/result.html", upload=upload, result=result,
                                     errors=result.errors[:SHOWN_ERRORS],
-                                    field_labels=FIELD_LABELS)
+                                    field_labels=FIELD_LABELS, **_notices_due(upload))
 
     @expose("/cancel", methods=["POST"])
     @has_any_access(roles.ADD)

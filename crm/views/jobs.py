@@ -28,7 +28,7 @@ from crm.jobs import JOBS, job_title, schedules
 from crm.jobs import mailchimp as mailchimp_job
 from crm.jobs.crontab import crontab_trigger, weekdays
 from crm.jobs.mailchimp import NOT_CONFIGURED
-from crm.jobs.reminders import describe
+from crm.jobs.reminders import describe, list_names
 from crm.jobs.runner import INTERRUPTED, SKIPPED, RunOutcome, run_job, shown_runs
 from crm.models import AuditEvent, DataSubjectRequest, JobRun, JobStatus, RetentionPolicy
 from crm.models.base import utcnow
@@ -241,7 +241,10 @@ def count_rows(job: str, counts: dict | None) -> tuple[list[tuple], list[tuple]]
 def reminder_text(notification: Notification) -> str:
     """Return the reminder's line as `describe` writes it, its date as the reader writes
     dates (25.11.2026, 11/25/26) rather than as in the mails (2026-11-25)."""
-    return describe(notification, show_date=lambda day: format_date(day, "short"))
+    # An Art. 14 reminder names its purchased list, as the list's page does.
+    name = list_names(db.session, [notification]).get(notification.object_id)
+    return describe(notification, show_date=lambda day: format_date(day, "short"),
+                    list_name=name)
 
 
 def audience_text(notification: Notification) -> str:

@@ -27,6 +27,7 @@ from crm.services.audit_details import detail_text
 from crm.services.audit_labels import action_label, object_type_label, table_label
 from crm.services.requests import due_date, today
 from crm.views import checks
+from crm.views.art14 import list_notices_context
 from crm.views.audit_filters import AuditEventInterface, label_select
 from crm.views.base import CrmModelView, _show_date
 from crm.views.dates import LocalDateField
@@ -284,3 +285,13 @@ class SourceView(CrmModelView):
                     "created_at"]
     search_columns = ["name", "kind", "supplier", "received_on"]
     base_order = ("created_at", "desc")
+    # A purchased list's page says where its Art. 14 notices stand and, for Marketing,
+    # records them as sent (crm.views.art14).
+    show_template = "crm/source_show.html"
+
+    def render_template(self, template, **kwargs):
+        if template == self.show_template and "pk" in kwargs:
+            source = db.session.get(Source, kwargs["pk"])
+            if source is not None:
+                kwargs.update(list_notices_context(source))
+        return super().render_template(template, **kwargs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import current_app, g, request
+from flask_appbuilder.fields import QuerySelectField
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_appbuilder.models.sqla import filters as fab_filters
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -15,6 +16,7 @@ from wtforms import BooleanField, HiddenField, StringField
 from wtforms.fields.core import UnboundField
 from wtforms.validators import Length, NumberRange, Optional
 
+from crm.extensions import db
 from crm.models import (
     Activity,
     ActivityKind,
@@ -27,6 +29,8 @@ from crm.models import (
     Organisation,
     Provenance,
     Purpose,
+    Source,
+    SourceKind,
 )
 from crm.models.base import register_today, utcnow
 from crm.privacy.suppression import lift
@@ -34,9 +38,15 @@ from crm.security import roles
 from crm.services import validation as v
 from crm.services.audit import record_event
 from crm.services.callbacks import settle_consent
+from crm.services.consents import (
+    WITHDRAWN,
+    consent_valid_since,
+    marketing_purpose_id,
+    unsubscribe_without_consent,
+)
 from crm.services.contacts import keep_for_consented_purpose, own_activity_source, touch_contact
 from crm.services.rectification import set_reason
-from crm.views import checks
+from crm.views import art14, checks
 from crm.views.base import CrmModelView, can
 from crm.views.date_filters import CrmFilterConverter
 from crm.views.interface import CrmSQLAInterface
@@ -80,6 +90,7 @@ LABELS = {
     "legal_basis": _l("Legal basis"),
     "purposes": _l("Purposes"),
     "source": _l("Source"),
+    "provenance": _l("Purchased list"),
     "marketing_status": _l("Marketing"),
     "relationship_role": _l("Role in the customer relationship"),
     "last_activity_at": _l("Last activity"),
@@ -187,6 +198,19 @@ class ConsentView(CrmModelView):
         if contact is not None:
             record_event("update", contact, fields=["purposes"])
 
+    def pre_update(self, item):
+        super().pre_update(item)
+        if item.withdrawn_at is not None:
+            # The person's last valid consent to direct marketing withdrawn: no more
+            # marketing, in the withdrawal's own transaction.
+            session = self.datamodel.session
+            session.flush()
+            if unsubscribe_without_consent(
+                    session, [item.contact_id], purpose_id=marketing_purpose_id(session),
+                    since=consent_valid_since(current_app.config["CRM_CONSENT_VALID_DAYS"]),
+                    now=utcnow(), actor=(g.user.id, g.user.username), reason=WITHDRAWN):
+                session.expire(item.contact)
+
 
 class ProvenanceView(CrmModelView):
     resource = roles.PROVENANCE
@@ -197,6 +221,11 @@ class ProvenanceView(CrmModelView):
     list_columns = ["contact", "source", "recorded_at", "art14_due_on", "art14_notified_at"]
     show_columns = list_columns
     search_columns = ["source", "art14_due_on"]
+    # The day sent; on a row still owed the notice, Marketing's form recording it.
+    formatters_columns = {"art14_notified_at": art14.notice_sent_cell}
+
+    def _get_list_widget(self, filters, **kwargs):
+        return art14.with_row_forms(super()._get_list_widget(filters, **kwargs))
 
 
 class ActivityView(CrmModelView):
@@ -358,11 +387,40 @@ class FilterRelationHasNone(fab_filters.BaseFilter):
         return query.filter(~linked)
 
 
+class FilterOnList(fab_filters.BaseFilter):
+    """Contacts on a purchased list: those with a provenance row of it, new or merged
+    (a merged person's source is another). The value is the list's id.
+
+    EXISTS on provenance by (contact_id, source_id), its unique key: one index probe per
+    contact.
+    """
+
+    name = _l("Is on")
+    arg_name = "on_list"
+
+    def apply(self, query, value):
+        try:
+            source_id = int(getattr(value, "id", value))
+        except (TypeError, ValueError):
+            return query
+        return query.filter(sa.exists().where(Provenance.contact_id == Contact.id,
+                                              Provenance.source_id == source_id))
+
+
+def purchased_lists() -> list[Source]:
+    """The purchased lists, the newest first: the choices of the contacts' list filter."""
+    return list(db.session.scalars(select(Source).where(
+        Source.kind == SourceKind.purchased_list).order_by(Source.created_at.desc(),
+                                                           Source.id.desc())))
+
+
 class ContactFilterConverter(CrmFilterConverter):
-    """The CRM's filters, and "has none" on a contact's purposes (its only many-to-many)."""
+    """The CRM's filters, "has none" on a contact's purposes (its only many-to-many) and
+    "is on" a purchased list on its provenance (its only one-to-many filtered)."""
 
     conversion_table = (
         ("is_relation_many_to_many", [FilterRelationHasNone]),
+        ("is_relation_one_to_many", [FilterOnList]),
         *CrmFilterConverter.conversion_table,
     )
 
@@ -432,9 +490,14 @@ class ContactView(ContactSearchMixin, CrmModelView):
     # Receivables find the billing contacts by their role in the customer relationship.
     # Contacts kept for no purpose (added before purposes were required) are found by
     # the purposes' "has none" filter (`FilterRelationHasNone`).
+    # Marketing lists a purchased list's people (to send their Art. 14 notices) by the
+    # list on their provenance (`FilterOnList`), for whoever reads the lists.
     search_columns = ["first_name", "last_name", "email", "phone", "marketing_status",
-                      "legal_basis", "purposes", "language", "relationship_role"]
-    search_form_extra_fields = {"purposes": PURPOSE_FILTER_FIELD}
+                      "legal_basis", "purposes", "language", "relationship_role",
+                      "provenance"]
+    search_form_extra_fields = {"purposes": PURPOSE_FILTER_FIELD, "provenance": QuerySelectField(
+        _l("Purchased list"), query_func=purchased_lists, get_pk_func=lambda s: s.id,
+        allow_blank=True)}
     # An organisation's Contacts tab: who is who there, its name being the page's own.
     related_list_columns = ["first_name", "last_name", "relationship_role", "email", "phone",
                             "marketing_status", "last_activity_at"]
@@ -448,7 +511,8 @@ class ContactView(ContactSearchMixin, CrmModelView):
         "phone": [v.phone(), checks.not_suppressed(SUPPRESSED_AS["phone"])],
         "mobile": [v.phone(), checks.not_suppressed(SUPPRESSED_AS["mobile"])],
         "postal_code": [v.postal_code()],
-        "marketing_status": [checks.no_subscription_after_objection],
+        "marketing_status": [checks.no_subscription_after_objection,
+                             checks.consent_to_subscribe],
         "purposes": [checks.at_least_one_purpose],
         "legal_basis": [checks.consent_on_record],
     }
@@ -460,6 +524,11 @@ class ContactView(ContactSearchMixin, CrmModelView):
     description_columns = {"legal_hold": _l(
         "A legal hold stops this contact's retention clock: the retention job leaves them "
         "as they are until the hold is lifted.")}
+
+    def readable_columns(self, column: str) -> bool:
+        if column == "provenance":  # the filter by purchased list names the lists
+            return can(roles.READ, roles.SOURCE)
+        return super().readable_columns(column)
 
     def writable_columns(self, column: str) -> bool:
         if column in CONSENT_FIELDS:  # checked as the Consents tab checks adding one

@@ -34,6 +34,8 @@ from crm.privacy.record import render_record_of_processing
 from crm.security import roles
 from crm.services import requests as workflow
 from crm.services.audit import record_event
+from crm.services.audit_details import detail_text
+from crm.services.consents import SYSTEM_REASONS
 from crm.services.erasure import erase_subject
 from crm.services.objection import object_to_marketing
 from crm.services.rectification import RectificationError, rectify
@@ -379,6 +381,11 @@ def _request_label(value) -> str:
     return f"#{value.id} {value.type.label}" if value is not None else ""
 
 
+def _reason_label(value) -> str:
+    """Return a change's reason: as typed, or the system's own in the reader's language."""
+    return detail_text(value) if value in SYSTEM_REASONS else (value or "")
+
+
 class ContactChangeView(CrmModelView):
     """A contact's change history: what changed, when, by whom and why (DESIGN §9.2)."""
 
@@ -398,4 +405,5 @@ class ContactChangeView(CrmModelView):
                     "reason", "request"]
     search_columns = ["field", "changed_at", "changed_by"]
     base_order = ("changed_at", "desc")
-    formatters_columns = {"field": _field_label, "request": _request_label}
+    formatters_columns = {"field": _field_label, "request": _request_label,
+                          "reason": _reason_label}
