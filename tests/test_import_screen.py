@@ -67,6 +67,25 @@ def test_marketing_uploads_checks_and_imports_a_list(login_as, session):
     assert "Ruutulista" in history and "marketing" in history
 
 
+def test_a_file_imported_before_is_refused_at_the_upload_beside_the_file(login_as, session):
+    client = login_as("marketing")
+    token = csrf_token(client, "/imports/")
+    upload(client, GOOD)
+    client.post("/imports/check", data={
+        "csrf_token": token, "map_first_name": "Etunimi", "map_last_name": "Sukunimi",
+        "map_email": "Sähköposti", "map_organisation": "Yritys"})
+    client.post("/imports/run", data={"csrf_token": token, "valid_only": "0"})
+    assert contacts(session) == 2
+    before = set(waiting_files())
+
+    again = upload(client, GOOD, name="Sama lista uudestaan")
+    page = again.get_data(as_text=True)
+    assert again.status_code == 200  # the upload form again, not the mapping step
+    assert "Tämä tiedosto on jo tuotu" in page and "Ruutulista" in page
+    assert set(waiting_files()) == before  # nothing kept waiting
+    assert contacts(session) == 2
+
+
 def test_a_list_with_a_bad_line_is_checked_mapped_by_hand_and_imported_valid_only(login_as,
                                                                                   session):
     client = login_as("marketing")

@@ -42,6 +42,7 @@ from crm.services.imports import (
     FIELDS,
     ImportRefused,
     import_list,
+    imported_already,
     missing_columns,
     read_layout,
 )
@@ -218,12 +219,18 @@ class PurchasedListImportView(ExpiredFormOnScreen, BaseView):
                 if field not in ("file", "name", "supplier", "received_on"):
                     flash(f"{field}: {' '.join(str(m) for m in messages)}", "danger")
             return self._index(form)
+        data = form.file.data.read()
+        already = imported_already(db.session, data)
+        if already is not None:
+            # Said at once, beside the file, not after mapping and checking it.
+            form.file.errors = [already]
+            return self._index(form)
         _delete_stale()
         self._forget()
         token = secrets.token_urlsafe(32)
         path = _path(token)
-        form.file.data.save(str(path))
-        path.chmod(0o600)
+        path.touch(mode=0o600)  # never readable by others, not even while written
+        path.write_bytes(data)
         session[_SESSION_KEY] = {
             "token": token, "name": form.name.data.strip(),
             "supplier": (form.supplier.data or "").strip(),

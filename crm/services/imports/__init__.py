@@ -99,12 +99,9 @@ def import_list(session: Session, data: bytes, *, name: str, supplier: str | Non
     if received_on > today:
         raise ImportRefused(_("The date the list was received cannot be in the future."))
     file_hash = hashlib.sha256(data).hexdigest()
-    earlier = session.execute(sa.select(Source.name, Source.created_at)
-                              .where(Source.file_hash == file_hash)).first()
-    if earlier is not None:
-        raise ImportRefused(_("This file was imported already, as the list %(name)s on "
-                              "%(date)s: nothing was changed.", name=earlier.name,
-                              date=format_date(earlier.created_at, "short")))
+    already = imported_already(session, data)
+    if already is not None:
+        raise ImportRefused(already)
     parsed = open_list(data, mapping)
     result = ImportResult(dry_run=dry_run, valid_only=valid_only, encoding=parsed.encoding,
                           delimiter=parsed.delimiter,
@@ -151,6 +148,17 @@ def import_list(session: Session, data: bytes, *, name: str, supplier: str | Non
         raise
     result.stored, result.source_id = True, source.id
     return result
+
+
+def imported_already(session: Session, data: bytes) -> str | None:
+    """Return why this file cannot be imported again (the list it was imported as, and
+    when), or None if it was not imported before: the same file twice is one list."""
+    earlier = session.execute(sa.select(Source.name, Source.created_at).where(
+        Source.file_hash == hashlib.sha256(data).hexdigest())).first()
+    if earlier is None:
+        return None
+    return _("This file was imported already, as the list %(name)s on %(date)s: nothing "
+             "was changed.", name=earlier.name, date=format_date(earlier.created_at, "short"))
 
 
 def _check_list_details(name: str, supplier: str | None) -> None:
