@@ -115,43 +115,38 @@ class Art14NoticeView(ExpiredFormOnScreen, BaseView):
     @expose("/list/<int:pk>", methods=["POST"])
     @has_any_access(roles.EDIT)
     def list_sent(self, pk: int):
-        source = db.session.get(Source, pk) or abort(404)
-        form = NoticeSentForm()
-        form.validate()
-        try:
-            count = mark_list_notified(db.session, source, form.sent_on.data or None,
-                                       register_today())
-        except NoticeRefused as exc:
-            flash(" ".join([*map(str, form.sent_on.errors)] or [str(exc)]), "danger")
-            return redirect(self._back())
-        if count:
-            flash(ngettext("The Art. 14 notice was recorded as sent on %(date)s to %(num)d "
-                           "person.",
-                           "The Art. 14 notice was recorded as sent on %(date)s to %(num)d "
-                           "people.", count, date=typed_date(form.sent_on.data)), "success")
-        else:
-            flash(_("Nobody on the list is owed the notice any more: nothing was changed."),
-                  "info")
-        return redirect(self._back())
+        return self._record(mark_list_notified, db.session.get(Source, pk) or abort(404),
+                            lambda count, day: ngettext(
+                                "The Art. 14 notice was recorded as sent on %(date)s to "
+                                "%(num)d person.",
+                                "The Art. 14 notice was recorded as sent on %(date)s to "
+                                "%(num)d people.", count, date=day),
+                            lambda: _("Nobody on the list is owed the notice any more: "
+                                      "nothing was changed."))
 
     @expose("/contact/<int:pk>", methods=["POST"])
     @has_any_access(roles.EDIT)
     def contact_sent(self, pk: int):
-        provenance = db.session.get(Provenance, pk) or abort(404)
+        return self._record(mark_contact_notified,
+                            db.session.get(Provenance, pk) or abort(404),
+                            lambda count, day: _("The Art. 14 notice was recorded as sent "
+                                                 "on %(date)s.", date=day),
+                            lambda: _("The notice was recorded before, or is owed no more: "
+                                      "nothing was changed."))
+
+    def _record(self, mark, target, recorded, nothing):
+        """Record `target`'s notices sent on the posted day (`mark`); say what was done."""
         form = NoticeSentForm()
         form.validate()
         try:
-            count = mark_contact_notified(db.session, provenance, form.sent_on.data or None,
-                                          register_today())
+            count = mark(db.session, target, form.sent_on.data or None, register_today())
         except NoticeRefused as exc:
             flash(" ".join([*map(str, form.sent_on.errors)] or [str(exc)]), "danger")
             return redirect(self._back())
         if count:
-            flash(_("The Art. 14 notice was recorded as sent on %(date)s.",
-                    date=typed_date(form.sent_on.data)), "success")
+            flash(recorded(count, typed_date(form.sent_on.data)), "success")
         else:
-            flash(_("The notice was recorded before, or is owed no more: nothing was "
-                    "changed."), "info")
+            flash(nothing(), "info")
         return redirect(self._back())
 
     def _back(self) -> str:
