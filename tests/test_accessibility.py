@@ -132,9 +132,12 @@ def screens(ids: dict) -> dict[str, list[tuple[str, Callable | None]]]:
             ("/datasubjectrequestview/list/", None),
             (f"/datasubjectrequestview/show/{request}", None),
             ("/jobs/", None),
+            ("/jobs/forecast", None),
             ("/auditeventview/list/", None),
         ],
-        "dpo": [("/", None), ("/auditeventview/list/", None)],
+        # A request's page as a reader sees it: each step's state, no forms.
+        "dpo": [("/", None), ("/auditeventview/list/", None),
+                (f"/datasubjectrequestview/show/{request}", None)],
         "admin": [("/", None), ("/users/list/", None)],
         "maintainer": [("/", None), ("/jobs/", None)],
     }

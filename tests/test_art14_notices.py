@@ -297,7 +297,8 @@ def test_marketings_home_page_lists_the_lists_owing_notices_earliest_first(
     assert f'href="/sourceview/show/{old.id}"' in panel
     assert f'href="/sourceview/show/{fresh.id}"' in panel
     assert row in unescape(panel)
-    overdue = re.search(r'<span class="pull-right text-danger crm-late">([^<]*)</span>', panel)
+    overdue = re.search(
+        r'<span class="pull-right label label-danger crm-overdue crm-late">([^<]*)</span>', panel)
     assert overdue and overdue.group(1) == (
         f"{late} {shown(add_months(old.received_on, 1), lang)}")
     assert panel.count("crm-late") == 1

@@ -308,3 +308,209 @@ def test_an_edit_records_only_the_fields_it_changed(session, login_as):
     session.expire_all()
     update = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "update")).one()
     assert update.fields == ["legal_hold"]
+
+
+# -- who saw or changed person X ----------------------------------------------------------
+
+
+@pytest.fixture
+def look_alikes(session):
+    """Views of contacts 2, 20 and 25: a filter by id 2 must find only the first."""
+    for object_id, actor in [("2", "nahnyt"), ("20", "eikatsonut"), ("25", "eihankaan")]:
+        session.add(AuditEvent(action="view", actor=actor, object_type="Contact",
+                               object_id=object_id))
+    session.commit()
+
+
+def _actors(client, **filters) -> set[str]:
+    page = client.get("/auditeventview/list/", query_string=filters).get_data(as_text=True)
+    return {a for a in ("nahnyt", "eikatsonut", "eihankaan") if a in page}
+
+
+@pytest.mark.parametrize(("language", "equal"), [("fi", "Yhtä kuin"), ("en", "Equal to")])
+def test_an_object_id_is_filtered_exactly(look_alikes, login_as, language, equal):
+    """Who looked at person 2 names nobody who looked at persons 20 and 25."""
+    client = login_as("dpo")
+    client.get(f"/lang/{language}")
+    assert _actors(client, _flt_0_object_type="Contact", _flt_0_object_id="2") == {"nahnyt"}
+    assert _actors(client, _flt_0_object_id="25") == {"eihankaan"}
+    # An address saved when "equal to" was the id's fourth filter means the same.
+    assert _actors(client, _flt_3_object_id="2") == {"nahnyt"}
+    # "Equal to" is the id's only filter in the filter box.
+    page = client.get("/auditeventview/list/").get_data(as_text=True)
+    offered = re.search(r'"object_id": (\[[^\]]*\])', page.split("new AdminFilters", 1)[1])
+    assert json.loads(offered.group(1)) == [equal]
+
+
+def _contact_with_records(session):
+    """Return a contact whose records have events, and the event ids of another person."""
+    from tests.factories import (
+        make_activity,
+        make_callback_request,
+        make_consent,
+        make_identifier,
+        make_request,
+    )
+
+    person = make_contact(session, first_name="Seurattu", last_name="Henkilö")
+    other = make_contact(session, first_name="Toinen", last_name="Henkilö")
+    session.flush()
+    records = [make_activity(session, person), make_consent(session, person),
+               make_identifier(session, person),
+               make_callback_request(session, contact=person),
+               make_request(session, contact=person)]
+    other_activity = make_activity(session, other)
+    session.flush()
+    session.add(AuditEvent(action="view", actor="katsoja", object_type="Contact",
+                           object_id=str(person.id)))
+    for record in records:
+        session.add(AuditEvent(action="update", actor=f"muokkaaja{type(record).__name__}",
+                               object_type=type(record).__name__, object_id=str(record.id)))
+    session.add(AuditEvent(action="view", actor="vieras", object_type="Contact",
+                           object_id=str(other.id)))
+    session.add(AuditEvent(action="update", actor="vieraanmuokkaaja", object_type="Activity",
+                           object_id=str(other_activity.id)))
+    # Another kind's record with the person's id is not theirs.
+    session.add(AuditEvent(action="view", actor="organisaationkatsoja",
+                           object_type="Organisation", object_id=str(person.id)))
+    session.commit()
+    return person, [f"muokkaaja{type(r).__name__}" for r in records]
+
+
+@pytest.mark.parametrize(("language", "link"), [("fi", "Tapahtumaloki"),
+                                                ("en", "Audit trail")])
+def test_a_contacts_page_links_to_the_events_of_the_person_and_their_records(
+        session, login_as, language, link):
+    person, record_actors = _contact_with_records(session)
+    client = login_as("privacy")
+    client.get(f"/lang/{language}")
+    page = client.get(f"/contactview/show/{person.id}").get_data(as_text=True)
+    found = re.search(r'<a href="([^"]+)" id="contact-audit-trail">\s*<i[^>]*></i>\s*([^<]+)</a>',
+                      page)
+    assert found and found.group(2).strip() == link
+    listed = client.get(found.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    for actor in ["katsoja", *record_actors]:
+        assert actor in listed
+    for actor in ("vieras", "vieraanmuokkaaja", "organisaationkatsoja"):
+        assert actor not in listed
+
+
+@pytest.mark.parametrize("user", ["sales", "marketing", "comms", "ar", "support", "privacy",
+                                  "dpo", "admin", "maintainer"])
+def test_only_the_audit_trails_readers_get_the_link_to_a_persons_events(session, login_as,
+                                                                        user):
+    person = make_contact(session, first_name="Linkitetty", last_name="Henkilö")
+    session.commit()
+    client = login_as(user)
+    response = client.get(f"/contactview/show/{person.id}")
+    readers = user in ("privacy", "dpo")
+    if user in ("admin", "maintainer"):  # no contact data at all
+        assert response.status_code != 200
+    else:
+        assert response.status_code == 200
+        assert ('id="contact-audit-trail"' in response.get_data(as_text=True)) == readers
+    target = client.get("/auditeventview/list/", query_string={"_flt_0_contact": person.id})
+    assert (target.status_code == 200) == readers
+
+
+def _object_cell(page: str, object_id: str) -> str:
+    flat = page.replace("\n", "")
+    found = re.search(rf"<td>\s*(<a href=\"[^\"]*\">{object_id}</a>|{object_id})\s*</td>", flat)
+    assert found, object_id
+    return found.group(1)
+
+
+@pytest.mark.parametrize("language", ["fi", "en"])
+def test_an_events_object_links_to_its_record_while_the_reader_may_open_it(
+        session, login_as, language):
+    shown = make_contact(session, first_name="Näkyvä", last_name="Henkilö")
+    gone = make_contact(session, first_name="Poistettu", last_name="Henkilö")
+    session.flush()
+    gone.anonymised_at = datetime.now(UTC)
+    for object_id in (shown.id, gone.id, 987654):
+        session.add(AuditEvent(action="view", actor="sales", object_type="Contact",
+                               object_id=str(object_id)))
+    session.commit()
+    client = login_as("dpo")
+    client.get(f"/lang/{language}")
+    page = client.get("/auditeventview/list/").get_data(as_text=True)
+    assert _object_cell(page, str(shown.id)) == (
+        f'<a href="/contactview/show/{shown.id}">{shown.id}</a>')
+    # An anonymised contact has no page, nor one never recorded: their ids are text.
+    assert _object_cell(page, str(gone.id)) == str(gone.id)
+    assert _object_cell(page, "987654") == "987654"
+    assert "Näkyvä" not in page  # the id, never a name
+    event = session.scalars(sa.select(AuditEvent.id).where(
+        AuditEvent.object_id == str(shown.id))).one()
+    show = client.get(f"/auditeventview/show/{event}").get_data(as_text=True)
+    assert f'<a href="/contactview/show/{shown.id}">{shown.id}</a>' in show
+
+
+@pytest.mark.parametrize(("language", "scheduler", "command", "title", "run"), [
+    ("fi", "Ajastus", "Komentorivi", "Tapahtumalokin karsinta", "ajokerta"),
+    ("en", "Scheduler", "Command line", "Audit trail pruning", "run"),
+])
+def test_a_jobs_event_names_the_job_and_who_started_it(app, session, login_as, language,
+                                                       scheduler, command, title, run):
+    from crm.jobs.scheduler import SCHEDULER_ACTOR
+
+    scheduled = run_job(app, "audit_pruning", trigger="schedule", actor=SCHEDULER_ACTOR)
+    by_hand = run_job(app, "audit_pruning", trigger="command")
+    client = login_as("privacy")
+    client.get(f"/lang/{language}")
+    home = client.get("/").get_data(as_text=True).replace("</a>", "<")
+    assert f"{scheduler}: {title} ({run} {scheduled.run_id})<" in home
+    assert f"{command}: {title} ({run} {by_hand.run_id})<" in home
+    page = client.get("/auditeventview/list/", query_string={"_flt_0_action": "job"})
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", page.get_data(as_text=True), re.S)
+    cells = [[re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>",
+                                                                     row, re.S)]
+             for row in rows]
+    by_run = {row[-3]: row for row in cells if len(row) > 4}
+    assert scheduler in by_run[str(scheduled.run_id)]
+    assert command in by_run[str(by_hand.run_id)]
+    assert any(cell.startswith(title) for cell in by_run[str(scheduled.run_id)])
+
+
+@pytest.mark.parametrize(("language", "reasons"), [
+    ("fi", ["Tunnistuspalveluun ei saatu yhteyttä", "Ei missään ryhmässä, joka antaa pääsyn",
+            "Väärä käyttäjätunnus tai salasana"]),
+    ("en", ["The identity provider could not be reached", "In no group that gives access",
+            "Wrong username or password"]),
+])
+def test_a_failed_sign_in_says_why_in_the_list(app, session, login_as, language, reasons):
+    from tests.conftest import csrf_token
+
+    session.add(AuditEvent(action="login_failed", object_type="User", detail="unavailable"))
+    session.add(AuditEvent(action="login_refused", object_type="User", object_id="3",
+                           detail="no_mapped_group"))
+    session.commit()
+    stranger = app.test_client()
+    stranger.post("/login/", data={"username": "dpo", "password": "arvattu-väärin",
+                                   "csrf_token": csrf_token(stranger, "/login/")})
+    assert session.scalar(sa.select(AuditEvent.detail).where(
+        AuditEvent.action == "login_failed", AuditEvent.detail != "unavailable")) == "password"
+    client = login_as("dpo")
+    client.get(f"/lang/{language}")
+    page = client.get("/auditeventview/list/").get_data(as_text=True)
+    for reason in reasons:
+        assert reason in page
+
+
+def test_a_persons_events_are_found_through_the_object_index(session, is_postgres):
+    """One query, each of its parts answered by the index on (object type, object id):
+    the trail is large and a DPO asks of one person."""
+    from crm.views.audit_filters import contact_events
+
+    query = sa.select(AuditEvent.id).where(contact_events(7))
+    compiled = str(query.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
+    if is_postgres:
+        session.execute(sa.text("SET LOCAL enable_seqscan = off"))
+        plan = "\n".join(session.scalars(sa.text(f"EXPLAIN {compiled}")))
+        assert "ix_audit_event_object" in plan and "Seq Scan on audit_event" not in plan
+    else:
+        plan = "\n".join(row[-1] for row in session.execute(
+            sa.text(f"EXPLAIN QUERY PLAN {compiled}")))
+        assert "ix_audit_event_object" in plan
+        assert not re.search(r"SCAN audit_event\b(?! USING)", plan), plan
+    session.rollback()

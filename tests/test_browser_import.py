@@ -139,7 +139,8 @@ def test_marketing_checks_a_finnish_excel_list_then_imports_it(page: Page, sessi
     page.goto("/imports/")
     row = page.locator(f'table.crm-import-history tr[data-source="{source.id}"]')
     expect(row).to_contain_text(LIST_NAME)
-    expect(row).to_contain_text("marketing")
+    # Who imported it, as the users screen names people.
+    expect(row).to_contain_text("Matti Markkinoija (marketing)")
     page.screenshot(path=screenshot_dir / "import-history.png", full_page=True)
 
 
@@ -184,3 +185,48 @@ def test_a_bad_email_is_shown_by_line_and_field_and_nothing_is_stored(page: Page
     expect(page).to_have_url(re.compile(r"/imports/$"))
     expect(page.locator("table.crm-import-history tr[data-source]")).to_have_count(0)
     assert stored(session, Contact) == [] and purchased_lists(session) == []
+
+
+LINES = ("Etunimi;Sukunimi;Sähköposti;Puhelin\r\n"
+         "Riina;Rivikoe;riina.rivikoe@lista.example;040 000 2001\r\n"  # 2: merged
+         "Raili;Rivikoe;raili.rivikoe@lista.example;\r\n"  # 3: new
+         "Raili;Rivikoe;raili.rivikoe@lista.example;\r\n"  # 4: a duplicate
+         ).encode("cp1252")
+
+
+def test_the_check_and_the_history_say_which_lines_were_what(page: Page, session,
+                                                             screenshot_dir):
+    from tests.factories import make_contact
+
+    # Riina is in the register with another phone number: the merge keeps that one.
+    make_contact(session, first_name="Riina", last_name="Rivikoe", phone="+358409990000",
+                 email="riina.rivikoe@lista.example")
+    session.commit()
+    sign_in(page, "marketing")
+    upload(page, LINES, "Rivikoelista")
+    page.locator("#import-check").click()
+    page.wait_for_load_state()
+    expect(count(page, "duplicate")).to_have_text("1")
+    expect(page.locator('tr[data-lines="duplicate"]')).to_have_text("rivi 4")
+    expect(page.locator('tr[data-lines="merged"]')).to_have_text("rivi 2")
+    expect(page.locator("#import-not-taken")).to_be_visible()
+    expect(page.locator('ul.crm-import-not-taken li[data-field="phone"]')).to_have_text(
+        "Puhelin: 1 (rivi 2)")
+    page.screenshot(path=screenshot_dir / "import-check-lines.png", full_page=True)
+
+    page.locator("#import-run").click()
+    page.wait_for_load_state()
+    expect(page.locator("#import-done")).to_be_visible()
+    expect(page.locator('tr[data-lines="duplicate"]')).to_have_text("rivi 4")
+    expect(page.locator('ul.crm-import-not-taken li[data-field="phone"]')).to_have_text(
+        "Puhelin: 1 (rivi 2)")
+    riina = next(c for c in stored(session, Contact) if c.first_name == "Riina")
+    assert riina.phone == "+358409990000"
+
+    page.goto("/imports/")
+    source = purchased_lists(session)[0]
+    row = page.locator(f'table.crm-import-history tr[data-source="{source.id}"]')
+    expect(row.locator('td[data-count="duplicate"]')).to_have_text("1")
+    expect(row.locator('td[data-count="invalid"]')).to_have_text("0")
+    expect(row).to_contain_text("Matti Markkinoija (marketing)")
+    page.screenshot(path=screenshot_dir / "import-history-apart.png", full_page=True)

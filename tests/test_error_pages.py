@@ -78,3 +78,21 @@ def test_a_form_sent_without_its_token_gets_the_expired_form_page(login_as, user
                                    headers={"Accept": "text/html"})
     assert response.status_code == 400
     assert "Lomake on ehkä vanhentunut" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("locale, title, text", [
+    ("fi", "Osoitetta ei voi avata näin", "Palaa sivulle ja käytä sen painiketta"),
+    ("en", "This address cannot be opened like this", "Go back to the page and use its button"),
+])
+def test_an_address_only_a_button_posts_to_gets_the_crms_page(login_as, locale, title, text):
+    """The DPO opening a request's export address (POST only) reads why, not Werkzeug's
+    English "Method Not Allowed"; the status and the Allow header stay."""
+    client = login_as("dpo")
+    _switch(client, locale)
+    response = client.get("/requests/1/export", headers={"Accept": "text/html"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 405
+    assert "POST" in response.headers["Allow"]
+    assert 'data-status="405"' in page and title in page and text in page
+    assert 'id="error-home"' in page
+    assert "Method Not Allowed" not in page and "not allowed for the requested URL" not in page

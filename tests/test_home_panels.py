@@ -4,10 +4,12 @@ meetings would seem to be missing); the panels stand two to a row."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 
 from crm.models import ActivityKind
-from tests.factories import make_activity, make_contact
+from tests.factories import make_activity, make_contact, make_request
 
 
 def _panel(client) -> str:
@@ -38,3 +40,23 @@ def test_the_panels_stand_two_to_a_row_without_holes(signed_in):
     panels = html.count('class="panel panel-default"')
     assert panels >= 3
     assert html.count("clearfix visible-md-block") == panels // 2
+
+
+@pytest.mark.parametrize("locale, overdue", [("fi", "MYÖHÄSSÄ"), ("en", "OVERDUE")])
+def test_an_overdue_request_is_marked_in_red_as_on_the_requests_list(login_as, session, locale,
+                                                                     overdue):
+    """As /requests/ marks it (label-danger, crm-overdue), not in the muted grey of a
+    request still in time."""
+    late = make_request(session, received_on=date.today() - timedelta(days=60)).id
+    in_time = make_request(session).id
+    session.commit()
+    client = login_as("privacy")
+    client.get(f"/lang/{locale}")
+    page = client.get("/").get_data(as_text=True)
+    start = page.index('data-panel="requests"')
+    panel = page[start:page.index("</ul>", start)]
+    rows = {pk: panel.split(f'/datasubjectrequestview/show/{pk}"')[1].split("</li>")[0]
+            for pk in (late, in_time)}
+    assert 'class="pull-right label label-danger crm-overdue' in rows[late]
+    assert overdue in rows[late]
+    assert "text-muted" in rows[in_time] and "crm-overdue" not in rows[in_time]

@@ -446,6 +446,73 @@ def test_opted_out_people_are_skipped_and_counted(session):
         assert contact.title is None and not contact.provenance
 
 
+def test_the_lines_of_each_outcome_are_named_by_their_numbers(session):
+    merged = make_contact(session, email="aino.listalainen2@ostolista.example")
+    make_contact(session, email="aino.listalainen4@ostolista.example",
+                 marketing_status=MarketingStatus.unsubscribed)
+    suppress(session, "phone", "+358400000005", "opt-out")
+    session.commit()
+    lines = [line(1), line(2), line(3), line(4), line(5, email=""), line(1), line(3)]
+    result = run(session, csv_file(lines), dry_run=True)  # the header is line 1
+    assert result.lines_of == {"merged": [3], "duplicate": [7, 8], "opted_out": [5],
+                               "suppressed": [6]}
+    assert (result.counts["new"], result.counts["merged"]) == (2, 1)
+    assert session.get(Contact, merged.id).provenance == []  # a dry run: nothing stored
+    result = run(session, csv_file(lines))
+    assert result.stored and result.lines_of["duplicate"] == [7, 8]
+
+
+def test_the_lines_named_stop_at_fifty_and_the_count_says_how_many(session):
+    lines = [line(1)] + [line(1, title=f"Toisto {i}") for i in range(60)]
+    result = run(session, csv_file(lines), dry_run=True)
+    assert result.counts["duplicate"] == 60
+    assert result.lines_of == {"duplicate": list(range(3, 53))}
+
+
+def test_a_merge_counts_the_values_it_did_not_take_by_field_and_line(session):
+    org = make_organisation(session, name="Oma Asiakas Oy", business_id=business_id(7000090))
+    # The line's phone is the contact's mobile: held, nothing to report.
+    make_contact(session, first_name="Aino", last_name="Listalainen1", title=None,
+                 email="aino.listalainen1@ostolista.example", phone=None,
+                 mobile="+358400000001")
+    other_phone = make_contact(session, first_name="Aino", last_name="Listalainen2",
+                               title="it-päällikkö", email="aino.listalainen2@ostolista.example",
+                               phone="+358409999999")
+    other_title = make_contact(session, first_name="Aino", last_name="Listalainen3",
+                               title="Toimitusjohtaja", phone="+358400000003",
+                               email="aino.listalainen3@ostolista.example")
+    other_org = make_contact(session, first_name="Aino", last_name="Listalainen4",
+                             title="IT-päällikkö", phone="+358400000004", organisation=org,
+                             email="aino.listalainen4@ostolista.example")
+    other_name = make_contact(session, first_name="Aino", last_name="Naimisissa",
+                              title="IT-päällikkö", phone=None,
+                              email="aino.listalainen5@ostolista.example")
+    session.commit()
+    lines = [line(1), line(2), line(3), line(4, org="Toinen Yritys Oy", bid=""), line(5),
+             line(6)]
+    result = run(session, csv_file(lines))
+    assert result.stored and result.counts["merged"] == 5
+    assert result.not_taken == {"phone": 1, "title": 1, "organisation": 1, "last_name": 1}
+    assert result.not_taken_lines == {"phone": [3], "title": [4], "organisation": [5],
+                                      "last_name": [6]}
+    # What the register held is kept (a merge only adds what a contact lacks).
+    assert session.get(Contact, other_phone.id).phone == "+358409999999"
+    assert session.get(Contact, other_title.id).title == "Toimitusjohtaja"
+    assert session.get(Contact, other_org.id).organisation_id == org.id
+    assert session.get(Contact, other_name.id).last_name == "Naimisissa"
+    assert session.get(Contact, other_name.id).phone == "+358400000005"  # it had none
+
+
+def test_an_organisation_named_otherwise_with_the_same_business_id_is_the_same(session):
+    org = make_organisation(session, name="Ostoyritys Oyj", business_id=business_id(7000000))
+    make_contact(session, email="aino.listalainen1@ostolista.example", organisation=org,
+                 first_name="AINO", last_name="LISTALAINEN1", title="IT-PÄÄLLIKKÖ",
+                 phone="+358400000001")
+    session.commit()
+    result = run(session, csv_file([line(1)]), dry_run=True)
+    assert result.counts["merged"] == 1 and result.not_taken == {}
+
+
 def test_nothing_to_import_stores_nothing(session):
     make_contact(session, email="aino.listalainen1@ostolista.example",
                  marketing_status=MarketingStatus.unsubscribed)
@@ -491,6 +558,25 @@ def test_command_exit_status_and_dry_run(app, session, tmp_path):
     mapped = runner.invoke(args=["crm", "import", str(good), "--source", "X",
                                  "--map", "nonsense"])
     assert mapped.exit_code == 2
+
+
+def test_command_names_the_lines_of_each_outcome_and_what_a_merge_did_not_take(
+        app, session, tmp_path):
+    make_contact(session, first_name="Aino", last_name="Listalainen1", title="IT-päällikkö",
+                 email="aino.listalainen1@ostolista.example", phone="+358409999999")
+    session.commit()
+    listing = tmp_path / "list.csv"
+    listing.write_bytes(csv_file([line(1), line(2), line(2)]
+                                 + [line(3, title=f"Toisto {i}") for i in range(55)]))
+    done = app.test_cli_runner().invoke(args=["crm", "import", str(listing), "--source",
+                                              "Rivilista", "--dry-run"])
+    assert done.exit_code == 0, done.output
+    assert "  merged: 1 (line 2)\n" in done.output
+    # The first 50 of the 55 (the header is line 1; line 5 is a new person's first line).
+    lines = ", ".join(str(n) for n in range(6, 55))
+    assert f"  duplicate: 55 (lines 4, {lines} and 5 more)\n" in done.output
+    assert "not taken from merged lines" in done.output and "  phone: 1 (line 2)\n" in done.output
+    assert "+358409999999" not in done.output and "040" not in done.output  # no values
 
 
 def test_command_writes_dates_the_iso_way(app, session, tmp_path):

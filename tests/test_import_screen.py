@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+from html import unescape
 
 import sqlalchemy as sa
 
@@ -298,3 +299,123 @@ def test_one_column_chosen_for_two_fields_is_refused_on_the_screen(login_as, ses
     page = check.get_data(as_text=True)
     assert "Sarake Nimi on valittu sekä kenttään Etunimi että kenttään Sukunimi" in page
     assert contacts(session) == 0
+
+
+# -- which lines were what, and what a merge did not take ----------------------------------
+
+OUTCOMES = ("Etunimi;Sukunimi;Sähköposti;Puhelin\r\n"
+            "Aino;Rivilä;aino@rivi.example;040 111 2222\r\n"  # 2: merged, another phone
+            "Eero;Rivilä;eero@rivi.example;\r\n"  # 3: new
+            "Eero;Rivilä;eero@rivi.example;\r\n"  # 4: duplicate
+            "Kaisa;Estetty;kaisa@rivi.example;\r\n"  # 5: on the suppression list
+            "Olli;Perunut;olli@rivi.example;\r\n"  # 6: unsubscribed
+            "Eero;Rivilä;EERO@rivi.example;\r\n"  # 7: duplicate
+            "Vilma;Virhe;ei-osoite;\r\n").encode("cp1252")  # 8: an error
+
+
+def outcomes_register(session) -> None:
+    from crm.models import MarketingStatus
+    from crm.privacy.suppression import suppress
+    from tests.factories import make_contact
+
+    make_contact(session, first_name="Aino", last_name="Rivilä", email="aino@rivi.example",
+                 phone="+358409998877", mobile=None, title=None)
+    make_contact(session, first_name="Olli", last_name="Perunut", email="olli@rivi.example",
+                 marketing_status=MarketingStatus.unsubscribed)
+    suppress(session, "email", "kaisa@rivi.example", "opt-out")
+    session.commit()
+
+
+def check_outcomes(client, data: bytes = OUTCOMES):
+    upload(client, data)
+    token = csrf_token(client, "/imports/mapping")
+    page = client.post("/imports/check", data={
+        "csrf_token": token, "map_first_name": "Etunimi", "map_last_name": "Sukunimi",
+        "map_email": "Sähköposti", "map_phone": "Puhelin"}).get_data(as_text=True)
+    return token, page
+
+
+def lines_text(page: str, key: str) -> str | None:
+    found = re.search(rf'data-lines="{key}"><td[^>]*>([^<]*)</td>', page)
+    return found and found.group(1)
+
+
+def not_taken(page: str) -> list[str]:
+    section = page.split('class="crm-import-not-taken"')[1].split("</ul>")[0]
+    return [unescape(text) for text in re.findall(r'<li data-field="\w+">([^<]*)</li>',
+                                                  section)]
+
+
+def test_the_check_and_the_result_name_each_outcomes_lines_in_finnish(login_as, session):
+    outcomes_register(session)
+    client = login_as("marketing")
+    token, page = check_outcomes(client)
+    assert re.search(r'data-count="duplicate"><th>Kaksoiskappaleita</th><td>2</td>', page)
+    assert lines_text(page, "duplicate") == "rivit 4, 7"
+    assert lines_text(page, "merged") == "rivi 2"
+    assert lines_text(page, "suppressed") == "rivi 5"
+    assert lines_text(page, "opted_out") == "rivi 6"
+    assert lines_text(page, "new") is None  # new people are the rest
+    assert "Yhdistettäviltä riveiltä ottamatta jäävät arvot" in page
+    assert not_taken(page) == ["Puhelin: 1 (rivi 2)"]
+    # Line numbers only: none of the values of those lines.
+    for value in ("Rivilä", "kaisa@", "Perunut", "111 2222"):
+        assert value not in page.split('class="table table-condensed crm-import-counts"')[1]
+
+    done = client.post("/imports/run", data={"csrf_token": token, "valid_only": "1"})
+    page = done.get_data(as_text=True)
+    assert 'id="import-done"' in page
+    assert lines_text(page, "duplicate") == "rivit 4, 7"
+    assert lines_text(page, "suppressed") == "rivi 5"
+    assert "Yhdistetyiltä riveiltä ottamatta jääneet arvot" in page
+    assert not_taken(page) == ["Puhelin: 1 (rivi 2)"]
+    # The register's number was kept.
+    from crm.models import Contact as Person
+    assert session.scalar(sa.select(Person.phone).where(Person.email == "aino@rivi.example")
+                          ) == "+358409998877"
+
+
+def test_the_check_names_each_outcomes_lines_in_english_up_to_fifty(login_as, session):
+    outcomes_register(session)
+    client = login_as("marketing")
+    client.get("/lang/en")
+    _token, page = check_outcomes(client)
+    assert lines_text(page, "duplicate") == "lines 4, 7"
+    assert lines_text(page, "merged") == "line 2"
+    assert "Values that would not be taken from merged lines" in page
+    assert not_taken(page) == ["Phone: 1 (line 2)"]
+
+    many = OUTCOMES + ("Eero;Rivilä;eero@rivi.example;\r\n" * 53).encode("cp1252")
+    _token, page = check_outcomes(client, many)
+    assert re.search(r'data-count="duplicate"><th>Duplicates</th><td>55</td>', page)
+    shown = ", ".join(str(n) for n in [4, 7, *range(9, 57)])
+    assert lines_text(page, "duplicate") == f"lines {shown} and 5 more"
+
+
+def test_the_history_shows_the_skipped_lines_apart_and_who_imported_by_name(login_as,
+                                                                              session):
+    outcomes_register(session)
+    client = login_as("marketing")
+    token, _page = check_outcomes(client)
+    client.post("/imports/run", data={"csrf_token": token, "valid_only": "1"})
+    source = session.scalar(sa.select(Source).where(Source.kind == SourceKind.purchased_list))
+
+    def row(page: str) -> str:
+        return re.search(rf'<tr data-source="{source.id}">(.*?)</tr>', page, re.S).group(1)
+
+    def cell(page: str, key: str) -> str:
+        return re.search(rf'<td data-count="{key}">([^<]*)</td>', row(page)).group(1)
+
+    for lang, headers in (
+            ("fi", ("Kaksoiskappaleita", "Ohitettu: estolistalla",
+                    "Ohitettu: perunut tilauksen tai vastustanut", "Virheellisiä rivejä")),
+            ("en", ("Duplicates", "Skipped: on the suppression list",
+                    "Skipped: unsubscribed or objected", "Lines with errors"))):
+        client.get(f"/lang/{lang}")
+        page = client.get("/imports/").get_data(as_text=True)
+        head = page.split('class="table table-striped crm-import-history"')[1].split("</thead>")[0]
+        for header in headers:
+            assert f"<th>{header}</th>" in head
+        assert [cell(page, key) for key in ("duplicate", "suppressed", "opted_out", "invalid")
+                ] == ["2", "1", "1", "1"]
+        assert "Matti Markkinoija (marketing)" in row(page)

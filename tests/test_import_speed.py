@@ -10,7 +10,7 @@ from crm.services.imports import import_list
 from tests.test_import import RECEIVED, csv_file, line
 
 PHASES = {"read_check_stage", "match", "organisations", "update_merged", "add_new",
-          "provenance_merged", "commit"}
+          "provenance_merged", "line_numbers", "commit"}
 
 
 def test_an_import_reports_the_seconds_of_each_phase(session):

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from html import unescape
+
+import pytest
 
 from tests.test_contact_form import page, post, stored_nothing
 
@@ -40,3 +43,25 @@ def test_the_swedish_notice_names_the_purposes_in_swedish(client):
     # Finnish and English as before.
     assert "Laskutus" in page(client.get("/privacy?lang=fi"))
     assert "Invoicing" in page(client.get("/privacy?lang=en"))
+
+
+@pytest.mark.parametrize("lang, logged, claimed, purposes", [
+    ("fi", "Lokiin kirjataan kirjautumiset, yksittäisen henkilön tietojen avaaminen sekä "
+           "tietojen muutokset ja viennit.", "kaikki katselut", "Käyttötarkoitukset"),
+    ("en", "Sign-ins, the opening of a single person's record, and changes to and exports "
+           "of the data are logged.", "every view", "Purposes"),
+])
+def test_the_notice_says_what_is_logged_and_heads_the_purposes_apart(
+        client, login_as, lang, logged, claimed, purposes):
+    """Lists, searches and the home page's lists are not logged: the notice does not say
+    every view is. The purposes under their own heading, after the legal bases, do not
+    read as more legal bases."""
+    html = unescape(page(client.get(f"/privacy?lang={lang}")))
+    assert logged in html and claimed not in html
+    assert re.search(r'<ul id="legal-bases">.*?</ul>\s*<h3 id="purposes-heading">'
+                     + purposes + r'</h3>\s*<ul id="purposes">', html, re.S)
+    # The record of processing shares the sentence.
+    record = unescape(login_as("privacy").get(
+        f"/record-of-processing/download?lang={lang}").get_data(as_text=True))
+    assert re.sub(r"\s+", " ", logged) in re.sub(r"\s+", " ", record)
+    assert claimed not in record

@@ -229,7 +229,7 @@ def activity_writer(app):
                                  (roles.READ, roles.ORGANISATION)]:
         sm.add_permission_role(role, sm.find_permission_view_menu(permission, resource))
     sm.add_user("linktester", "Linkki", "Testaaja", "linktester@crm-demo.example", [role],
-                password=PASSWORD)
+                password=PASSWORD, seeded=True)
     db.session.commit()
     client = login(app.test_client(), "linktester")
     client.get("/lang/en")

@@ -586,7 +586,8 @@ def test_dpo_reads_requests_but_no_step_is_allowed(session, login_as, request_ty
     for form in ("verify-form", "extend-form", "export-form", "rectify-form", "erase-form",
                  "objection-form", "deliver-form", "reject-form", "crm-link"):
         assert form not in page, form
-    assert client.get(f"/requests/{pk}/find").status_code == 200
+    # Searching the register for the requester is a step of handling (RequestDeskView).
+    assert client.get(f"/requests/{pk}/find").status_code == 403
     before = _state(session, pk)
     events = session.scalar(sa.select(sa.func.count()).select_from(AuditEvent))
     token = csrf_token(client, "/resetmypassword/form")
@@ -600,6 +601,44 @@ def test_dpo_reads_requests_but_no_step_is_allowed(session, login_as, request_ty
         AuditEvent.action.not_in(["view", "find", "login"]))) == session.scalar(
         sa.select(sa.func.count()).select_from(AuditEvent).where(
             AuditEvent.action.not_in(["view", "find", "login"]), AuditEvent.id <= events))
+
+
+def _headings(page: str) -> dict[str, str]:
+    """Return each step's heading (its title and state label) by step, tags left out."""
+    return {step: re.sub(r"<[^>]+>", "", re.sub(r"\s+", " ", heading)).strip()
+            for step, heading in re.findall(
+                r'data-step="(\w+)".*?<h3 class="h4">(.*?)</h3>', page, re.S)}
+
+
+@pytest.mark.parametrize("locale, up_next, not_yet, done, act", [
+    ("fi", "Seuraavana vuorossa", "Ei vielä", "Hoidettu", "Seuraava vaihe"),
+    ("en", "Up next", "Not yet", "Done", "Next step"),
+])
+def test_a_reader_sees_where_the_steps_stand_without_prompts_to_act(
+        session, login_as, locale, up_next, not_yet, done, act):
+    """The DPO may read a request but not act on it: each step's state, no call to act,
+    no "verify first" hint, no button to search the register for the person."""
+    pk = make_request(session, received_on=date(2026, 1, 20), identity_verified_how="Kirje",
+                      identity_verified_at=utcnow(), status=RequestStatus.in_progress).id
+    session.commit()
+    client = login_as("dpo")
+    client.get(f"/lang/{locale}")
+    page = _page(client, pk)
+    assert _steps(page) == [("identity", "done"), ("person", "next"), ("carry_out", "todo"),
+                            ("answer", "todo")]
+    headings = _headings(page)
+    assert headings["identity"].endswith(done)
+    assert headings["person"].endswith(up_next)
+    assert headings["carry_out"].endswith(not_yet) and headings["answer"].endswith(not_yet)
+    assert act not in page
+    assert 'id="carry-out-first"' not in page and 'id="find-person"' not in page
+    # The privacy officer, who handles it, is still prompted and offered the search.
+    privacy = login_as("privacy")
+    privacy.get(f"/lang/{locale}")
+    page = _page(privacy, pk)
+    assert _headings(page)["person"].endswith(act)
+    assert 'id="carry-out-first"' in page and 'id="find-person"' in page
+    assert not_yet not in _headings(page)["answer"]
 
 
 @pytest.mark.parametrize("step", list(STEPS))

@@ -372,6 +372,42 @@ def test_forecast_page_marks_the_contacts_already_past_their_period(app, session
     assert "crm-due-now" not in rows[soon.id]
 
 
+@pytest.mark.parametrize("lang, ended, never, last, failed", [
+    ("fi", "Säilytysaika päättyi 70 päivää sitten", "ei ole vielä koskaan ajettu oikeana",
+     "on viimeksi ajettu oikeana ajona (ei koeajona)", "Epäonnistui"),
+    ("en", "Period ended 70 days ago", "has never run for real",
+     "last ran for real (not as a dry run)", "Failed"),
+])
+def test_forecast_page_says_how_long_overdue_and_when_the_job_last_ran_for_real(
+        app, session, login_as, lang, ended, never, last, failed):
+    """A contact whose period ended weeks ago is not just "due at the next run": the page
+    says how long ago, and whether the retention job has run for real at all (dry runs,
+    however many, change nothing)."""
+    due, soon, _later, _held = _forecast_people(session)
+    session.add(JobRun(job="retention", dry_run=True, status=JobStatus.succeeded,
+                       started_at=days_ago(1), finished_at=days_ago(1)))
+    session.commit()
+    client = login_as("privacy")
+    client.get(f"/lang/{lang}")
+    html = client.get("/jobs/forecast").get_data(as_text=True)
+    rows = {pk: html.split(f'/contactview/show/{pk}"')[1].split("</tr>")[0]
+            for pk in (due.id, soon.id)}
+    assert 'class="label label-danger crm-overdue" data-days-past="70"' in rows[due.id]
+    assert ended in rows[due.id]
+    assert "crm-overdue" not in rows[soon.id]
+    assert 'id="last-real-run" data-status="never"' in html and never in html
+
+    session.add(JobRun(job="retention", dry_run=False, status=JobStatus.failed,
+                       started_at=days_ago(300), finished_at=days_ago(300)))
+    session.add(JobRun(job="retention", dry_run=False, status=JobStatus.skipped,
+                       started_at=days_ago(2), finished_at=days_ago(2)))
+    session.commit()
+    html = client.get("/jobs/forecast").get_data(as_text=True)
+    line = html.split('id="last-real-run"')[1].split("</p>")[0]
+    assert 'data-status="failed"' in line and last in line and failed in line
+    assert never not in html
+
+
 # -- a killed run -------------------------------------------------------------------------
 
 def _seed_bulk(app, contacts: int) -> int:

@@ -67,8 +67,19 @@ def _relationship_role() -> sa.Index:
                     sqlite_where=given)
 
 
+def _consent_basis() -> sa.Index:
+    """The privacy team's people on consent with no valid consent left (its home page's
+    panel, crm.services.consents.on_consent_without_one), by name. Only live contacts
+    on consent are in it: the others' basis is their position or a contract, so neither
+    an import of a purchased list nor anonymising writes an entry."""
+    given = sa.and_(CONTACT.c.anonymised_at.is_(None), CONTACT.c.legal_basis == "consent")
+    return sa.Index("ix_contact_consent_basis", CONTACT.c.last_name, CONTACT.c.id,
+                    postgresql_where=given, sqlite_where=given)
+
+
 LIST_INDEXES = [
     _relationship_role(),
+    _consent_basis(),
     _list_order("ix_contact_list_last_name", "last_name"),
     _list_order("ix_contact_list_first_name", "first_name"),
     _list_order("ix_contact_list_email", "email"),

@@ -20,7 +20,7 @@ from crm.models import Contact, Language, RequestType, SourceKind
 from crm.models.base import AwareDateTime, LabelledEnum
 from crm.public.notice_text import LABELS
 from crm.security.roles import role_label
-from crm.services.audit_details import detail_text
+from crm.services.audit_details import detail_text, reason_text
 from crm.services.audit_labels import action_label, object_type_label
 from crm.services.validation import format_phone
 
@@ -333,6 +333,10 @@ class ExportReader:
             return label, detail_text(value)
         if table == "contact_change" and key == "field":
             return label, self.fields.get(value, value)
+        if table == "contact_change" and key == "reason" and value:
+            # The system's reasons are codes, read in the export's language (the
+            # sections are read under its locale); a user's as typed.
+            return label, reason_text(value)
         if table == "contact_change" and key in ("old_value", "new_value"):
             return label, self.changed(row.get("field"), value)
         if key in PHONE_COLUMNS:

@@ -18,6 +18,7 @@ TEXT: dict[str, dict[str, str]] = {
         "purposes_intro": "Rekisteriä käytetään asiakassuhteiden ylläpitoon sekä uusien asiakas- "
                           "ja yhteistyösuhteiden luomiseen. Käsittely perustuu johonkin "
                           "seuraavista:",
+        "purposes_list": "Käyttötarkoitukset",
         "categories": "Rekisterin tietosisältö",
         "categories_list": "Nimitiedot|Yhteystiedot: osoite, puhelinnumero, sähköpostiosoite|"
                            "Titteli|Yrityksen yleistietoja|Asiakassuhdetta koskevia tietoja|"
@@ -41,8 +42,9 @@ TEXT: dict[str, dict[str, str]] = {
         "security_text": "Tietoja käsittelevät vain henkilöt, joiden tehtävät sitä edellyttävät, "
                          "ja vain siinä laajuudessa. Käyttöoikeudet määräytyvät roolin mukaan "
                          "kenttätasolle asti, kirjautuminen tapahtuu henkilökohtaisilla "
-                         "tunnuksilla, yhteydet salataan ja kaikki katselut, muutokset ja "
-                         "viennit kirjataan lokiin. Käsittelijöitä sitoo vaitiolovelvollisuus.",
+                         "tunnuksilla ja yhteydet salataan. Lokiin kirjataan kirjautumiset, "
+                         "yksittäisen henkilön tietojen avaaminen sekä tietojen muutokset ja "
+                         "viennit. Käsittelijöitä sitoo vaitiolovelvollisuus.",
         "roles": "Roolit, joilla on pääsy tietoihin",
         "retention": "Tietojen säilyttäminen",
         "retention_intro": "Tarpeettomat, vanhentuneet ja perusteettomat tiedot anonymisoidaan "
@@ -72,6 +74,7 @@ TEXT: dict[str, dict[str, str]] = {
         "purposes_intro": "The register is used to maintain customer relationships and to "
                           "create new customer and partner relationships. Processing rests on "
                           "one of the following:",
+        "purposes_list": "Purposes",
         "categories": "Categories of personal data",
         "categories_list": "Names|Contact details: address, phone number, email address|Title|"
                            "General information on the company|Information on the customer "
@@ -96,8 +99,9 @@ TEXT: dict[str, dict[str, str]] = {
         "security": "How the register is protected",
         "security_text": "Only people whose tasks require it process the data, and only to that "
                          "extent. Access rights follow each role down to single fields, "
-                         "sign-in uses personal accounts, connections are encrypted, and every "
-                         "view, change and export is logged. Everyone processing the data is "
+                         "sign-in uses personal accounts and connections are encrypted. "
+                         "Sign-ins, the opening of a single person's record, and changes to "
+                         "and exports of the data are logged. Everyone processing the data is "
                          "bound by confidentiality.",
         "roles": "Roles with access to the data",
         "retention": "Retention",
@@ -129,6 +133,7 @@ TEXT: dict[str, dict[str, str]] = {
         "purposes_intro": "Registret används för att upprätthålla kundrelationer och skapa nya "
                           "kund- och samarbetsrelationer. Behandlingen grundar sig på något av "
                           "följande:",
+        "purposes_list": "Ändamål",
         "categories": "Registrets datainnehåll",
         "categories_list": "Namn|Kontaktuppgifter: adress, telefonnummer, e-postadress|Titel|"
                            "Allmänna uppgifter om företaget|Uppgifter om kundrelationen|"
@@ -151,8 +156,9 @@ TEXT: dict[str, dict[str, str]] = {
         "security": "Principer för skyddet av registret",
         "security_text": "Endast personer vars uppgifter kräver det behandlar uppgifterna. "
                          "Åtkomsten följer rollen ned till enskilda fält, inloggning sker med "
-                         "personliga konton, förbindelserna är krypterade och varje visning, "
-                         "ändring och export loggas.",
+                         "personliga konton och förbindelserna är krypterade. Inloggningar, "
+                         "öppnandet av en enskild persons uppgifter samt ändringar och "
+                         "exporter av uppgifterna loggas.",
         "roles": "Roller med åtkomst till uppgifterna",
         "retention": "Lagring",
         "retention_intro": "Uppgifter som inte längre behövs anonymiseras eller raderas "

@@ -12,11 +12,19 @@ from flask_appbuilder.security.sqla.models import (
     assoc_permissionview_role,
     assoc_user_role,
 )
+from flask_babel import gettext
 from flask_login import current_user
 
 from crm.security.login import CrmAuthDBView, CrmSecurityApi
 from crm.security.role_views import CrmRoleView
-from crm.security.user_views import CrmUserDBModelView
+from crm.security.roles import not_grantable_by_hand, role_label
+from crm.security.user_views import (
+    CrmResetMyPasswordView,
+    CrmResetPasswordView,
+    CrmUserDBModelView,
+    PasswordRoleRefused,
+    password_refusal,
+)
 
 
 class CrmSecurityManager(SecurityManager):
@@ -34,6 +42,34 @@ class CrmSecurityManager(SecurityManager):
     # screen showed raw permissions and its internal roles (crm.security.role_views).
     rolemodelview = CrmRoleView
     security_api = CrmSecurityApi
+    # FAB's password forms, refusing accounts whose roles open personal data.
+    resetpasswordview = CrmResetPasswordView
+    resetmypasswordview = CrmResetMyPasswordView
+
+    # Accounts and passwords made by code -----------------------------------
+    # Roles opening personal data come only from the identity provider's groups
+    # (crm.security.user_views). FAB's commands (`flask fab create-user`,
+    # `create-admin`, `reset-password`) come here, and are refused such roles; only
+    # the CRM's own seeding (`crm demo`, the tests' demo users) says `seeded=True`.
+
+    def add_user(self, username, first_name, last_name, email, role=None, password="",
+                 hashed_password="", groups=None, commit=True, *, seeded: bool = False):
+        roles = role if isinstance(role, list) else [role] if role else []
+        refused = [] if seeded else not_grantable_by_hand(r.name for r in roles)
+        if refused:
+            raise PasswordRoleRefused(gettext(
+                "No user created: %(roles)s cannot be granted by hand. Roles that give "
+                "access to personal data come only from the identity provider's groups "
+                "at sign-in.", roles=", ".join(role_label(name) for name in refused)))
+        return super().add_user(username, first_name, last_name, email, role, password,
+                                hashed_password, groups, commit)
+
+    def reset_password(self, userid, password, *, seeded: bool = False) -> None:
+        if not seeded:
+            refusal = password_refusal(self.get_user_by_id(userid))
+            if refusal:
+                raise PasswordRoleRefused(refusal)
+        super().reset_password(userid, password)
 
     def permissions_of(self, user_id: int) -> frozenset[tuple[str, str]]:
         """Return the (permission, resource) pairs of all roles of `user_id`."""

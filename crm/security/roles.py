@@ -138,6 +138,29 @@ MATRIX: dict[str, dict[str, str]] = {
     USER_ADMIN: {"Admin": "RW", "DPO": "R"},
 }
 
+#: The resources that hold no one's personal data from the register: the job runs and
+#: the user accounts. Every other resource, a future one too, counts as personal data.
+WITHOUT_PERSONAL_DATA = frozenset({JOB_RUN, USER_ADMIN})
+
+
+def gives_personal_data(role: str) -> bool:
+    """Return whether `role` holds any action on a resource with personal data (MATRIX)."""
+    return any(row.get(role) for resource, row in MATRIX.items()
+               if resource not in WITHOUT_PERSONAL_DATA)
+
+
+#: The roles that open personal data (contacts, requests, the audit trail...): they come
+#: only from the identity provider's groups at sign-in, never by hand (DESIGN §6, §7).
+PERSONAL_DATA_ROLES = frozenset(role for role in ROLES if gives_personal_data(role))
+
+
+def not_grantable_by_hand(names) -> list[str]:
+    """Return, sorted, the role names of `names` an administrator may not grant by hand,
+    nor hold with a password: the roles opening personal data and any role not the CRM's
+    (Flask-AppBuilder's internal "FabInternalNoUsers" and "Public")."""
+    return sorted(name for name in names if name not in ROLES or name in PERSONAL_DATA_ROLES)
+
+
 #: Flask-AppBuilder's own user screen, by the permissions it checks. (The roles page,
 #: crm.security.role_views, checks `USER_ADMIN` itself.)
 FAB_USER_ADMIN = {

@@ -1,14 +1,29 @@
-"""The user-administration screen: Admin manages accounts, never its own roles."""
+"""The user-administration screen: Admin manages accounts, never its own roles.
+
+Roles that open personal data (`roles.PERSONAL_DATA_ROLES`) come only from the identity
+provider's groups at sign-in: no one grants them by hand, and no account holding one
+gets a password (DESIGN §6, §7). By hand an administrator may still grant Admin and
+Maintainer (e.g. to a break-glass password account), take any role away, and
+deactivate accounts; every change of roles is audited as `role_change`.
+"""
 
 from __future__ import annotations
 
-from flask import g
-from flask_appbuilder.security.views import UserDBModelView
-from flask_babel import gettext
+import sqlalchemy as sa
+from flask import current_app, g, request
+from flask_appbuilder.models.sqla.filters import FilterInFunction
+from flask_appbuilder.security.forms import ResetPasswordForm
+from flask_appbuilder.security.views import (
+    ResetMyPasswordView,
+    ResetPasswordView,
+    UserDBModelView,
+)
+from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
-from wtforms.validators import ValidationError
+from wtforms.validators import InputRequired, ValidationError
 
-from crm.security.roles import role_label
+from crm.forms import with_crm_messages
+from crm.security.roles import ROLES, not_grantable_by_hand, role_label
 from crm.services.audit import record_event
 
 
@@ -29,6 +44,82 @@ NO_FAB_GROUPS = "groups"
 
 def _without_groups(columns: list[str]) -> list[str]:
     return [c for c in columns if c != NO_FAB_GROUPS]
+
+
+class PasswordRoleRefused(ValueError):
+    """A password for an account with a role that opens personal data, refused."""
+
+
+def _labels(names) -> str:
+    return ", ".join(role_label(name) for name in names)
+
+
+def password_refusal(user) -> str | None:
+    """Return why `user` may not be given a password (None: it may).
+
+    An account holding a role that opens personal data signs in only through the
+    identity provider, whose groups give it that role.
+    """
+    refused = not_grantable_by_hand(role.name for role in user.roles) if user else []
+    if not refused:
+        return None
+    return gettext("Password not set: the account has roles that give access to personal "
+                   "data (%(roles)s). Such an account signs in only through the identity "
+                   "provider.", roles=_labels(refused))
+
+
+def only_grantable_roles(form, field) -> None:
+    """Refuse, by the roles field, a role granted by hand that opens personal data (or
+    is not the CRM's): such roles come only from the identity provider's groups.
+
+    Roles the account already holds may stay (saving an account signing in through the
+    provider keeps the roles its groups gave it); taking a role away is always allowed.
+    """
+    user_id = getattr(form, "_id", None)
+    if user_id is not None and user_id == g.user.id:
+        return  # one's own roles: not_own_roles says so
+    sm = current_app.appbuilder.sm
+    user = sm.get_user_by_id(user_id) if user_id is not None else None
+    held = {role.id for role in user.roles} if user else set()
+    added = [role.name for role in field.data or [] if role.id not in held]
+    # FAB's field drops a posted role outside the choices without a word (a forged post
+    # naming "FabInternalNoUsers" or "Public"): it is refused here, by its name.
+    unoffered = set(field.raw_data or ()) - {str(role.id) for role in field.data or []}
+    if unoffered:
+        ids = [int(pk) for pk in unoffered if pk.isdigit()]
+        names = dict(sm.session.execute(sa.select(sm.role_model.id, sm.role_model.name)
+                                        .where(sm.role_model.id.in_(ids))).all())
+        added += [names.get(int(pk), pk) if pk.isdigit() else pk for pk in unoffered]
+    foreign = sorted(name for name in added if name not in ROLES)
+    if foreign:
+        raise ValidationError(ngettext(
+            "Roles: %(roles)s is not a role of the CRM.",
+            "Roles: %(roles)s are not roles of the CRM.", len(foreign),
+            roles=", ".join(foreign)))
+    refused = not_grantable_by_hand(added)
+    if refused:
+        raise ValidationError(ngettext(
+            "Roles: %(roles)s cannot be granted by hand. Roles that give access to "
+            "personal data come only from the person's groups at the identity provider, "
+            "at sign-in.",
+            "Roles: %(roles)s cannot be granted by hand. Roles that give access to "
+            "personal data come only from the person's groups at the identity provider, "
+            "at sign-in.", len(refused), roles=_labels(refused)))
+
+
+def _crm_role_names() -> list[str]:
+    return list(ROLES)
+
+
+#: The role picker lists the CRM's roles only, never FAB's "FabInternalNoUsers" and
+#: "Public"; a forged post naming one is refused by `only_grantable_roles`.
+ONLY_CRM_ROLES = {"roles": [["name", FilterInFunction, _crm_role_names]]}
+
+
+def role_change_detail(added, removed) -> str:
+    """Return a change of roles as the audit trail stores it: "+Admin -Support"."""
+    return " ".join([f"+{name}" for name in sorted(added)]
+                    + [f"-{name}" for name in sorted(removed)])[:200]
 
 
 def not_own_roles(form, field) -> None:
@@ -56,8 +147,12 @@ class CrmUserDBModelView(UserDBModelView):
     delete_row_message = _l("User account deleted")
     validators_columns = {
         **UserDBModelView.validators_columns,
-        "roles": [*UserDBModelView.validators_columns["roles"], not_own_roles],
+        # FAB's own check asks for roles "or groups", a field left out here (it failed
+        # with an error page when no role was chosen).
+        "roles": [InputRequired(), not_own_roles, only_grantable_roles],
     }
+    add_form_query_rel_fields = ONLY_CRM_ROLES
+    edit_form_query_rel_fields = ONLY_CRM_ROLES
 
     # The profile page ("Profiili") and the user screens show these two as the reader
     # reads them; FAB shows True and [Sales].
@@ -77,7 +172,9 @@ class CrmUserDBModelView(UserDBModelView):
         "roles": _l("What the user may do in the CRM. For people who sign in through the "
                     "identity provider, the roles come from their groups there and are "
                     "replaced at every sign-in: to change them for good, change the "
-                    "groups at the identity provider."),
+                    "groups at the identity provider. Roles that give access to personal "
+                    "data come only from there; by hand you may grant Admin and "
+                    "Maintainer, or take roles away."),
     }
 
     def _init_forms(self) -> None:
@@ -86,13 +183,62 @@ class CrmUserDBModelView(UserDBModelView):
         for form in (self.add_form, self.edit_form):
             form.roles.kwargs["get_label"] = lambda role: role_label(role.name)
 
+    def pre_update(self, item):
+        super().pre_update(item)
+        # The roles before the form's, kept for post_update (the view serves every request).
+        history = sa.inspect(item).attrs.roles.history
+        g._crm_role_change = ([r.name for r in history.added or ()],
+                              [r.name for r in history.deleted or ()])
+
     def post_update(self, item):
         super().post_update(item)
         record_event("update", item, object_type="User", fields=["roles", "active"],
                      detail=",".join(sorted(r.name for r in item.roles))[:200])
+        added, removed = g.pop("_crm_role_change", ((), ()))
+        if added or removed:
+            record_event("role_change", item, object_type="User", fields=["roles"],
+                         detail=role_change_detail(added, removed))
 
     def post_add(self, item):
         super().post_add(item)
         record_event("create", item, object_type="User",
                      detail=",".join(sorted(r.name for r in item.roles))[:200])
+        if item.roles:
+            record_event("role_change", item, object_type="User", fields=["roles"],
+                         detail=role_change_detail([r.name for r in item.roles], ()))
+
+
+class _NoPasswordForPersonalDataRoles(with_crm_messages(ResetPasswordForm)):
+    """FAB's password form, refusing (by the password field) an account whose roles
+    open personal data."""
+
+    def validate_password(self, field) -> None:
+        refusal = password_refusal(self.target_user())
+        if refusal:
+            raise ValidationError(refusal)
+
+    def target_user(self):
+        return g.user
+
+
+class _OtherUsersPasswordForm(_NoPasswordForPersonalDataRoles):
+    def target_user(self):
+        pk = request.args.get("pk")
+        return current_app.appbuilder.sm.get_user_by_id(pk) if pk else None
+
+
+class CrmResetMyPasswordView(ResetMyPasswordView):
+    """Setting one's own password: not for an account with personal-data roles."""
+
+    # Keep FAB's resource name, which every role is granted (roles.SELF_SERVICE).
+    class_permission_name = "ResetMyPasswordView"
+    form = _NoPasswordForPersonalDataRoles
+
+
+class CrmResetPasswordView(ResetPasswordView):
+    """FAB's "Reset password" of another account (no role is granted it), refused for an
+    account with personal-data roles as well."""
+
+    class_permission_name = "ResetPasswordView"
+    form = _OtherUsersPasswordForm
 

@@ -136,6 +136,7 @@ def record_unsubscribe(session: Session, address: str, *, how: str, now: datetim
     :param how: "unsubscribe" or "cleaned" (for the audit trail and change history).
     :return: how many contacts were marked.
     """
+    from crm.services.audit_details import mailchimp_reason
     from crm.services.rectification import change_context
 
     address = address.strip()
@@ -146,7 +147,7 @@ def record_unsubscribe(session: Session, address: str, *, how: str, now: datetim
                sa.and_(Contact.alt_email.is_not(None),
                        sa.func.lower(Contact.alt_email) == lowered)))).all()
     actor = (None, "mailchimp")
-    with change_context(session, actor=actor, reason=f"Mailchimp webhook: {how}"):
+    with change_context(session, actor=actor, reason=mailchimp_reason(how)):
         for contact in contacts:
             if contact.marketing_status is not MarketingStatus.unsubscribed:
                 contact.marketing_status = MarketingStatus.unsubscribed

@@ -4,6 +4,9 @@ The trail stores its details as short codes and figures ("sso", "request 12",
 "new=3 merged=1 ..."), never personal values, so that they stay stable and searchable;
 the screens read them out through this module. A detail it does not know (an older
 event's, a provider's reason code) is shown as stored.
+
+A contact's change history keeps the system's reasons for a change the same way
+(`SYSTEM_REASONS`), read out by `reason_text`; a reason a user typed is shown as typed.
 """
 
 from __future__ import annotations
@@ -18,6 +21,17 @@ from flask_babel import lazy_gettext as _l
 
 from crm.models import JobStatus
 from crm.security.roles import role_label
+from crm.services.consents import LAPSED, NO_CONSENT, WITHDRAWN
+
+#: The change history's reason of what an objection to direct marketing changed
+#: (crm.services.objection).
+OBJECTION = "objection"
+
+
+def mailchimp_reason(event: str) -> str:
+    """Return the change history's reason of what Mailchimp's webhook reported
+    (crm.services.audience): `event` is "unsubscribe" or "cleaned"."""
+    return f"Mailchimp webhook: {event}"
 
 #: Details that are one fixed code or phrase.
 WORDS = {
@@ -44,6 +58,7 @@ WORDS = {
         _l("Unsubscribed: their last consent to direct marketing lapsed"),
     "no direct-marketing consent":
         _l("Unsubscribed: no consent to direct marketing on record"),
+    OBJECTION: _l("The person objected to direct marketing"),
     "subject find": _l("Finding a person on the command line"),
     "fi": _l("In Finnish"), "en": _l("In English"), "sv": _l("In Swedish"),
     "json": _l("As JSON"), "html": _l("As HTML"),
@@ -59,6 +74,12 @@ IMPORT_COUNTS = {
 }
 
 MAILCHIMP_EVENTS = {"unsubscribe": _l("unsubscribed"), "cleaned": _l("address cleaned")}
+
+#: Every reason the system writes into a contact's change history, stored as it is
+#: here (data, never rewritten) and read out in the reader's language by `reason_text`.
+#: Any other reason was typed by a user on the edit form or a rectification.
+SYSTEM_REASONS = frozenset({WITHDRAWN, LAPSED, NO_CONSENT, OBJECTION,
+                            *(mailchimp_reason(event) for event in MAILCHIMP_EVENTS)})
 
 
 def _request(match: re.Match) -> str:
@@ -87,7 +108,7 @@ def _audience(match: re.Match) -> str:
 
 def _mailchimp(match: re.Match) -> str:
     event = str(MAILCHIMP_EVENTS.get(match["event"], match["event"]))
-    if match["unknown"]:
+    if match.groupdict().get("unknown"):
         return _("Mailchimp webhook: %(event)s; an address not in the register put on the "
                  "suppression list", event=event)
     return _("Mailchimp webhook: %(event)s", event=event)
@@ -133,6 +154,7 @@ PATTERNS: list[tuple[re.Pattern, Callable[[re.Match], str]]] = [
     (re.compile(r"audience CSV, (?P<count>\d+) rows"), _audience),
     (re.compile(r"mailchimp webhook (?P<event>\w+)(?P<unknown>: unknown address suppressed)?"),
      _mailchimp),
+    (re.compile(r"Mailchimp webhook: (?P<event>\w+)"), _mailchimp),  # a change's reason
     (re.compile(r"art14 (?P<count>\d+) sent (?P<date>\d{4}-\d\d-\d\d)"), _art14),
     (re.compile(r"\w+=\d+(?: \w+=\d+)*"), _import_counts),
     (re.compile(rf"(?P<job>\w+) (?P<status>{_STATUSES})(?P<dry> dry run)?"), _job),
@@ -152,3 +174,27 @@ def detail_text(detail: str | None) -> str:
         if match:
             return read(match)
     return detail
+
+
+def reason_text(reason: str | None) -> str:
+    """Return a contact change's reason in the reader's language: the system's own
+    (`SYSTEM_REASONS`) read out, a user's as typed."""
+    if reason in SYSTEM_REASONS:
+        return detail_text(reason)
+    return reason or ""
+
+
+#: A failed sign-in with a password records how it was tried ("password"): what failed
+#: is the username or the password (which of the two is not told, nor recorded).
+FAILED_PASSWORD = {
+    "password": _l("Wrong username or password"),
+    "password_api": _l("Wrong username or password, through the REST API"),
+}
+
+
+def event_detail_text(action: str | None, detail: str | None) -> str:
+    """Return an event's detail as `detail_text`, a failed password sign-in's as why it
+    failed rather than how it was tried."""
+    if action == "login_failed" and detail in FAILED_PASSWORD:
+        return str(FAILED_PASSWORD[detail])
+    return detail_text(detail)

@@ -19,7 +19,15 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from crm.models import AuditEvent, Consent, Contact, ContactChange, MarketingStatus, Purpose
+from crm.models import (
+    AuditEvent,
+    Consent,
+    Contact,
+    ContactChange,
+    LegalBasis,
+    MarketingStatus,
+    Purpose,
+)
 from crm.models.base import utcnow
 from crm.privacy.anonymise import in_values
 
@@ -28,11 +36,11 @@ CONSENT = Consent.__table__
 CONTACT = Contact.__table__
 #: The audit trail's detail and the change history's reason of an unsubscribe for want
 #: of a consent: the last one withdrawn, lapsed, or none at all (subscribed before the
-#: screens asked for one); crm.services.audit_details reads them out.
+#: screens asked for one); crm.services.audit_details reads them out (its
+#: `SYSTEM_REASONS`, the registry of the system's reasons).
 WITHDRAWN = "direct-marketing consent withdrawn"
 LAPSED = "direct-marketing consent lapsed"
 NO_CONSENT = "no direct-marketing consent"
-SYSTEM_REASONS = (WITHDRAWN, LAPSED, NO_CONSENT)
 
 
 class NoMarketingConsent(ValueError):
@@ -56,6 +64,26 @@ def has_marketing_consent(purpose_id: int | None, since: datetime) -> sa.ColumnE
     return sa.exists().where(
         valid.c.contact_id == CONTACT.c.id, valid.c.purpose_id == purpose_id,
         valid.c.withdrawn_at.is_(None), valid.c.given_at >= since)
+
+
+def has_valid_consent(since: datetime) -> sa.ColumnElement[bool]:
+    """Return the condition "has a valid consent" (to anything) on contacts: one not
+    withdrawn, given at `since` or later. NOT EXISTS of it is one probe per contact of
+    the consents' contact_id index."""
+    valid = sa.alias(CONSENT, "valid")
+    return sa.exists().where(valid.c.contact_id == CONTACT.c.id,
+                             valid.c.withdrawn_at.is_(None), valid.c.given_at >= since)
+
+
+def on_consent_without_one(since: datetime) -> sa.ColumnElement[bool]:
+    """Return the condition on contacts of who is kept without a legal basis: live, on
+    consent as their basis, with no valid consent left (each withdrawn or lapsed, or none
+    on record). Nothing changes them: the privacy team decides on another basis or on
+    erasure. Those on consent are few, in their own partial index (crm.models.indexes),
+    which the planner proves only from the basis written into the statement."""
+    on_consent = sa.literal(LegalBasis.consent.value, literal_execute=True)
+    return ((CONTACT.c.legal_basis == on_consent)
+            & CONTACT.c.anonymised_at.is_(None) & ~has_valid_consent(since))
 
 
 def subscribed_without_consent(purpose_id: int | None,

@@ -108,13 +108,14 @@ def load_demo_users(session: Session, sm, password: str) -> int:
             raise RuntimeError(f"role {role_name} is missing: run `crm init` first")
         user = sm.find_user(username=username)
         if user is None:
+            # Seeded by code, not granted by an administrator (crm.security.manager).
             sm.add_user(username, first, last, f"{username}@crm-demo.example", [role],
-                        password=password)
+                        password=password, seeded=True)
             created += 1
         else:
             user.roles = [role]
             user.active = True
-            sm.reset_password(user.id, password)
+            sm.reset_password(user.id, password, seeded=True)
     return created
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 
+from flask import current_app
 from flask_babel import format_date, format_datetime, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -30,6 +31,7 @@ from crm.models import (
 from crm.security import roles
 from crm.services.art14 import lists_owing
 from crm.services.audit_labels import action_label, object_type_label
+from crm.services.consents import consent_valid_since, on_consent_without_one
 
 
 @dataclass
@@ -68,10 +70,13 @@ def home_panels(session: Session, can: Callable[[str, str], bool],
         panels.append(Panel(
             "requests", _("Open data subject requests"),
             [Row(f"#{i} {t.label}", url("DataSubjectRequestView.show", i),
-                 (_("OVERDUE") + " " if d < today else "") + format_date(d, "short"))
+                 (_("OVERDUE") + " " if d < today else "") + format_date(d, "short"),
+                 late=d < today)
              for i, t, d in requests],
             session.scalar(select(func.count()).where(open_)),
             url("DataSubjectRequestView.list", None)))
+    if can(roles.READ, roles.CONSENT) and can(roles.EDIT, roles.DATA_SUBJECT_REQUEST):
+        panels.append(_without_basis_panel(session, url))
     if can(roles.EDIT, roles.PURCHASED_LIST_IMPORT):
         # Marketing, which imports the lists, owes their people the Art. 14 notice: the
         # lists still owing it, the earliest due first, each to its page to record it.
@@ -173,15 +178,42 @@ def home_panels(session: Session, can: Callable[[str, str], bool],
                             url("JobRunView.list", None)))
     if can(roles.READ, roles.AUDIT_EVENT):
         rows = session.execute(select(AuditEvent.id, AuditEvent.action, AuditEvent.actor,
-                                      AuditEvent.object_type, AuditEvent.at)
+                                      AuditEvent.object_type, AuditEvent.object_id,
+                                      AuditEvent.at)
                                .order_by(AuditEvent.id.desc()).limit(6)).all()
+        # A job's run by its job and who started it, as the jobs screen names them.
+        from crm.views.audit_trail import job_run_text, job_runs  # the views import this
+
+        runs = job_runs(oid for _i, action, _a, otype, oid, _at in rows
+                        if action == "job" and otype == "JobRun")
         panels.append(Panel("audit", _("Latest audit events"),
-                            [Row(_audit_text(actor, action, otype),
+                            [Row(f"{runs[oid][1]}: {job_run_text(runs[oid][0], oid)}"
+                                 if action == "job" and otype == "JobRun" and oid in runs
+                                 else _audit_text(actor, action, otype),
                                  url("AuditEventView.show", i),
                                  format_datetime(at, "short"))
-                             for i, action, actor, otype, at in rows], None,
+                             for i, action, actor, otype, oid, at in rows], None,
                             url("AuditEventView.list", None)))
     return panels
+
+
+def _without_basis_panel(session: Session, url: Callable[[str, object], str]) -> Panel:
+    """The privacy team's people on consent with no valid consent left, kept without a
+    basis until it decides on another basis or on erasure: the first few by name, each
+    to their page, and all of them on the contacts list (its consent filters)."""
+    without = on_consent_without_one(
+        consent_valid_since(current_app.config["CRM_CONSENT_VALID_DAYS"]))
+    rows = session.execute(select(Contact.id, Contact.first_name, Contact.last_name,
+                                  Organisation.name)
+                           .outerjoin(Organisation, Contact.organisation_id == Organisation.id)
+                           .where(without).order_by(Contact.last_name, Contact.id)
+                           .limit(8)).all()
+    return Panel(
+        "consent_basis", _("Consent as the legal basis, but no valid consent"),
+        [Row(f"{first} {last}".strip(), url("ContactView.show", i), organisation)
+         for i, first, last, organisation in rows],
+        session.scalar(select(func.count()).select_from(Contact).where(without)),
+        url("ContactView.list", {"_flt_0_legal_basis": "consent", "_flt_0_consents": ""}))
 
 
 def _audit_text(actor: str | None, action: str, object_type: str | None) -> str:

@@ -17,6 +17,7 @@ from crm.models import Consent, Contact, MarketingStatus, Purpose
 from crm.models.base import utcnow
 from crm.privacy.suppression import suppress
 from crm.services.audit import record_event
+from crm.services.audit_details import OBJECTION
 from crm.services.rectification import change_context
 
 MARKETING_PURPOSE = "direct_marketing"
@@ -43,7 +44,7 @@ def object_to_marketing(session: Session, contact_id: int, *,
         raise LookupError(f"no contact {contact_id}")
     first_time = contact.objected_at is None
     now = utcnow()
-    with change_context(session, actor=actor, reason=reason or "objection",
+    with change_context(session, actor=actor, reason=reason or OBJECTION,
                         request_id=request_id):
         if first_time:
             contact.objected_at = now

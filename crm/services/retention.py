@@ -190,6 +190,15 @@ def forecast(session: Session, days: int = 30, now: datetime | None = None) -> l
     return result
 
 
+def last_real_run(session: Session, job: str = "retention") -> JobRun | None:
+    """Return the latest run of `job` that was not a dry run (nor skipped, a run that did
+    not start because another held the job): when the job last changed anything."""
+    return session.scalars(
+        sa.select(JobRun).where(JobRun.job == job, JobRun.dry_run.is_(False),
+                                JobRun.status != JobStatus.skipped)
+        .order_by(JobRun.started_at.desc(), JobRun.id.desc()).limit(1)).first()
+
+
 @dataclass
 class ExpiringContact:
     id: int
@@ -197,6 +206,10 @@ class ExpiringContact:
     last_name: str
     policy: str
     expires_on: datetime
+
+    def days_past(self, now: datetime) -> int:
+        """Return how many whole days ago the contact's period ended (0: not a day yet)."""
+        return max((now - self.expires_on).days, 0)
 
 
 def expiring_contacts(session: Session, days: int = 30, now: datetime | None = None,

@@ -8,6 +8,11 @@ reader's language, in any case: it matches the codes so labelled, and itself, as
 no label is known for is shown as stored. Either way the filter stays an equality (or
 IN) on the stored code, which the column's index answers. An address saved before,
 when the two were filtered as text, keeps its "equal to" and "not equal to".
+
+An object's id is filtered exactly ("equal to" only): "starts with" 2 found the events
+of objects 20 and 25 too, and a reader asking who saw person 2 would name people who
+never did. The filter "contact" (no column of the trail) finds a contact's own events
+and those of their records (`CONTACT_RECORDS`), as a contact's page links to it.
 """
 
 from __future__ import annotations
@@ -15,8 +20,19 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla import filters as fab
+from flask_babel import lazy_gettext as _l
 from wtforms import SelectField
 
+from crm.models import (
+    Activity,
+    AuditEvent,
+    CallbackRequest,
+    Consent,
+    ContactChange,
+    DataSubjectRequest,
+    Identifier,
+    Provenance,
+)
 from crm.services.audit_labels import ACTIONS, OBJECT_TYPES, codes_for, label_choices
 from crm.views.date_filters import CrmFilterConverter
 from crm.views.interface import CrmFilters, CrmSQLAInterface
@@ -50,6 +66,55 @@ class FilterLabelNotEqual(_LabelFilter):
         return query.filter(sa.or_(field.is_(None), field.not_in(self._codes(value))))
 
 
+class FilterObjectIdEqual(fab.FilterEqual):
+    """An object's id, exactly: the one choice for it (its only place, 0)."""
+
+    def apply(self, query, value):
+        query, field = fab.get_field_setup_query(query, self.model, self.column_name)
+        return query.filter(field == str(value or "").strip())
+
+
+#: The records of a contact whose events are the contact's too: object type -> model,
+#: each with the contact's id in an indexed `contact_id`.
+CONTACT_RECORDS = {model.__name__: model for model in (
+    Activity, CallbackRequest, Consent, ContactChange, DataSubjectRequest, Identifier,
+    Provenance)}
+
+
+def contact_events(contact_id: int):
+    """Return the condition of the events of contact `contact_id` and of their records.
+
+    One query: each part is an equality on the object type and the object id (one of
+    the contact's records of that type), answered by the index on the two
+    (ix_audit_event_object). A record deleted since is no longer the contact's: its
+    events are found by its own type and id only.
+    """
+    parts = [sa.and_(AuditEvent.object_type == "Contact",
+                     AuditEvent.object_id == str(contact_id))]
+    for name, model in CONTACT_RECORDS.items():
+        ids = sa.select(sa.cast(model.id, AuditEvent.object_id.type)).where(
+            model.contact_id == contact_id)
+        parts.append(sa.and_(AuditEvent.object_type == name, AuditEvent.object_id.in_(ids)))
+    return sa.or_(*parts)
+
+
+class FilterContactEvents(BaseFilter):
+    """The events of a contact (by id) and of their records (`contact_events`)."""
+
+    name = _l("Id, with their records")
+    arg_name = "eq"
+
+    def apply(self, query, value):
+        try:
+            contact_id = int(str(value).strip())
+        except (TypeError, ValueError):
+            return query.filter(sa.false())
+        return query.filter(contact_events(contact_id))
+
+
+#: The filter of a contact's events, named in a list's address `_flt_0_contact`.
+CONTACT_FILTER = "contact"
+
 #: In this order: a list's address names a filter by its place (_flt_0_action).
 LABEL_FILTERS = [FilterLabelEqual, FilterLabelNotEqual]
 #: The places of "equal to" and "not equal to" among FAB's text filters, which the two
@@ -59,12 +124,20 @@ FORMER_PLACES = {3: 0, 7: 1}
 
 class _AuditFilters(CrmFilters):
     """The filters of a list's address, reading the two columns' former places (a text
-    filter no longer offered, such as "starts with", is left out)."""
+    filter no longer offered, such as "starts with", is left out), the object id's
+    "equal to" at its former place (3) too, and a contact's events (`CONTACT_FILTER`)."""
+
+    def __init__(self, filter_converter, datamodel, search_columns=None, search_filters=None):
+        super().__init__(filter_converter, datamodel, search_columns=search_columns,
+                         search_filters=search_filters)
+        self._all_filters[CONTACT_FILTER] = filter_converter(datamodel).convert(CONTACT_FILTER)
 
     def add_filter_index(self, column_name: str, filter_instance_index: int, value) -> None:
         if column_name in LABELLED_COLUMNS:
             filter_instance_index = FORMER_PLACES.get(filter_instance_index,
                                                       filter_instance_index)
+        elif column_name == "object_id" and filter_instance_index == 3:
+            filter_instance_index = 0
         super().add_filter_index(column_name, filter_instance_index, value)
 
 
@@ -74,6 +147,10 @@ class AuditFilterConverter(CrmFilterConverter):
     def convert(self, col_name):
         if col_name in LABELLED_COLUMNS:
             return [flt(col_name, self.datamodel) for flt in LABEL_FILTERS]
+        if col_name == "object_id":
+            return [FilterObjectIdEqual(col_name, self.datamodel)]
+        if col_name == CONTACT_FILTER:
+            return [FilterContactEvents(col_name, self.datamodel)]
         return super().convert(col_name)
 
 

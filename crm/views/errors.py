@@ -1,7 +1,8 @@
 """Error pages in the reader's language instead of Werkzeug's English ones.
 
 A role without access to a screen (403), a record or address that does not exist
-(404) and a request the CRM cannot take (400, say a form sent with an expired
+(404), an address opened that only a form's button posts to (405, its Allow header
+kept) and a request the CRM cannot take (400, say a form sent with an expired
 token) get a page in the CRM's own layout that says what happened and what to do.
 The status codes stay. The REST API under /api/ (FAB's token sign-in and menu) and
 callers that ask for JSON rather than HTML get JSON, `{"message": ...}` in English as
@@ -49,6 +50,10 @@ PAGES = {
     404: (_l("Not found"),
           _l("There is no such page or record: it may have been removed, or the address "
              "is mistyped.")),
+    # An address opened for what only a form's button does (a download, a step).
+    405: (_l("This address cannot be opened like this"),
+          _l("This address is used by a button on one of the CRM's pages, not opened by "
+             "itself. Go back to the page and use its button.")),
     500: (_l("Something went wrong"),
           _l("The page could not be shown because of an error in the CRM. The error has "
              "been logged. Go back and try again; if it happens again, tell the CRM's "
@@ -124,7 +129,10 @@ def _error_page(error: HTTPException):
         title, text = PAGES[error.code]
     if error.code >= 500:
         return _server_error_page(error, title, text)
-    return _render(error.code, title, text)
+    body, code = _render(error.code, title, text)
+    # Werkzeug's own headers (Allow on a 405) stay, as on its own page.
+    return body, code, [(name, value) for name, value in error.get_headers()
+                        if name.lower() != "content-type"]
 
 
 def _render(code: int, title, text):

@@ -35,8 +35,9 @@ from crm.models.base import utcnow
 from crm.models.privacy import Notification
 from crm.security import roles
 from crm.services.requests import OPEN
-from crm.services.retention import expiring_contacts, forecast
+from crm.services.retention import expiring_contacts, forecast, last_real_run
 from crm.views.errors import ExpiredFormOnScreen
+from crm.views.users import user_texts
 
 #: A dry run older than this is not confirmed: a new one is shown first (so is one
 #: that a run followed already).
@@ -127,15 +128,6 @@ def trigger_label(trigger: str | None) -> str:
     return str(TRIGGERS.get(trigger, trigger))
 
 
-def user_text(first_name: str | None, last_name: str | None, username: str | None) -> str:
-    """Return a user as the users screen lists them: name, then username ("Anna Esimerkki
-    (anna)")."""
-    name = " ".join(part for part in (first_name, last_name) if part)
-    if name and username:
-        return f"{name} ({username})"
-    return name or username or ""
-
-
 def started_by(runs: list[tuple[int, str | None]]) -> dict[int, str]:
     """Return run id -> who or what started it, for (id, trigger) pairs of runs.
 
@@ -153,12 +145,7 @@ def started_by(runs: list[tuple[int, str | None]]) -> dict[int, str]:
         sa.select(AuditEvent.object_id, AuditEvent.actor_id, AuditEvent.actor)
         .where(AuditEvent.action == "job", AuditEvent.object_type == "JobRun",
                AuditEvent.object_id.in_(by_hand))).all()
-    user_model = current_app.appbuilder.sm.user_model
-    ids = {actor_id for _run, actor_id, _name in events if actor_id is not None}
-    users = {row.id: user_text(row.first_name, row.last_name, row.username)
-             for row in db.session.execute(
-                 sa.select(user_model.id, user_model.first_name, user_model.last_name,
-                           user_model.username).where(user_model.id.in_(ids)))} if ids else {}
+    users = user_texts(actor_id for _run, actor_id, _name in events)
     for run_id, actor_id, actor in events:
         who = users.get(actor_id) or actor
         if who:
@@ -466,4 +453,5 @@ class JobsView(ExpiredFormOnScreen, BaseView):
         return self.render_template(
             "jobs/forecast.html", days=days, rows=rows, contacts=contacts, total=total,
             show_contacts=show_contacts, policy_names={row.code: row.name for row in rows},
-            now=utcnow())
+            # Past their period is overdue only if the job did not run: when it last did.
+            last_run=last_real_run(db.session), now=utcnow())

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from wtforms import SelectField
+from wtforms import SelectField, StringField
 from wtforms.validators import InputRequired, NumberRange, StopValidation
 
 from crm.extensions import db
@@ -23,12 +24,13 @@ from crm.models import (
 from crm.privacy.record import country_name
 from crm.security import roles
 from crm.services import validation as v
-from crm.services.audit_details import detail_text
+from crm.services.audit_details import detail_text, event_detail_text
 from crm.services.audit_labels import action_label, object_type_label, table_label
 from crm.services.requests import due_date, today
 from crm.views import checks
 from crm.views.art14 import list_notices_context
-from crm.views.audit_filters import AuditEventInterface, label_select
+from crm.views.audit_filters import CONTACT_FILTER, AuditEventInterface, label_select
+from crm.views.audit_trail import job_runs, object_links
 from crm.views.base import CrmModelView, _show_date
 from crm.views.dates import LocalDateField
 from crm.views.jobs import count_rows, error_text, job_title, started_by
@@ -261,16 +263,61 @@ class AuditEventView(CrmModelView):
     base_permissions = ["can_read"]
     list_title = show_title = _l("Audit trail")
     label_columns = LABELS
-    list_columns = ["at", "actor", "action", "object_type", "object_id", "fields"]
+    # The detail says why a sign-in failed, and a job's run its job and outcome.
+    list_columns = ["at", "actor", "action", "object_type", "object_id", "fields", "detail"]
     show_columns = ["at", "actor", "action", "object_type", "object_id", "fields", "detail"]
-    # Filter by who, what, which object and a date range ("at" greater / smaller than).
-    search_columns = ["at", "actor", "action", "object_type", "object_id"]
+    # Filter by who, what, which object (its id exactly) and a date range ("at" greater /
+    # smaller than); a contact's page links to its events and its records' ("contact").
+    search_columns = ["at", "actor", "action", "object_type", "object_id", CONTACT_FILTER]
     base_order = ("at", "desc")
     formatters_columns = {"fields": _field_names, "action": action_label,
                           "object_type": object_type_label, "detail": detail_text}
     search_form_extra_fields = {"action": label_select("action", LABELS["action"]),
                                 "object_type": label_select("object_type",
-                                                            LABELS["object_type"])}
+                                                            LABELS["object_type"]),
+                                CONTACT_FILTER: StringField(LABELS["contact"])}
+
+    # Each object's id links to its record's page (`object_links`); a job's run is
+    # shown as started by whom the jobs screen says (`job_runs`).
+    def _get_list_widget(self, filters, **kwargs):
+        widgets = super()._get_list_widget(filters, **kwargs)
+        listed = widgets["list"].template_args
+        values = list(listed["value_columns"])  # FAB's is a generator
+        rows = list(zip(listed["pks"], values, strict=True))
+        events = {pk: (action, object_type, object_id, detail)
+                  for pk, action, object_type, object_id, detail in db.session.execute(
+                      sa.select(AuditEvent.id, AuditEvent.action, AuditEvent.object_type,
+                                AuditEvent.object_id, AuditEvent.detail)
+                      .where(AuditEvent.id.in_(listed["pks"])))}
+        self._link_objects([(row, *events[pk]) for pk, row in rows if pk in events])
+        listed["value_columns"] = values
+        return widgets
+
+    def _get_show_widget(self, pk, item, widgets=None, actions=None, show_fieldsets=None):
+        widgets = super()._get_show_widget(pk, item, widgets=widgets, actions=actions,
+                                           show_fieldsets=show_fieldsets)
+        if item is not None:
+            show = widgets["show"].template_args
+            row = dict(zip(self.show_columns, show["value_columns"], strict=False))
+            self._link_objects([(row, item.action, item.object_type, item.object_id,
+                                 item.detail)])
+            show["value_columns"] = [row.get(column) for column in self.show_columns]
+        return widgets
+
+    @staticmethod
+    def _link_objects(rows: list[tuple[dict, str, str | None, str | None, str | None]]
+                      ) -> None:
+        links = object_links((otype, oid) for _row, _action, otype, oid, _detail in rows)
+        runs = job_runs(oid for _row, action, otype, oid, _detail in rows
+                        if action == "job" and otype == "JobRun")
+        for row, action, otype, oid, detail in rows:
+            if action == "job" and otype == "JobRun" and oid in runs:
+                row["actor"] = runs[oid][1]
+            if "detail" in row:  # a failed sign-in says why it failed
+                row["detail"] = event_detail_text(action, detail)
+            link = links.get((otype, oid))
+            if link:
+                row["object_id"] = Markup('<a href="{}">{}</a>').format(link, oid)
 
 
 class SourceView(CrmModelView):

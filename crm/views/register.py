@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import current_app, g, request
+from flask import current_app, g, request, url_for
 from flask_appbuilder.fields import QuerySelectField
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_appbuilder.models.sqla import filters as fab_filters
@@ -41,7 +41,9 @@ from crm.services.callbacks import settle_consent
 from crm.services.consents import (
     WITHDRAWN,
     consent_valid_since,
+    has_valid_consent,
     marketing_purpose_id,
+    on_consent_without_one,
     unsubscribe_without_consent,
 )
 from crm.services.contacts import keep_for_consented_purpose, own_activity_source, touch_contact
@@ -91,6 +93,7 @@ LABELS = {
     "purposes": _l("Purposes"),
     "source": _l("Source"),
     "provenance": _l("Purchased list"),
+    "consents": _l("Consents"),  # the contacts list's filter by valid consent
     "marketing_status": _l("Marketing"),
     "relationship_role": _l("Role in the customer relationship"),
     "last_activity_at": _l("Last activity"),
@@ -407,6 +410,23 @@ class FilterOnList(fab_filters.BaseFilter):
                                               Provenance.source_id == source_id))
 
 
+class FilterNoValidConsent(fab_filters.BaseFilter):
+    """Contacts with no valid consent (to anything) on record: none given, or each
+    withdrawn or lapsed (crm.services.consents). With the legal basis "Consent", those
+    kept without a basis, whom the privacy team's home page counts.
+
+    NOT EXISTS on the consents' contact_id index: one probe per contact. The filter's
+    value is not read.
+    """
+
+    name = _l("None valid")
+    arg_name = "no_valid_consent"
+
+    def apply(self, query, value):
+        since = consent_valid_since(current_app.config["CRM_CONSENT_VALID_DAYS"])
+        return query.filter(~has_valid_consent(since))
+
+
 def purchased_lists() -> list[Source]:
     """The purchased lists, the newest first: the choices of the contacts' list filter."""
     return list(db.session.scalars(select(Source).where(
@@ -415,14 +435,19 @@ def purchased_lists() -> list[Source]:
 
 
 class ContactFilterConverter(CrmFilterConverter):
-    """The CRM's filters, "has none" on a contact's purposes (its only many-to-many) and
-    "is on" a purchased list on its provenance (its only one-to-many filtered)."""
+    """The CRM's filters, "has none" on a contact's purposes (its only many-to-many),
+    "is on" a purchased list on its provenance and "none valid" on its consents."""
 
     conversion_table = (
         ("is_relation_many_to_many", [FilterRelationHasNone]),
         ("is_relation_one_to_many", [FilterOnList]),
         *CrmFilterConverter.conversion_table,
     )
+
+    def convert(self, col_name):
+        if col_name == "consents":
+            return [FilterNoValidConsent(col_name, self.datamodel)]
+        return super().convert(col_name)
 
 
 class ContactInterface(CrmSQLAInterface):
@@ -492,10 +517,14 @@ class ContactView(ContactSearchMixin, CrmModelView):
     # the purposes' "has none" filter (`FilterRelationHasNone`).
     # Marketing lists a purchased list's people (to send their Art. 14 notices) by the
     # list on their provenance (`FilterOnList`), for whoever reads the lists.
+    # The privacy team lists those on consent with none valid left (its home page's
+    # link) by the consents' "none valid" filter (`FilterNoValidConsent`).
     search_columns = ["first_name", "last_name", "email", "phone", "marketing_status",
                       "legal_basis", "purposes", "language", "relationship_role",
-                      "provenance"]
-    search_form_extra_fields = {"purposes": PURPOSE_FILTER_FIELD, "provenance": QuerySelectField(
+                      "provenance", "consents"]
+    search_form_extra_fields = {"purposes": PURPOSE_FILTER_FIELD,
+                                "consents": HiddenField(_l("Consents")),
+                                "provenance": QuerySelectField(
         _l("Purchased list"), query_func=purchased_lists, get_pk_func=lambda s: s.id,
         allow_blank=True)}
     # An organisation's Contacts tab: who is who there, its name being the page's own.
@@ -528,7 +557,27 @@ class ContactView(ContactSearchMixin, CrmModelView):
     def readable_columns(self, column: str) -> bool:
         if column == "provenance":  # the filter by purchased list names the lists
             return can(roles.READ, roles.SOURCE)
+        if column == "consents":  # the filter by valid consent tells of the consents
+            return can(roles.READ, roles.CONSENT)
         return super().readable_columns(column)
+
+    # Whoever reads consents is warned on the page of a person on consent with no valid
+    # consent left, kept without a basis until the privacy team decides.
+    show_template = "crm/contact_show.html"
+
+    def render_template(self, template, **kwargs):
+        if template == self.show_template and "pk" in kwargs \
+                and can(roles.READ, roles.CONSENT):
+            since = consent_valid_since(current_app.config["CRM_CONSENT_VALID_DAYS"])
+            kwargs["without_basis"] = self.datamodel.session.scalar(
+                select(sa.literal(True)).select_from(Contact).where(
+                    Contact.id == int(kwargs["pk"]), on_consent_without_one(since)))
+        if template == self.show_template and "pk" in kwargs \
+                and can(roles.READ, roles.AUDIT_EVENT):
+            # The privacy team and the DPO: who saw or changed the person and their records.
+            kwargs["audit_trail_url"] = url_for("AuditEventView.list",
+                                                _flt_0_contact=kwargs["pk"])
+        return super().render_template(template, **kwargs)
 
     def writable_columns(self, column: str) -> bool:
         if column in CONSENT_FIELDS:  # checked as the Consents tab checks adding one

@@ -2,8 +2,9 @@
 change history, and the Art. 30 record of processing.
 
 Every step of a request is a POST form on the request's page, guarded by CSRF and by
-the request resource's permissions (crm.security.roles): read to look and find,
-edit to act, export to download the access export. The rules themselves are in
+the request resource's permissions (crm.security.roles): read to look, edit to act
+(finding the person for a request is a step of handling it: edit too), export to
+download the access export. The rules themselves are in
 crm.services.requests and its neighbours; the views only translate their answers.
 """
 
@@ -34,8 +35,7 @@ from crm.privacy.record import render_record_of_processing
 from crm.security import roles
 from crm.services import requests as workflow
 from crm.services.audit import record_event
-from crm.services.audit_details import detail_text
-from crm.services.consents import SYSTEM_REASONS
+from crm.services.audit_details import reason_text
 from crm.services.erasure import erase_subject
 from crm.services.objection import object_to_marketing
 from crm.services.rectification import RectificationError, rectify
@@ -154,7 +154,7 @@ class RequestDeskView(BaseView):
     class_permission_name = roles.DATA_SUBJECT_REQUEST
     base_permissions = [roles.READ, roles.EDIT, roles.EXPORT]
     method_permission_name = {
-        "open_requests": "read", "find": "read", "verify": "edit", "extend": "edit",
+        "open_requests": "read", "find": "edit", "verify": "edit", "extend": "edit",
         "link": "edit", "rectify": "edit", "erase": "edit", "objection": "edit",
         "deliver": "edit", "reject": "edit", "export": "export",
     }
@@ -381,11 +381,6 @@ def _request_label(value) -> str:
     return f"#{value.id} {value.type.label}" if value is not None else ""
 
 
-def _reason_label(value) -> str:
-    """Return a change's reason: as typed, or the system's own in the reader's language."""
-    return detail_text(value) if value in SYSTEM_REASONS else (value or "")
-
-
 class ContactChangeView(CrmModelView):
     """A contact's change history: what changed, when, by whom and why (DESIGN §9.2)."""
 
@@ -406,4 +401,4 @@ class ContactChangeView(CrmModelView):
     search_columns = ["field", "changed_at", "changed_by"]
     base_order = ("changed_at", "desc")
     formatters_columns = {"field": _field_label, "request": _request_label,
-                          "reason": _reason_label}
+                          "reason": reason_text}

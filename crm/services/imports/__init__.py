@@ -56,6 +56,13 @@ class ImportResult:
     #: new, merged, updated, duplicate, suppressed, opted_out, invalid,
     #: organisations_new, organisations_matched
     counts: dict[str, int] = field(default_factory=dict)
+    #: merged, duplicate, suppressed, opted_out -> the first line numbers of such lines
+    #: (SHOWN_LINES at most; the counts say how many there are). Numbers, never values.
+    lines_of: dict[str, list[int]] = field(default_factory=dict)
+    #: field -> how many merged lines had a value there that the register holds
+    #: differently (the register's is kept), and their first line numbers.
+    not_taken: dict[str, int] = field(default_factory=dict)
+    not_taken_lines: dict[str, list[int]] = field(default_factory=dict)
     #: Whether the register changed (committed).
     stored: bool = False
     source_id: int | None = None
@@ -64,7 +71,7 @@ class ImportResult:
     columns: dict[str, str] = field(default_factory=dict)
     ignored_columns: list[str] = field(default_factory=list)
     #: Seconds per phase (read_check_stage, match, organisations, update_merged,
-    #: add_new, provenance_merged, commit), for the benchmark.
+    #: add_new, provenance_merged, line_numbers, commit), for the benchmark.
     seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -125,6 +132,8 @@ def import_list(session: Session, data: bytes, *, name: str, supplier: str | Non
         result.counts.update(merge.run())
         merge.drop()
         result.seconds = merge.seconds
+        result.lines_of = merge.lines
+        result.not_taken, result.not_taken_lines = merge.not_taken, merge.not_taken_lines
         if dry_run or result.imported == 0:
             session.rollback()
             return result

@@ -66,6 +66,12 @@ def import_command(file: Path, source_name: str, supplier: str | None, received,
     sys.exit(0 if result.imported and not result.refused_for_errors else 1)
 
 
+def line_numbers(lines: list[int], count: int) -> str:
+    """Return "lines 4, 17, 23" (of `count` lines: "... and 12 more")."""
+    text = ("line " if count == 1 else "lines ") + ", ".join(str(n) for n in lines)
+    return f"{text} and {count - len(lines)} more" if count > len(lines) else text
+
+
 def report(result) -> None:
     """Print what the import did (counts, then each bad line)."""
     counts = result.counts
@@ -78,7 +84,15 @@ def report(result) -> None:
     for key in ("new", "merged", "updated", "duplicate", "suppressed", "opted_out", "invalid",
                 "organisations_new", "organisations_matched"):
         if key in counts:
-            click.echo(f"  {key}: {counts[key]}")
+            lines = result.lines_of.get(key)
+            click.echo(f"  {key}: {counts[key]}"
+                       + (f" ({line_numbers(lines, counts[key])})" if lines else ""))
+    if result.not_taken:
+        click.echo("not taken from merged lines (the register holds another value, and "
+                   "keeps it):")
+        for field_name, count in result.not_taken.items():
+            click.echo(f"  {field_name}: {count} "
+                       f"({line_numbers(result.not_taken_lines[field_name], count)})")
     for error in result.errors[:SHOWN_ERRORS]:
         click.echo(str(error), err=True)
     if len(result.errors) > SHOWN_ERRORS:

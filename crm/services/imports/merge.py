@@ -11,7 +11,8 @@ caller's transaction:
   the line or the contact has no email (differing emails are different people);
   one who unsubscribed from marketing or objected to it is skipped;
 - an existing contact gets only what it lacks (title, email, phone, organisation),
-  and a provenance row for the list;
+  and a provenance row for the list; which of the line's values the register holds
+  differently (and keeps) is noted, to show the line numbers (`not_taken`);
 - a new contact is added with the list as its source, the legal basis "position
   in the target company" and a provenance row owing the Art. 14 notice;
 - organisations are found by business id, then by exact name, else added.
@@ -51,6 +52,8 @@ STAGING = sa.Table(
     # What becomes of the row: duplicate, suppressed, opted_out, merged, or (NULL) new.
     sa.Column("action", sa.String(12)),
     sa.Column("contact_id", sa.Integer),
+    # A merged row's values the register holds differently and keeps: a sum of KEPT's bits.
+    sa.Column("kept", sa.Integer),
     prefixes=["TEMPORARY"], postgresql_on_commit="DROP",
 )
 #: The list's organisations, one row per (business id, name): few rows to resolve.
@@ -68,6 +71,12 @@ LOADED = ("line", "first_name", "last_name", "title", "email", "email_key", "pho
 LIST_PURPOSES = ("new_business",)
 ACTIONS = ("new", "merged", "duplicate", "suppressed", "opted_out")
 NEW = R.action.is_(None)
+#: Outcomes whose line numbers the import reports (new lines are the rest).
+LISTED_ACTIONS = ("merged", "duplicate", "suppressed", "opted_out")
+#: A merged line's fields whose values the register may hold differently, and their bits.
+KEPT = {"first_name": 1, "last_name": 2, "title": 4, "phone": 8, "organisation": 16}
+#: Line numbers reported per outcome or field; the count says how many there are.
+SHOWN_LINES = 50
 
 
 def _defaults(table: sa.Table, given: dict) -> dict:
@@ -109,6 +118,12 @@ class Merge:
         self.key = suppression_key
         #: Seconds spent in each phase, for the benchmark (crm.bench.imports).
         self.seconds: dict[str, float] = {}
+        #: After `run`: the first line numbers of each outcome but new (LISTED_ACTIONS).
+        self.lines: dict[str, list[int]] = {}
+        #: After `run`: field -> merged lines whose value there the register holds
+        #: differently and keeps, and the first of their line numbers.
+        self.not_taken: dict[str, int] = {}
+        self.not_taken_lines: dict[str, list[int]] = {}
         if self.postgres:
             # Large one-off statements: JIT compilation costs more than it saves.
             self.conn.exec_driver_sql("SET LOCAL jit = off")
@@ -221,7 +236,32 @@ class Merge:
         linked = self.conn.scalar(sa.select(sa.func.count()).select_from(ORGS)
                                   .where(ORGS.c.organisation_id.is_not(None)))
         counts.update(organisations_new=new_orgs, organisations_matched=linked - new_orgs)
+        with self._phase("line_numbers"):
+            self.lines = self._line_numbers(counts)
+            self.not_taken, self.not_taken_lines = self._not_taken()
         return counts
+
+    # -- which lines were what (line numbers only, never values) ------------------------
+
+    def _first_lines(self, condition: sa.ColumnElement[bool]) -> list[int]:
+        return list(self.conn.scalars(sa.select(R.line).where(condition)
+                                      .order_by(R.line).limit(SHOWN_LINES)))
+
+    def _line_numbers(self, counts: dict[str, int]) -> dict[str, list[int]]:
+        """Return the first SHOWN_LINES line numbers of each outcome but new: one query
+        per outcome that has lines."""
+        return {action: self._first_lines(R.action == action)
+                for action in LISTED_ACTIONS if counts.get(action)}
+
+    def _not_taken(self) -> tuple[dict[str, int], dict[str, list[int]]]:
+        """Return how many merged lines had a value the register holds differently (and
+        kept), per field, and the first SHOWN_LINES line numbers of each."""
+        totals = self.conn.execute(sa.select(*(
+            sa.func.coalesce(sa.func.sum(sa.case((R.kept.op("&")(bit) != 0, 1), else_=0)), 0)
+            for bit in KEPT.values())).where(R.kept > 0)).one()
+        counts = {name: total for name, total in zip(KEPT, totals, strict=True) if total}
+        return counts, {name: self._first_lines(R.kept.op("&")(KEPT[name]) != 0)
+                        for name in counts}
 
     def _hash(self, kind: str, column: sa.ColumnElement) -> sa.ColumnElement:
         """SQL for `suppression_hash(kind, value)` of normalised values (email lower-cased)."""
@@ -251,13 +291,45 @@ class Merge:
         firsts = sa.select(sa.func.min(R.line)).where(matched).group_by(R.contact_id)
         self.conn.execute(STAGING.update().where(matched, R.line.not_in(firsts))
                           .values(action="duplicate"))
+        self.conn.execute(STAGING.update().where(matched, R.contact_id == c.id)
+                          .values(action="merged", kept=self._kept()))
         # An existing contact keeps the organisation it has.
         self.conn.execute(STAGING.update().where(
-            matched, R.contact_id == c.id, c.organisation_id.is_not(None))
+            R.action == "merged", R.contact_id == c.id, c.organisation_id.is_not(None))
             .values(organisation=None, business_id=None))
-        self.conn.execute(STAGING.update().where(matched).values(action="merged"))
         # What follows joins the staged rows by their fate and organisation.
         self._analyze(STAGING, "action", "contact_id", "organisation", "business_id")
+
+    def _lower(self, value: sa.ColumnElement) -> sa.ColumnElement:
+        """lower() as Python does it (SQLite's own lower-cases only ASCII letters)."""
+        return sa.func.lower(value) if self.postgres else sa.func.crm_lower(value)
+
+    def _kept(self) -> sa.ColumnElement[int]:
+        """SQL of a matched row's KEPT bits: the fields whose value the register holds
+        differently, and keeps (names and titles in any case; a phone the contact has as
+        its phone or mobile is held; an organisation is the same by business id when both
+        have one, else by name in any case)."""
+        c, o = CONTACT.c, ORGANISATION.c
+
+        def differs(value, held) -> sa.ColumnElement[bool]:
+            return sa.and_(value.is_not(None), held.is_not(None),
+                           self._lower(value) != self._lower(held))
+
+        both_ids = sa.and_(R.business_id.is_not(None), o.business_id.is_not(None))
+        same_organisation = sa.or_(
+            sa.and_(both_ids, o.business_id == R.business_id),
+            sa.and_(sa.not_(both_ids), self._lower(o.name) == self._lower(R.organisation)))
+        differing = {
+            "first_name": differs(R.first_name, c.first_name),
+            "last_name": differs(R.last_name, c.last_name),
+            "title": differs(R.title, c.title),
+            "phone": sa.and_(R.phone.is_not(None), c.phone.is_not(None), c.phone != R.phone,
+                             c.mobile.is_distinct_from(R.phone)),
+            "organisation": sa.and_(R.organisation.is_not(None), sa.exists().where(
+                o.id == c.organisation_id, sa.not_(same_organisation))),
+        }
+        return sum((sa.case((condition, KEPT[name]), else_=0)
+                    for name, condition in differing.items()), sa.literal(0))
 
     def _find_contacts_row_by_row(self) -> None:
         """Set each new row's contact from index lookups (PostgreSQL).
