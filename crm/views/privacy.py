@@ -59,6 +59,16 @@ LABELS = {
 }
 
 
+def _rewrite_rows(widgets: dict, rewrite) -> dict:
+    """Let `rewrite` change the rows of FAB's list widget: given [(pk, row)], each row a
+    dict of column -> value, it changes the rows in place."""
+    listed = widgets["list"].template_args
+    values = list(listed["value_columns"])  # FAB's is a generator
+    rewrite(list(zip(listed["pks"], values, strict=True)))
+    listed["value_columns"] = values
+    return widgets
+
+
 def _overdue(value: bool) -> Markup:
     if not value:
         return Markup("")
@@ -223,15 +233,12 @@ class JobRunView(CrmModelView):
     # "Started by" (the trigger) is filled in below, where the runs are known: who started
     # a run on a screen comes from its audit event (crm.views.jobs.started_by).
     def _get_list_widget(self, filters, **kwargs):
-        widgets = super()._get_list_widget(filters, **kwargs)
-        listed = widgets["list"].template_args
-        values = list(listed["value_columns"])  # FAB's is a generator
-        rows = list(zip(listed["pks"], values, strict=True))
-        shown = started_by([(pk, row["trigger"]) for pk, row in rows])
-        for pk, row in rows:
-            row["trigger"] = shown[pk]
-        listed["value_columns"] = values
-        return widgets
+        def name_who_started(rows):
+            shown = started_by([(pk, row["trigger"]) for pk, row in rows])
+            for pk, row in rows:
+                row["trigger"] = shown[pk]
+
+        return _rewrite_rows(super()._get_list_widget(filters, **kwargs), name_who_started)
 
     def _get_show_widget(self, pk, item, widgets=None, actions=None, show_fieldsets=None):
         widgets = super()._get_show_widget(pk, item, widgets=widgets, actions=actions,
@@ -280,18 +287,15 @@ class AuditEventView(CrmModelView):
     # Each object's id links to its record's page (`object_links`); a job's run is
     # shown as started by whom the jobs screen says (`job_runs`).
     def _get_list_widget(self, filters, **kwargs):
-        widgets = super()._get_list_widget(filters, **kwargs)
-        listed = widgets["list"].template_args
-        values = list(listed["value_columns"])  # FAB's is a generator
-        rows = list(zip(listed["pks"], values, strict=True))
-        events = {pk: (action, object_type, object_id, detail)
-                  for pk, action, object_type, object_id, detail in db.session.execute(
-                      sa.select(AuditEvent.id, AuditEvent.action, AuditEvent.object_type,
-                                AuditEvent.object_id, AuditEvent.detail)
-                      .where(AuditEvent.id.in_(listed["pks"])))}
-        self._link_objects([(row, *events[pk]) for pk, row in rows if pk in events])
-        listed["value_columns"] = values
-        return widgets
+        def link_objects(rows):
+            events = {pk: (action, object_type, object_id, detail)
+                      for pk, action, object_type, object_id, detail in db.session.execute(
+                          sa.select(AuditEvent.id, AuditEvent.action, AuditEvent.object_type,
+                                    AuditEvent.object_id, AuditEvent.detail)
+                          .where(AuditEvent.id.in_([pk for pk, _row in rows])))}
+            self._link_objects([(row, *events[pk]) for pk, row in rows if pk in events])
+
+        return _rewrite_rows(super()._get_list_widget(filters, **kwargs), link_objects)
 
     def _get_show_widget(self, pk, item, widgets=None, actions=None, show_fieldsets=None):
         widgets = super()._get_show_widget(pk, item, widgets=widgets, actions=actions,
