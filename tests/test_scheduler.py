@@ -20,7 +20,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 
 from crm.extensions import db
 from crm.jobs import JOBS
-from crm.jobs.scheduler import JOB_DEFAULTS, build_scheduler
+from crm.jobs.scheduler import JOB_DEFAULTS, build_scheduler, watch_parent
 from crm.models import Contact, JobRun, JobStatus
 from tests.factories import make_contact
 
@@ -208,3 +208,21 @@ def test_serve_warns_when_its_workers_would_each_count_rate_limits(app):
     assert warning and "multiplied by 2" in warning and "CRM_RATELIMIT_STORAGE_URI" in warning
     assert shared_limits_warning(config, 1) is None
     assert shared_limits_warning({"RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379"}, 4) is None
+
+
+def test_the_parent_watch_does_not_fill_the_log_but_other_jobs_still_log(caplog):
+    """`crm serve`'s scheduler checks every two seconds that its parent lives: APScheduler
+    would log two lines for each check, 86,400 a day."""
+    scheduler = BackgroundScheduler()
+    stopped = []
+    watch_parent(scheduler, os.getppid(), lambda: stopped.append(True))
+    scheduler.add_job(lambda: None, "interval", seconds=1, id="other-job", name="other-job")
+    with caplog.at_level("INFO", logger="apscheduler"):
+        scheduler.start()
+        time.sleep(2.5)  # the watch runs once, the other job twice
+        scheduler.shutdown()
+    lines = [record.getMessage() for record in caplog.records
+             if record.name == "apscheduler.executors.default"]
+    assert any("other-job" in line for line in lines)
+    assert not any("watch" in line for line in lines), lines
+    assert stopped == []  # the parent is alive

@@ -63,17 +63,37 @@ def build_scheduler(app: Flask, scheduler_class: type[BaseScheduler] = BlockingS
     return scheduler
 
 
+#: The job checking, every two seconds, that `crm serve` is still there.
+WATCH_PARENT = "watch-parent"
+
+
+class _QuietWatch(logging.Filter):
+    """Leave out APScheduler's "Running job" / "executed successfully" lines of the
+    parent watch: two lines every two seconds would bury the log's real news."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not any(getattr(arg, "id", None) == WATCH_PARENT for arg in args)
+
+
+def watch_parent(scheduler: BaseScheduler, parent_pid: int, stop) -> None:
+    """Stop the scheduler (`stop()`) once the process that started it has ended."""
+
+    def watch() -> None:
+        if os.getppid() != parent_pid:
+            log.info("the process that started the scheduler ended; stopping")
+            stop()
+
+    logging.getLogger("apscheduler.executors.default").addFilter(_QuietWatch())
+    scheduler.add_job(watch, "interval", seconds=2, id=WATCH_PARENT)
+
+
 def run_scheduler(app: Flask, run_now: tuple[str, ...] = (),
                   parent_pid: int | None = None) -> None:
     """Run the scheduler until SIGTERM or SIGINT (or until `parent_pid` ends)."""
     scheduler = build_scheduler(app, BlockingScheduler, run_now)
     if parent_pid is not None:
-        def watch_parent() -> None:
-            if os.getppid() != parent_pid:
-                log.info("the process that started the scheduler ended; stopping")
-                stop()
-
-        scheduler.add_job(watch_parent, "interval", seconds=2, id="watch-parent")
+        watch_parent(scheduler, parent_pid, lambda: stop())
 
     def stop(*_args) -> None:
         STOPPING.set()  # running jobs stop at their next batch boundary
