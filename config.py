@@ -114,6 +114,19 @@ def _positive_int(name: str, default: int) -> int:
     return value
 
 
+def trusted_proxies() -> int:
+    """Return `CRM_TRUSTED_PROXIES`: proxies in front of the CRM whose X-Forwarded-For and
+    X-Forwarded-Proto are believed (0: none, the client's address is the peer's)."""
+    raw = _env("CRM_TRUSTED_PROXIES", "0")
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"CRM_TRUSTED_PROXIES must be a whole number, not {raw!r}") from None
+    if value < 0:
+        raise ValueError("CRM_TRUSTED_PROXIES must be 0 or more")
+    return value
+
+
 def job_schedules() -> dict[str, str]:
     """Return `CRM_JOB_SCHEDULES`: job name -> crontab or "off" (empty: the defaults)."""
     raw = _env("CRM_JOB_SCHEDULES")
@@ -166,6 +179,12 @@ class Config:
         self.CRM_CONTACT_RATE_LIMIT = _env("CRM_CONTACT_RATE_LIMIT", "5 per minute;30 per day")
         #: Largest purchased-list file the upload screen takes, in megabytes.
         self.CRM_IMPORT_MAX_MB = _positive_int("CRM_IMPORT_MAX_MB", 50)
+        #: Largest request body anywhere else (forms, the API), in bytes: a larger one is
+        #: refused (413) before it is read. The upload screen and the public callback form
+        #: have their own (crm.security.request_size).
+        self.MAX_CONTENT_LENGTH = 1024 * 1024
+        #: Proxies in front of the CRM whose X-Forwarded-For/-Proto are believed.
+        self.CRM_TRUSTED_PROXIES = trusted_proxies()
         #: Where uploaded lists wait between the upload screen's steps (private, 0700);
         #: None: "crm-imports" in the system's temporary folder.
         self.CRM_IMPORT_FOLDER: str | None = None

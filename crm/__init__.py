@@ -6,6 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import Config
 
@@ -22,7 +23,7 @@ def create_app(config: object | None = None) -> Flask:
 
     from crm import cli, models  # noqa: F401  (models register their tables)
     from crm.extensions import db, migrate
-    from crm.security import backchannel, oidc, sessions
+    from crm.security import backchannel, oidc, request_size, sessions
     from crm.security.headers import init_app as init_security_headers
     from crm.services import rectification
     from crm.views import register_views
@@ -30,8 +31,14 @@ def create_app(config: object | None = None) -> Flask:
     from crm.views.headings import init_app as init_headings
     from crm.views.locale import CrmAppBuilder
 
+    if app.config.get("CRM_TRUSTED_PROXIES"):
+        # The client's address (rate limits) and scheme as the proxies in front say.
+        hops = app.config["CRM_TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
     db.init_app(app)
     rectification.init_app(app)  # contacts' change history (DESIGN §9.2)
+    # Each route's largest request body, set before the CSRF check reads a form.
+    request_size.init_app(app)
     # Every state change needs a CSRF token (DESIGN §11); set up before FAB, whose
     # token-less JSON APIs exempt themselves when they see it.
     csrf = CSRFProtect(app)

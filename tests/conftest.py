@@ -68,6 +68,10 @@ class IsolatedClient(FlaskClient):
     """
 
     def open(self, *args, **kwargs):
+        # A streamed answer (the audit trail's CSV) is read within its request's context,
+        # as the server reads it; read later, its context would be another's.
+        kwargs.setdefault("buffered", True)
+
         def run():
             flask.globals._cv_app.set(None)
             return super(IsolatedClient, self).open(*args, **kwargs)
@@ -168,6 +172,29 @@ def csrf_token(client, path: str) -> str:
     return match.group(1)
 
 
+def session_csrf_token(client) -> str:
+    """Return the CSRF token every form of `client`'s session carries, for a post to a
+    page that offers the user no form (a refusal is tested). Not every user has a page
+    with a form: an account whose roles open personal data has no password form."""
+    from flask_wtf.csrf import generate_csrf
+
+    app = client.application
+    name = app.session_interface.get_cookie_name(app)
+    cookie = client.get_cookie(name)
+    assert cookie is not None, "the client is not signed in"
+
+    def token():
+        flask.globals._cv_app.set(None)  # a request of its own, as IsolatedClient's
+        with app.test_request_context(headers={"Cookie": f"{name}={cookie.value}"}):
+            assert flask.session.get("_user_id"), "the client is not signed in"
+            value = generate_csrf()
+            # A session that was shown no form yet keeps the token, as a form page's.
+            app.session_interface.save_session(app, flask.session, app.response_class())
+            return value
+
+    return contextvars.copy_context().run(token)
+
+
 def field_errors(html: str, field_id: str) -> list[str]:
     """Return the messages a form page shows beside its field `field_id`."""
     cell = re.search(rf'id="{re.escape(field_id)}".*?</td>', html, re.S)
@@ -183,6 +210,12 @@ def login(client, username: str, password: str = PASSWORD):
                                             "csrf_token": token})
     assert response.status_code == 302, f"login as {username} failed"
     return client
+
+
+def logout(client, **kwargs):
+    """Sign `client` out as the user does: the sign-out page's button, a post."""
+    return client.post("/logout/", data={"csrf_token": csrf_token(client, "/logout/")},
+                       **kwargs)
 
 
 @pytest.fixture

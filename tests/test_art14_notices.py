@@ -22,7 +22,7 @@ from crm.models import AuditEvent, Provenance, Source, SourceKind
 from crm.models.base import register_today
 from crm.models.privacy import Notification, NotificationKind
 from crm.services.requests import add_months
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, session_csrf_token
 from tests.factories import make_contact
 from tests.test_import_screen import GOOD
 
@@ -114,7 +114,7 @@ def test_privacy_and_the_dpo_see_the_counts_but_record_nothing(login_as, session
     page = client.get(f"/sourceview/show/{source.id}").get_data(as_text=True)
     assert 'data-notice="owed"' in page
     assert 'id="art14-mark-list"' not in page and "/art14/list/" not in page
-    token = csrf_token(client, "/resetmypassword/form")
+    token = session_csrf_token(client)
     response = client.post(f"/art14/list/{source.id}",
                            data={"csrf_token": token, "sent_on": register_today().isoformat()})
     assert response.status_code == 403
@@ -248,7 +248,7 @@ def test_the_provenance_tab_offers_no_form_to_sales_nor_for_a_told_person(login_
         f"/contactview/show/{rows[0].contact_id}").get_data(as_text=True)
     assert "Art. 14 notice sent" in page and 'data-provenance="' not in page
     sales = client_in(login_as, "sales", "en")
-    token = csrf_token(sales, "/resetmypassword/form")
+    token = session_csrf_token(sales)
     assert sales.post(f"/art14/contact/{rows[0].id}", data={
         "csrf_token": token, "sent_on": register_today().isoformat()}).status_code == 403
     assert notified(session, rows) == [None]

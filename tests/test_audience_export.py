@@ -56,7 +56,8 @@ def test_marketing_and_communications_get_the_audience_as_csv(login_as, session,
     assert response.headers["Cache-Control"] == "no-store"
     text = response.get_data().decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text), delimiter=";"))
-    assert rows[0] == ["email", "first_name", "last_name", "language", "organisation"]
+    # The header row in the reader's language (Finnish by default).
+    assert rows[0] == ["Sähköposti", "Etunimi", "Sukunimi", "Kieli", "Organisaatio"]
     assert sorted(rows[1:]) == [
         ["kaava@yleiso.example", "'=HYPERLINK(\"x\")", "Kaava", "fi", ""],
         ["tiina@yleiso.example", "Tiina", "Tilaaja", "en", "Yleisö Oy"]]
@@ -83,7 +84,9 @@ def test_anonymous_is_sent_to_sign_in(client, session, audience):
 def test_the_audience_page_counts_and_runs_the_sync(login_as, session, audience):
     client = login_as("marketing")
     page = client.get("/audience/").get_data(as_text=True)
-    assert 'data-count="subscribed"><th>' in page and "<td>3</td>" in page
+    # The count links to the contacts it counts (tests/test_audience_page.py).
+    assert re.search(r'data-count="subscribed"><th>[^<]*</th><td><a href="[^"]+">3</a></td>',
+                     page)
     token = csrf_token(client, "/imports/")
     assert client.post("/audience/sync", data={"csrf_token": token}).status_code == 302
     session.rollback()
@@ -109,10 +112,33 @@ def test_the_export_is_named_by_the_registers_day_not_the_servers(login_as, sess
     # 23.30 UTC on 24 November is already 25 November in Helsinki (CRM_TIMEZONE).
     monkeypatch.setattr(crm.models.base, "utcnow",
                         lambda: datetime(2026, 11, 24, 23, 30, tzinfo=UTC))
-    response = login_as("marketing").get("/audience/export.csv")
+    client = login_as("marketing")
+    response = client.get("/audience/export.csv")
     assert response.status_code == 200
-    assert 'filename="marketing-audience-2026-11-25.csv"' in \
+    # Named as the page is titled, in the reader's language and in ASCII.
+    assert 'filename="markkinoinnin-vastaanottajat-2026-11-25.csv"' in \
         response.headers["Content-Disposition"]
+    client.get("/lang/en")
+    assert 'filename="marketing-audience-2026-11-25.csv"' in \
+        client.get("/audience/export.csv").headers["Content-Disposition"]
+
+
+def test_the_exports_header_row_is_in_the_readers_language(login_as, session, audience):
+    """Named as the contact screens name the fields, in a file Excel opens in columns
+    (UTF-8 with a byte order mark, semicolons: Finnish Excel's list separator)."""
+    client = login_as("marketing")
+    finnish = client.get("/audience/export.csv").get_data()
+    assert finnish.startswith(b"\xef\xbb\xbf")
+    assert finnish.decode("utf-8-sig").split("\r\n")[0] == \
+        "Sähköposti;Etunimi;Sukunimi;Kieli;Organisaatio"
+    client.get("/lang/en")
+    english = client.get("/audience/export.csv").get_data()
+    assert english.startswith(b"\xef\xbb\xbf")
+    lines = english.decode("utf-8-sig").split("\r\n")
+    assert lines[0] == "Email;First name;Last name;Language;Organisation"
+    # The rows are the same whatever the language: the language column keeps its codes.
+    assert lines[1:] == finnish.decode("utf-8-sig").split("\r\n")[1:]
+    assert "tiina@yleiso.example;Tiina;Tilaaja;en;Yleisö Oy" in lines
 
 
 def test_the_last_sync_is_kept_on_one_line(login_as, session, audience):
@@ -155,7 +181,8 @@ def test_the_audience_page_counts_what_the_file_holds(login_as, session, audienc
     # said 3 while the file had 2 rows.
     client = login_as("marketing")
     page = client.get("/audience/").get_data(as_text=True)
-    assert re.search(r'data-count="subscribed"><th>[^<]*</th><td>3</td>', page)
+    assert re.search(r'data-count="subscribed"><th>[^<]*</th><td><a href="[^"]+">3</a></td>',
+                     page)
     assert re.search(r'data-count="suppressed"><th>[^<]*</th><td>1</td>', page)
     assert re.search(r'data-count="audience"><th>[^<]*</th><td><strong>2</strong>', page)
     rows = client.get("/audience/export.csv").get_data().decode("utf-8-sig").splitlines()

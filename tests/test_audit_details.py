@@ -37,6 +37,12 @@ from crm.services.audit_details import detail_text
      "Lines with errors 0"),
     ("retention succeeded dry run", "Säilytysaikojen toteutus: Onnistui (Koeajo)",
      "Retention: Succeeded (Dry run)"),
+    # A job's run with the counts its job sums up (crm.jobs.runner), labelled as on its page.
+    ("mailchimp_sync succeeded sent=120 unsubscribed=3 unchanged=0 refused=2",
+     "Mailchimp-synkronointi: Onnistui. Lähetetty Mailchimpiin 120, Tilaus peruttu "
+     "Mailchimpissä 3, Ennallaan 0, Mailchimp hylkäsi 2",
+     "Mailchimp sync: Succeeded. Sent to Mailchimp 120, Unsubscribed at Mailchimp 3, "
+     "Unchanged 0, Refused by Mailchimp 2"),
     # As the demo stores them (alphabetically): read in the import screen's order.
     ("duplicate=0 invalid=0 merged=0 new=56 opted_out=0 suppressed=0",
      "Uusia yhteyshenkilöitä 56, Yhdistetty olemassa oleviin yhteyshenkilöihin 0, "

@@ -154,9 +154,9 @@ def test_audit_screen_is_closed_to_others(login_as, user):
 def test_nobody_edits_or_deletes_an_event_through_the_screens(session, login_as):
     pk = _event(session, datetime.now(UTC))
     client = login_as("privacy")
-    from tests.conftest import csrf_token
+    from tests.conftest import session_csrf_token
 
-    token = csrf_token(client, "/resetmypassword/form")
+    token = session_csrf_token(client)
     assert client.post(f"/auditeventview/delete/{pk}",
                        data={"csrf_token": token}).status_code == 403
     assert client.post(f"/auditeventview/edit/{pk}",
@@ -514,3 +514,15 @@ def test_a_persons_events_are_found_through_the_object_index(session, is_postgre
         assert "ix_audit_event_object" in plan
         assert not re.search(r"SCAN audit_event\b(?! USING)", plan), plan
     session.rollback()
+
+
+@pytest.mark.parametrize(("language", "list_heading", "event_heading"), [
+    ("fi", "Tapahtumaloki", "Lokitapahtuma"), ("en", "Audit trail", "Audit event")])
+def test_an_events_page_is_headed_as_one_event_and_the_list_as_the_trail(
+        session, login_as, language, list_heading, event_heading):
+    pk = _event(session, datetime.now(UTC))
+    client = login_as("privacy")
+    client.get(f"/lang/{language}")
+    h1 = re.compile(r"<h1[^>]*>\s*(.*?)\s*</h1>", re.S)
+    assert h1.search(client.get("/auditeventview/list/").text)[1] == list_heading
+    assert h1.search(client.get(f"/auditeventview/show/{pk}").text)[1] == event_heading

@@ -35,7 +35,7 @@ def sign_in(page: Page, username: str) -> None:
     page.wait_for_load_state()
     # Signed in: the login form is gone and the user menu offers to sign out.
     expect(page.locator("input#password")).to_have_count(0)
-    expect(page.locator('a[href="/logout/"]')).to_have_count(1)
+    expect(page.locator('form[action="/logout/"]')).to_have_count(1)
 
 
 def contacts_named(session, last_name: str) -> list[Contact]:

@@ -26,6 +26,8 @@ def test_a_jobs_screen_left_open_across_sessions_runs_nothing_and_says_so(page: 
     # Another tab signs out and in again: the open screen's form token is now stale.
     other = page.context.new_page()
     other.goto("/logout/")
+    other.click("#sign-out-button")
+    other.wait_for_load_state()
     sign_in(other, "privacy")
     other.close()
 

@@ -21,13 +21,16 @@ from werkzeug.security import check_password_hash
 from crm.extensions import db
 from crm.models import (
     Activity,
+    AuditEvent,
     CallbackRequest,
     Consent,
+    ConsentMethod,
     Contact,
     CustomerStatus,
     DataSubjectRequest,
     Identifier,
     JobRun,
+    MarketingStatus,
     Organisation,
     Provenance,
     Purpose,
@@ -39,6 +42,7 @@ from crm.models import (
     contact_purpose,
 )
 from crm.privacy.guard import find_sensitive
+from crm.public.contact_text import CONSENT_TEXT_VERSIONS
 from crm.services.demo import DEMO_USERS, load_demo, load_demo_users
 from crm.services.validation import (
     normalise_business_id,
@@ -175,12 +179,85 @@ def _values_pass_the_registers_own_checks():
         assert find_sensitive(f"{activity.subject} {activity.body}") is None
 
 
-def test_demo_content(demo):
-    """One load of the demo data, checked from four sides."""
+def _nothing_happened_in_the_future():
+    """The demo's "today" is the day it is loaded: nothing was recorded, given or
+    received after it."""
+    now, today = datetime.now(UTC), date.today()
+    times = [Contact.created_at, Contact.last_activity_at, Provenance.recorded_at,
+             Consent.given_at, Consent.withdrawn_at, Activity.occurred_at,
+             CallbackRequest.received_at, Source.created_at, JobRun.started_at,
+             AuditEvent.at]
+    for column in times:
+        latest = db.session.scalar(sa.select(sa.func.max(column)))
+        assert latest is None or latest.replace(tzinfo=latest.tzinfo or UTC) <= now, column
+    for column in (Source.received_on, DataSubjectRequest.received_on):
+        assert db.session.scalar(sa.select(sa.func.max(column))) <= today, column
+
+
+def _purchased_list_people_came_with_the_list():
+    """A purchased list's people were recorded when it came, not before; the register had
+    none of them before (the import's counts say all were new)."""
+    for provenance in db.session.scalars(sa.select(Provenance).join(Source).where(
+            Source.kind == SourceKind.purchased_list)):
+        received = provenance.source.received_on
+        assert provenance.recorded_at.date() >= received, (provenance.recorded_at, received)
+        contact = provenance.contact
+        assert contact.created_at.date() >= received
+        assert contact.last_activity_at.date() >= received
+        assert contact.consents == [] and contact.marketing_status is MarketingStatus.never
+    # Everyone's first record of them is no later than anything else about them.
+    for contact in db.session.scalars(sa.select(Contact)):
+        first = min(p.recorded_at for p in contact.provenance)
+        assert first <= contact.last_activity_at
+        assert all(c.given_at >= first for c in contact.consents)
+
+
+def _consent_version_in_use(consent: Consent) -> date:
+    """Return the first day the consent's wording was in use: its version names the
+    month ("2026-11", "Uutiskirjeen tilausvahvistus 2025-09")."""
+    match = re.search(r"(\d{4})-(\d{2})$", consent.text_version)
+    assert match, consent.text_version
+    return date(int(match.group(1)), int(match.group(2)), 1)
+
+
+def _consents_and_marketing_statuses_tell_one_story(app):
+    """Each consent was given to a wording that existed then, and is recorded as the
+    Consents tab would take it; each marketing status stands on the consents
+    (crm.services.consents): subscribed on a valid one, unsubscribed after withdrawing."""
+    valid_since = datetime.now(UTC) - timedelta(days=app.config["CRM_CONSENT_VALID_DAYS"])
+    for consent in db.session.scalars(sa.select(Consent)):
+        assert _consent_version_in_use(consent) <= consent.given_at.date(), (
+            consent.text_version, consent.given_at)
+        if consent.given_how is ConsentMethod.form:
+            assert consent.text_version in CONSENT_TEXT_VERSIONS
+        else:
+            assert consent.evidence, consent.given_how  # by phone or email: where to check
+        assert consent.withdrawn_at is None or consent.withdrawn_at > consent.given_at
+    unsubscribed = 0
+    for contact in db.session.scalars(sa.select(Contact)):
+        marketing = [c for c in contact.consents if c.purpose.code == "direct_marketing"]
+        valid = [c for c in marketing if c.withdrawn_at is None and c.given_at >= valid_since]
+        status = contact.marketing_status
+        if status is MarketingStatus.subscribed:
+            assert valid, f"{contact.id} subscribed without a valid consent"
+        elif status is MarketingStatus.unsubscribed:
+            unsubscribed += 1
+            assert not valid and any(c.withdrawn_at for c in marketing), (
+                f"{contact.id} unsubscribed with no consent withdrawn")
+        else:
+            assert marketing == [], f"{contact.id} never subscribed, with a consent"
+    assert unsubscribed
+
+
+def test_demo_content(app, demo):
+    """One load of the demo data, checked from several sides."""
     _every_kind_of_record()
     _every_kind_of_source_and_status()
     _contacts_past_retention_and_current_ones()
     _values_pass_the_registers_own_checks()
+    _nothing_happened_in_the_future()
+    _purchased_list_people_came_with_the_list()
+    _consents_and_marketing_statuses_tell_one_story(app)
 
 
 def test_crm_init_and_demo_commands_on_a_fresh_sqlite(tmp_path):

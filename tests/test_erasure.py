@@ -23,7 +23,7 @@ from crm.privacy.processors import ErasureResult
 from crm.privacy.suppression import suppression_hash
 from crm.services.erasure import erase_subject
 from crm.services.requests import RequestError
-from tests.conftest import csrf_token
+from tests.conftest import session_csrf_token
 from tests.factories import make_contact
 from tests.subject_data import PERSON, SECRETS, seed_subject
 
@@ -77,7 +77,7 @@ def _erasure_request(session, seeded, **overrides) -> DataSubjectRequest:
 
 
 def _erase(client, pk: int, **data):
-    token = csrf_token(client, "/resetmypassword/form")
+    token = session_csrf_token(client)
     return client.post(f"/requests/{pk}/erase", data={"csrf_token": token, **data})
 
 
@@ -141,7 +141,7 @@ def test_erasure_suppresses_records_outcome_and_tells_processors(app, session, l
 
     # The answer: delivered, the request completed; and no second erasure.
     client = login_as("privacy")
-    token = csrf_token(client, "/resetmypassword/form")
+    token = session_csrf_token(client)
     client.post(f"/requests/{request.id}/deliver", data={"csrf_token": token, "how": "letter"})
     session.expire_all()
     assert session.get(DataSubjectRequest, request.id).status is RequestStatus.completed

@@ -33,7 +33,7 @@ from crm.privacy.export import (
     render_access_export_html,
 )
 from crm.services.contacts import own_activity_source
-from tests.conftest import csrf_token
+from tests.conftest import csrf_token, session_csrf_token
 from tests.factories import make_recipient
 from tests.subject_data import (
     FILE_HASH,
@@ -217,7 +217,7 @@ def test_no_export_before_the_identity_is_verified(session, seeded, login_as):
 def test_only_the_privacy_officer_downloads_exports(session, seeded, login_as, user):
     request = _ready_request(session, seeded)
     client = login_as(user)
-    token = csrf_token(client, "/resetmypassword/form")
+    token = session_csrf_token(client)
     response = client.post(f"/requests/{request.id}/export",
                            data={"csrf_token": token, "format": "json"})
     assert response.status_code == 403
@@ -274,7 +274,7 @@ def test_download_covers_every_contact_of_the_person(session, seeded, login_as):
     session.commit()
     request = _ready_request(session, seeded)
     client = login_as("privacy")
-    token = csrf_token(client, "/resetmypassword/form")
+    token = session_csrf_token(client)
     data = json.loads(client.post(f"/requests/{request.id}/export", data={
         "csrf_token": token, "format": "json"}).get_data(as_text=True))
     assert data["subject"]["contact_ids"] == sorted([seeded.contact_id, twin.id])

@@ -24,7 +24,7 @@ from crm.models import (
     RequestType,
 )
 from crm.models.base import register_today, utcnow
-from tests.conftest import csrf_token
+from tests.conftest import session_csrf_token
 from tests.factories import make_consent, make_contact, make_organisation, make_request
 from tests.test_contact_forms import (
     STALE_MESSAGE,
@@ -232,7 +232,7 @@ def test_nobody_is_searched_for_on_a_closed_request(session, signed_in, method):
     if method == "GET":
         response = client.get(path)
     else:
-        token = csrf_token(client, "/resetmypassword/form")
+        token = session_csrf_token(client)
         response = client.post(path, data={"csrf_token": token, "q": "Sulje"})
     assert response.status_code == 302
     assert response.headers["Location"] == f"/datasubjectrequestview/show/{pk}"
@@ -249,7 +249,7 @@ def test_every_step_is_refused_on_a_closed_request(session, signed_in, step, sta
     session.commit()
     before = _state(session, pk)
     client = signed_in("privacy")
-    token = csrf_token(client, "/resetmypassword/form")
+    token = session_csrf_token(client)
     data = {k: str(contact_id) if v == "CONTACT" else v for k, v in STEPS[step].items()}
     response = client.post(f"/requests/{pk}/{step}", data={"csrf_token": token, **data})
     assert response.status_code == 302

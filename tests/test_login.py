@@ -10,7 +10,7 @@ from flask_babel import force_locale, gettext
 
 from config import TestConfig
 from crm import create_app
-from tests.conftest import PASSWORD, csrf_token
+from tests.conftest import PASSWORD, csrf_token, logout
 
 
 def _post_login(client, username, password):
@@ -87,7 +87,7 @@ def test_signing_out_says_so_on_the_sign_in_page_in_the_readers_language(app, cl
                                                                           locale):
     _post_login(client, "sales", PASSWORD)
     client.get(f"/lang/{locale}")
-    response = client.get("/logout/", follow_redirects=True)
+    response = logout(client, follow_redirects=True)
     page = response.get_data(as_text=True)
     # The home page offering to sign in again (with SSO: the sign-in page, back from
     # the provider), in the language the reader had chosen, which signing out keeps ...

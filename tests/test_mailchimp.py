@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 
 import pytest
 import sqlalchemy as sa
@@ -30,6 +31,7 @@ from crm.models.base import utcnow
 from crm.privacy.anonymise import anonymise_contact
 from crm.privacy.processors import ErasureSubject, erase_at_processors
 from crm.privacy.suppression import is_suppressed, suppress
+from tests.conftest import csrf_token
 from tests.factories import make_consent, make_contact
 from tests.fake_mailchimp import API_KEY, AUDIENCE, FakeMailchimpServer
 
@@ -202,6 +204,89 @@ def test_people_who_left_the_audience_leave_mailchimp(app, session, fake):
     assert staying.id in set(session.scalars(sa.select(MailchimpMember.contact_id)))
     calls = len(fake.calls)
     assert sync(app).counts["unchanged"] == 2 and len(fake.calls) == calls
+
+
+def _sync_row(html: str) -> str:
+    """Return the jobs screen's row of the Mailchimp sync."""
+    return re.search(r'<tr data-job="mailchimp_sync">(.*?)</tr>', html, re.S).group(1)
+
+
+def test_a_finished_sync_says_what_it_did_on_the_jobs_screen_and_in_the_audit_trail(
+        app, session, fake, login_as):
+    """The counts are Mailchimp's answers: of five in the audience, one address Mailchimp
+    refuses (deleted there for good), so four are sent; the next run, after one of them
+    unsubscribed, sends nobody, unsubscribes one there and leaves three unchanged."""
+    leaving = subscriber(session, "lahtija@firma.example")
+    for n in range(3):
+        subscriber(session, f"tilaaja{n}@firma.example")
+    subscriber(session, "poistettu-mailchimpista@firma.example")
+    fake.forgotten.add(subscriber_hash("poistettu-mailchimpista@firma.example"))
+    session.commit()
+    first = sync(app)
+    assert first.status is JobStatus.succeeded, first.error
+    assert (first.counts["sent"], first.counts["refused"]) == (4, 1)
+    assert len(fake.members) == 4
+
+    session.get(Contact, leaving.id).marketing_status = MarketingStatus.unsubscribed
+    session.commit()
+    second = sync(app)
+    assert second.status is JobStatus.succeeded, second.error
+    assert fake.status_of("lahtija@firma.example") == "unsubscribed"
+
+    client = login_as("privacy")
+    row = _sync_row(client.get("/jobs/").get_data(as_text=True))
+    assert ("Lähetetty Mailchimpiin 0, Tilaus peruttu Mailchimpissä 1, Ennallaan 3, "
+            "Mailchimp hylkäsi 1") in row
+    client.get("/lang/en")
+    row = _sync_row(client.get("/jobs/").get_data(as_text=True))
+    assert ("Sent to Mailchimp 0, Unsubscribed at Mailchimp 1, Unchanged 3, "
+            "Refused by Mailchimp 1") in row
+
+    session.rollback()
+    events = session.scalars(sa.select(AuditEvent).where(
+        AuditEvent.action == "job", AuditEvent.object_type == "JobRun")
+        .order_by(AuditEvent.id)).all()
+    assert [e.object_id for e in events] == [str(first.run_id), str(second.run_id)]
+    assert events[0].detail == \
+        "mailchimp_sync succeeded sent=4 unsubscribed=0 unchanged=0 refused=1"
+    page = client.get(f"/auditeventview/show/{events[1].id}").get_data(as_text=True)
+    assert ("Mailchimp sync: Succeeded. Sent to Mailchimp 0, Unsubscribed at Mailchimp 1, "
+            "Unchanged 3, Refused by Mailchimp 1") in page
+    listed = login_as("dpo").get("/auditeventview/list/").get_data(as_text=True)
+    assert ("Mailchimp-synkronointi: Onnistui. Lähetetty Mailchimpiin 4, Tilaus peruttu "
+            "Mailchimpissä 0, Ennallaan 0, Mailchimp hylkäsi 1") in listed
+
+
+def test_a_dry_run_and_the_audience_page_say_what_a_sync_counted(app, session, fake,
+                                                                login_as):
+    for n in range(3):
+        subscriber(session, f"tilaaja{n}@firma.example")
+    session.commit()
+    dry = sync(app, dry_run=True)
+    assert fake.calls == []
+    client = login_as("privacy")
+    client.get("/lang/en")
+    row = _sync_row(client.get("/jobs/").get_data(as_text=True))
+    assert "Dry run" in row and "Sent to Mailchimp 3, " in row
+    session.rollback()
+    event = session.scalar(sa.select(AuditEvent).where(AuditEvent.object_type == "JobRun",
+                                                       AuditEvent.object_id == str(dry.run_id)))
+    page = client.get(f"/auditeventview/show/{event.id}").get_data(as_text=True)
+    assert "Mailchimp sync: Succeeded (Dry run). Sent to Mailchimp 3, " in page
+
+    # Marketing runs the sync from the audience page: the message and the last sync
+    # say what it did.
+    marketing = login_as("marketing")
+    marketing.get("/lang/en")
+    token = csrf_token(marketing, "/audience/")
+    response = marketing.post("/audience/sync", data={"csrf_token": token})
+    assert response.status_code == 302 and len(fake.members) == 3
+    page = marketing.get("/audience/").get_data(as_text=True)
+    said = ("Sent to Mailchimp 3, Unsubscribed at Mailchimp 0, Unchanged 0, "
+            "Refused by Mailchimp 0")
+    assert f"Mailchimp sync: Succeeded. {said}" in page  # the message
+    last = re.search(r'data-count="last-sync">(.*?)</tr>', page, re.S).group(1)
+    assert said in last
 
 
 # -- the webhook ----------------------------------------------------------------------

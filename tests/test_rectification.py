@@ -20,7 +20,7 @@ from crm.models.base import utcnow
 from crm.privacy.export import build_access_export
 from crm.privacy.suppression import suppression_hash
 from crm.services.objection import marketable, object_to_marketing
-from tests.conftest import csrf_token, field_errors
+from tests.conftest import field_errors, session_csrf_token
 from tests.factories import make_consent, make_contact, make_organisation, make_request
 from tests.test_permissions import filled, form_fields
 
@@ -105,7 +105,7 @@ def _rectification(session, contact, **overrides) -> DataSubjectRequest:
 
 
 def _rectify(client, pk: int, **data):
-    token = csrf_token(client, "/resetmypassword/form")
+    token = session_csrf_token(client)
     return client.post(f"/requests/{pk}/rectify", data={"csrf_token": token, **data})
 
 
@@ -217,7 +217,7 @@ def test_objection_request_through_its_page(session, login_as):
     contact = make_contact(session, marketing_status=MarketingStatus.subscribed)
     request = _rectification(session, contact, type=RequestType.objection)
     client = login_as("privacy")
-    token = csrf_token(client, "/resetmypassword/form")
+    token = session_csrf_token(client)
     client.post(f"/requests/{request.id}/objection", data={"csrf_token": token})  # no tick
     session.expire_all()
     assert session.get(Contact, contact.id).objected_at is None

@@ -30,7 +30,7 @@ from crm.models import (
     RetentionPolicy,
 )
 from crm.services.retention import expiring_contacts, forecast
-from tests.conftest import csrf_token, field_errors
+from tests.conftest import csrf_token, field_errors, session_csrf_token
 from tests.factories import (
     make_activity,
     make_callback_request,
@@ -152,7 +152,7 @@ def test_policies_are_data_the_privacy_officer_edits(app, session, login_as):
     session.expire_all()
     assert session.get(RetentionPolicy, policy.id).period_days == 30
     sales = login_as("sales")
-    form["csrf_token"] = csrf_token(sales, "/resetmypassword/form")
+    form["csrf_token"] = session_csrf_token(sales)
     assert sales.post(url, data=form).status_code == 403
     retention(app)
     assert anonymised(session, contact)

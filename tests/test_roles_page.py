@@ -17,7 +17,7 @@ from flask_appbuilder.security.sqla.models import Role, User
 from crm.security import roles
 from crm.security.sync import sync_roles
 from crm.services.demo import DEMO_USERS
-from tests.conftest import csrf_token
+from tests.conftest import session_csrf_token
 
 ROLE_READERS = ("admin", "dpo")
 REFUSED = [user for user in DEMO_USERS if user not in ROLE_READERS]
@@ -196,7 +196,7 @@ def test_fabs_role_screens_are_gone(login_as, session, user):
     for path in ("/roles/list/", f"/roles/show/{pk}", "/roles/add", f"/roles/edit/{pk}"):
         assert client.get(path).status_code == 404, path
     before = session.scalar(sa.select(sa.func.count()).select_from(Role))
-    token = csrf_token(client, "/resetmypassword/form")
+    token = session_csrf_token(client)
     for path in ("/roles/add", f"/roles/edit/{pk}", f"/roles/delete/{pk}",
                  "/roles/action_post"):
         response = client.post(path, data={"name": "Uusi", "action": "copyrole",

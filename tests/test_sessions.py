@@ -11,7 +11,7 @@ from flask_appbuilder.security.sqla.models import User
 from crm.models import UserSession
 from crm.models.base import utcnow
 from crm.security.sessions import _hash
-from tests.conftest import login
+from tests.conftest import login, logout
 
 COOKIE = "crm_session"
 
@@ -51,7 +51,7 @@ def test_sign_in_gives_a_new_key(client):
 def test_logout_ends_the_session_on_the_server(client, session):
     login(client, "sales")
     key = _key(client)
-    client.get("/logout/")
+    logout(client)
     assert _rows(session, "sales") == []
     # The old cookie, replayed, opens nothing.
     client.set_cookie(COOKIE, key)
@@ -98,3 +98,49 @@ def test_a_role_change_ends_the_users_sessions(client, session, app):
     assert not _signed_in(client)
     user.roles = original
     session.commit()
+
+
+def _all_rows(session) -> int:
+    session.rollback()
+    return session.scalar(sa.select(sa.func.count()).select_from(UserSession))
+
+
+@pytest.mark.parametrize("cookie", [None, "random", "forged.signed.value"])
+@pytest.mark.parametrize("path", ["/health", "/static/crm.css", "/contact", "/login/",
+                                  "/privacy", "/contactview/list/"])
+def test_visitors_not_signed_in_fill_no_session_table(app, session, path, cookie):
+    """Anyone can send requests: only a sign-in makes a session the server keeps."""
+    before = _all_rows(session)
+    for n in range(5):
+        client = app.test_client()
+        if cookie:
+            client.set_cookie(COOKIE, f"{cookie}{n}")
+        assert client.get(path).status_code in (200, 302)
+    assert _all_rows(session) == before
+
+
+def test_a_visitors_form_still_works_from_the_cookie_alone(client, session):
+    """The sign-in form's CSRF token and the language chosen before it survive with no
+    row stored; signing in then stores the one row, under a new key."""
+    before = _all_rows(session)
+    client.get("/lang/en")
+    assert '<html lang="en">' in client.get("/login/").get_data(as_text=True)
+    assert _all_rows(session) == before
+    visitor = _key(client)
+    login(client, "sales")
+    assert _key(client) != visitor and len(_rows(session, "sales")) == 1
+    assert '<html lang="en">' in client.get("/").get_data(as_text=True)  # still English
+
+
+def test_a_random_cookie_writes_no_cookie_back(client):
+    client.set_cookie(COOKIE, "made-up-key")
+    response = client.get("/health")
+    assert response.status_code == 200 and "Set-Cookie" not in response.headers
+
+
+def test_a_visitors_cookie_cannot_claim_a_user(app, client):
+    """A visitor's signed cookie never signs anyone in, even one signed with the key."""
+    with app.test_request_context():
+        forged = app.session_interface._signer(app).dumps({"_user_id": "1", "_fresh": True})
+    client.set_cookie(COOKIE, forged)
+    assert not _signed_in(client)

@@ -15,6 +15,7 @@ import email.utils
 import hashlib
 import logging
 import random
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -43,6 +44,17 @@ MAX_WAIT_SECONDS = 60.0
 TIMEOUT = (5, 60)  # connect, read
 
 
+#: Kinds of a failed call, by its answer (`failure_kind`): the screens say each in words.
+UNREACHABLE = "unreachable"  # no connection or no answer, after the retries
+BAD_KEY = "bad_key"  # 401, 403: the API key
+NO_AUDIENCE = "no_audience"  # 404: the audience (list) id
+BUSY = "busy"  # 429, 5xx: still so after the retries
+REFUSED = "refused"  # any other answer
+
+# A `MailchimpError`'s message, as a job run records it (the operators' log).
+_MESSAGE = re.compile(r"Mailchimp (?:answered (\d{3})|could not be reached): ")
+
+
 class MailchimpError(Exception):
     """A call failed for good; the message has the status and Mailchimp's title only."""
 
@@ -50,6 +62,26 @@ class MailchimpError(Exception):
         super().__init__(f"Mailchimp answered {status}: {title}" if status
                          else f"Mailchimp could not be reached: {title}")
         self.status = status
+
+
+def failure_kind(message: str | None) -> tuple[str, int | None] | None:
+    """Return (kind, HTTP status) of a `MailchimpError`'s message; None if it is not one.
+
+    Runs record the message in English; the screens read its kind back from it.
+    """
+    match = _MESSAGE.match(message or "")
+    if match is None:
+        return None
+    status = int(match.group(1)) if match.group(1) else None
+    if status is None:
+        return UNREACHABLE, None
+    if status in (401, 403):
+        return BAD_KEY, status
+    if status == 404:
+        return NO_AUDIENCE, status
+    if status == 429 or status >= 500:
+        return BUSY, status
+    return REFUSED, status
 
 
 def subscriber_hash(address: str) -> str:

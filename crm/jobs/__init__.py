@@ -25,6 +25,10 @@ class Job:
     schedule: str
     #: A short name for the screens (the description says what it does).
     title: object = None
+    #: The counts that say in a line what a run did, in this order: the jobs screen
+    #: gives them by the last run, and the run's audit event keeps them
+    #: (crm.jobs.runner); the run's page lists all its counts.
+    summary: tuple[str, ...] = ()
 
 
 JOBS: dict[str, Job] = {job.name: job for job in (
@@ -48,7 +52,8 @@ JOBS: dict[str, Job] = {job.name: job for job in (
         title=_l("Sign-in session purge")),
     Job("mailchimp_sync", mailchimp.mailchimp_sync,
         _l("Sync the marketing audience to Mailchimp"), "20 * * * *",
-        title=_l("Mailchimp sync")),
+        title=_l("Mailchimp sync"),
+        summary=("sent", "unsubscribed", "unchanged", "refused")),
 )}
 
 

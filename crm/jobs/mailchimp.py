@@ -12,6 +12,10 @@ then takes care of the members who left the audience since:
 
 Running it again changes nothing at Mailchimp: an unchanged contact is not sent.
 A dry run counts what it would send and sends nothing.
+
+What a run counts as done at Mailchimp is what Mailchimp answered: "sent" and
+"unsubscribed" are the members it added or updated, "refused" those it refused (tried
+again next run); a dry run counts what it would send.
 """
 
 from __future__ import annotations
@@ -107,10 +111,11 @@ def _upsert(ctx: JobContext, session: Session, client: MailchimpClient, batch: l
             changed.append(member)
     if not changed:
         return
-    ctx.counts["sent"] += len(changed)
     if ctx.dry_run:
+        ctx.counts["sent"] += len(changed)
         return
     result = client.batch_upsert([_payload(m) for m in changed])
+    ctx.counts["sent"] += result.created + result.updated
     ctx.counts["created"] += result.created
     ctx.counts["updated"] += result.updated
     ctx.counts["refused"] += len(result.refused)
@@ -157,10 +162,13 @@ def _leavers(ctx: JobContext, session: Session, client: MailchimpClient,
                 if not ctx.dry_run:
                     client.archive(row.subscriber_hash)
                     session.delete(row)
-        ctx.counts["unsubscribed"] += len(unsubscribe)
-        if unsubscribe and not ctx.dry_run:
+        if unsubscribe and ctx.dry_run:
+            ctx.counts["unsubscribed"] += len(unsubscribe)
+        elif unsubscribe:
             result = client.batch_upsert([{"email_address": a.strip(), "status": "unsubscribed"}
                                           for _, a in unsubscribe])
+            ctx.counts["unsubscribed"] += result.created + result.updated
+            ctx.counts["refused"] += len(result.refused)
             for row, address in unsubscribe:
                 if address.strip().lower() not in result.refused:
                     row.status, row.last_synced_at = STATUS.unsubscribed, ctx.now

@@ -120,6 +120,12 @@ def describe_error(exc: BaseException) -> str:
 
 
 def _audit(session: Session, run: JobRun, actor: tuple[int | None, str | None]) -> None:
+    """Record the run: its job, status and the counts its job sums up (`Job.summary`),
+    as "mailchimp_sync succeeded sent=120 unsubscribed=3 ..." (read out by
+    crm.services.audit_details)."""
     detail = f"{run.job} {run.status.value}{' dry run' if run.dry_run else ''}"
+    counts = run.counts or {}
+    detail += "".join(f" {key}={int(counts[key])}" for key in JOBS[run.job].summary
+                      if key in counts)
     record_event("job", object_type="JobRun", object_id=run.id, detail=detail[:200],
                  actor=actor, session=session, commit=True)

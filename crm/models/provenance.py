@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 
 import sqlalchemy as sa
-from flask import has_app_context
+from flask import current_app, has_app_context
 from flask_appbuilder import Model
-from flask_babel import format_date
+from flask_babel import force_locale, format_date
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.models.base import AwareDateTime, LabelledEnum, enum_column, lazy_gettext, utcnow
@@ -25,6 +26,39 @@ class SourceKind(LabelledEnum):
             "the_person": lazy_gettext("The person themselves"),
             "purchased_list": lazy_gettext("Purchased list"),
         }
+
+
+#: The standing sources: one row each, named after their kind when first made
+#: (crm.services.contacts.standard_source).
+STANDING_KINDS = (SourceKind.own_activity, SourceKind.the_person)
+
+
+def standing_source_names(kind: SourceKind) -> frozenset[str]:
+    """Return the names (casefolded) a standing source of `kind` is given when it is
+    made: its kind's label in each of the UI's languages. One renamed since has a name
+    of its own."""
+    return _labels_in(kind, tuple(current_app.config["LANGUAGES"]))
+
+
+def shown_source_name(kind: SourceKind, name: str) -> str:
+    """Return the name a source is shown by: a standing source named as it was made (in
+    the register's language), by its kind in the reader's language, as the purposes are
+    ("Our own activity" on English pages, "Oma toimintamme" on Finnish ones); any other
+    by its own name."""
+    kind = SourceKind(kind)  # the lists read it from the row as its value
+    if kind in STANDING_KINDS and has_app_context() \
+            and (name or "").casefold() in standing_source_names(kind):
+        return kind.label
+    return name
+
+
+@lru_cache
+def _labels_in(kind: SourceKind, languages: tuple[str, ...]) -> frozenset[str]:
+    names = set()
+    for language in languages:
+        with force_locale(language):
+            names.add(kind.label.casefold())
+    return frozenset(names)
 
 
 class Source(Model):
@@ -47,6 +81,8 @@ class Source(Model):
         return f"<Source {self.id} {self.kind}>"
 
     def __str__(self) -> str:
+        if self.kind in STANDING_KINDS:
+            return shown_source_name(self.kind, self.name)
         if self.kind is SourceKind.purchased_list and self.received_on:
             # The day as the reader writes it (25.11.2026); ISO where no app is running.
             received = format_date(self.received_on, "short") if has_app_context() \

@@ -104,6 +104,14 @@ def _too_many(error):
     return _page(CallbackForm(), lang, notice=TEXT[lang]["too_many"], status=429)
 
 
+@bp.errorhandler(413)
+def _too_large(error):
+    """A post past the form's size (crm.security.request_size), refused unread."""
+    lang = contact_language()
+    return _page(CallbackForm(formdata=None), lang, notice=TEXT[lang]["too_large"],
+                 status=413)
+
+
 def _limit_posts(state) -> None:
     """Rate-limit posts to the form per client address, with the app's own limiter."""
     app = state.app

@@ -1,14 +1,18 @@
 """The fixed wording of the public callback form, per language, and its consent text.
 
-The consent text is versioned: a change to its wording needs a new
-`CONSENT_TEXT_VERSION`, which each consent record keeps.
+The consent text is versioned: a change to its wording needs a new version, added at
+the end of `CONSENT_TEXT_VERSIONS` (the earlier ones stay: consents recorded by hand
+as given on the form name one of them), and each consent record keeps its version.
 """
 
 from __future__ import annotations
 
 LANGUAGES = ("fi", "en")
 
-CONSENT_TEXT_VERSION = "2026-11"
+#: Every version of the consent text the form has shown, oldest first.
+CONSENT_TEXT_VERSIONS = ("2026-11",)
+#: The version the form shows now.
+CONSENT_TEXT_VERSION = CONSENT_TEXT_VERSIONS[-1]
 CONSENT_TEXT = {
     "fi": "Suostun siihen, että {controller} tallentaa antamani tiedot ja ottaa minuun "
           "yhteyttä tämän pyynnön vuoksi. Tietojani käsitellään tietosuojaselosteen mukaisesti, "
@@ -39,6 +43,8 @@ TEXT: dict[str, dict[str, str]] = {
                    "tallennettu; tarkista tiedot ja lähetä lomake uudelleen.",
         "too_many": "Liian monta lähetystä lyhyessä ajassa. Mitään ei tallennettu; "
                     "yritä hetken kuluttua uudelleen.",
+        "too_large": "Lomakkeen tiedot olivat liian pitkät. Mitään ei tallennettu; "
+                     "lyhennä viestiä ja lähetä lomake uudelleen.",
         "privacy": "Tietosuojaseloste",
         "thanks_title": "Kiitos!",
         "thanks": "Soittopyyntösi on vastaanotettu. Myyntimme ottaa sinuun yhteyttä pian.",
@@ -65,6 +71,8 @@ TEXT: dict[str, dict[str, str]] = {
                    "please check the details and send it again.",
         "too_many": "Too many requests in a short time. Nothing was stored; please try "
                     "again in a while.",
+        "too_large": "The form's details were too long. Nothing was stored; please "
+                     "shorten the message and send it again.",
         "privacy": "Privacy notice",
         "thanks_title": "Thank you!",
         "thanks": "Your callback request has been received. Our sales team will contact you "

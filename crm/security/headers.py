@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Flask, request
 
 CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
@@ -9,10 +11,24 @@ CSP = ("default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inlin
        "base-uri 'self'; object-src 'none'")
 
 
+def content_security_policy(config) -> str:
+    """Return the CSP; with SSO, forms may also lead to the identity provider: the user
+    menu's sign-out posts here and is sent on to the provider's logout (a browser holds
+    a form's redirects to its `form-action` too)."""
+    issuer = config.get("CRM_OIDC_ISSUER")
+    if not issuer:
+        return CSP
+    parts = urlsplit(issuer)
+    return CSP.replace("form-action 'self'",
+                       f"form-action 'self' {parts.scheme}://{parts.netloc}")
+
+
 def init_app(app: Flask) -> None:
+    csp = content_security_policy(app.config)
+
     @app.after_request
     def set_headers(response):
-        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("Content-Security-Policy", csp)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -26,13 +26,13 @@ from flask_appbuilder.security.forms import LoginForm_db
 from flask_appbuilder.security.schemas import login_post
 from flask_appbuilder.security.utils import is_null_password
 from flask_appbuilder.security.views import AuthDBView
-from flask_appbuilder.utils.base import get_safe_redirect
 from flask_appbuilder.utils.limit import Limit
 from flask_appbuilder.views import expose
 from flask_babel import lazy_gettext as _l
 from flask_jwt_extended import create_access_token, create_refresh_token
 from flask_limiter.util import get_remote_address
-from flask_login import login_user, logout_user
+from flask_login import current_user, login_user, logout_user
+from flask_wtf.csrf import CSRFError
 from marshmallow import ValidationError
 from werkzeug.security import check_password_hash
 
@@ -40,6 +40,7 @@ from crm.extensions import db
 from crm.forms import with_crm_messages
 from crm.models import OidcIdentity
 from crm.security.oidc import OidcError, finish_authorization, sso
+from crm.security.redirects import own_page
 from crm.security.sessions import ENDED_KEY, ServerSession
 from crm.services.audit import record_event
 from crm.services.identities import groups_of, sign_in
@@ -50,6 +51,11 @@ log = logging.getLogger(__name__)
 LoginForm = with_crm_messages(LoginForm_db)
 ID_TOKEN_KEY = "_crm_oidc_id_token"
 NEXT_KEY = "_crm_sso_next"
+
+#: Sign-ins begun and not finished (other tabs, retries) whose OIDC state the session
+#: keeps: a visitor's session travels in the cookie (crm.security.sessions), which has
+#: room for a few.
+PENDING_SIGN_INS = 3
 
 SIGNED_OUT = _l("You have been signed out.")
 #: Said instead of FAB's "Access is Denied" to whoever is sent here from a page.
@@ -119,12 +125,24 @@ def reword_access_denied() -> None:
 
 
 def _safe_next(next_arg: str | None) -> str:
-    """Where to go after signing in: `next` if it stays on this site, else the home page.
+    """Where to go after signing in: `next` if it is a page of this site, else the home page.
 
-    FAB's check warns of an "invalid redirect" for an empty one too: asked only when
-    there is one, the warning means what it says.
+    FAB's check (`get_safe_redirect`) let a newline through into the Location header,
+    which Werkzeug then refused with a 500; `own_page` refuses any control character.
+    The warning is logged only for a `next` that is there, and without it.
     """
-    return get_safe_redirect(next_arg) if next_arg else current_app.appbuilder.get_url_for_index
+    target = own_page(next_arg)
+    if next_arg and target is None:
+        log.warning("Invalid redirect detected, falling back to the home page")
+    return target or current_app.appbuilder.get_url_for_index
+
+
+def _forget_old_sign_ins() -> None:
+    """Keep the OIDC state of the newest sign-ins begun only (Authlib's `_state_` keys)."""
+    pending = sorted((key for key in session if key.startswith("_state_")),
+                     key=lambda key: (session[key] or {}).get("exp") or 0)
+    for key in pending[:max(len(pending) - (PENDING_SIGN_INS - 1), 0)]:
+        session.pop(key)
 
 
 def _provider_name() -> str:
@@ -137,6 +155,11 @@ class CrmAuthDBView(AuthDBView):
 
     login_template = "security/login.html"
     refused_template = "security/refused.html"
+    logout_template = "security/logout.html"
+
+    def _get_safe_next_url(self) -> str:
+        # Where a signed-in user opening a sign-in page goes: FAB's check, as `_safe_next`.
+        return _safe_next(request.args.get("next"))
 
     @expose("/login/", methods=["GET", "POST"])
     @no_cache
@@ -174,8 +197,9 @@ class CrmAuthDBView(AuthDBView):
         if g.user is not None and g.user.is_authenticated:
             return redirect(self._get_safe_next_url())
         next_arg = request.args.get("next")
-        session[NEXT_KEY] = get_safe_redirect(next_arg) if next_arg else None
+        session[NEXT_KEY] = _safe_next(next_arg) if next_arg else None
         redirect_uri = current_app.config["CRM_BASE_URL"] + "/oauth-authorized/sso"
+        _forget_old_sign_ins()
         try:
             return sso_.client.authorize_redirect(redirect_uri)
         except OidcError as exc:
@@ -229,11 +253,22 @@ class CrmAuthDBView(AuthDBView):
                                    else None}
         session[ID_TOKEN_KEY] = id_token  # for the logout at the provider (id_token_hint)
         record_event("login", user, detail="sso", actor=(user.id, user.username))
-        return redirect(session.pop(NEXT_KEY, None) or self.appbuilder.get_url_for_index)
+        # Checked when kept (`login_sso`), and again here: the header takes no CR/LF.
+        return redirect(own_page(session.pop(NEXT_KEY, None))
+                        or self.appbuilder.get_url_for_index)
 
-    @expose("/logout/")
+    @expose("/logout/", methods=["GET", "POST"])
+    @no_cache
     def logout(self):
-        """End the session here, then at the provider (RP-initiated logout)."""
+        """End the session here, then at the provider (RP-initiated logout).
+
+        Only a post does (with the CSRF token the app checks for every post): a link
+        from another site, or an address opened, shows a page with the button instead.
+        """
+        if request.method != "POST":
+            if g.user is None or not g.user.is_authenticated:
+                return redirect(self.appbuilder.get_url_for_login)
+            return self.render_template(self.logout_template, appbuilder=self.appbuilder)
         user = self._get_authenticated_user()
         id_token = session.get(ID_TOKEN_KEY)
         logout_user()  # the server session is deleted (crm.security.sessions)
@@ -252,9 +287,29 @@ class CrmAuthDBView(AuthDBView):
             except (OidcError, RuntimeError):
                 log.warning("the provider offers no logout endpoint; signed out here only")
             else:
-                return redirect(url)
+                return redirect(url, 303)
         return redirect(current_app.config.get("LOGOUT_REDIRECT_URL",
-                                               self.appbuilder.get_url_for_index))
+                                               self.appbuilder.get_url_for_index), 303)
+
+    def create_blueprint(self, appbuilder, endpoint=None, static_folder=None):
+        blueprint = super().create_blueprint(appbuilder, endpoint=endpoint,
+                                             static_folder=static_folder)
+        blueprint.register_error_handler(CSRFError, self._csrf_refused)
+        return blueprint
+
+    def _csrf_refused(self, error: CSRFError):
+        """A sign-out posted with a stale token (the session ended while the page was
+        open, or another tab signed out and in): nobody to sign out, or the sign-out page
+        again, whose button works. Any other post of these pages: the app's 400 page."""
+        if request.endpoint != f"{self.endpoint}.logout":
+            from crm.views.errors import _error_page  # imports this module
+
+            return _error_page(error)
+        if not current_user.is_authenticated:
+            return redirect(self.appbuilder.get_url_for_login, 303)
+        g.user = current_user  # refused before FAB's own before_request set it
+        return make_response(self.render_template(self.logout_template,
+                                                  appbuilder=self.appbuilder), 400)
 
     # Refusals ----------------------------------------------------------------
 

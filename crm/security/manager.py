@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import g, has_request_context
+from flask_appbuilder.security import views as fab_views
 from flask_appbuilder.security.sqla.manager import SecurityManager
 from flask_appbuilder.security.sqla.models import (
     Permission,
@@ -25,6 +26,26 @@ from crm.security.user_views import (
     PasswordRoleRefused,
     password_refusal,
 )
+from crm.views.base import KnownActions
+
+
+# FAB's own screens of groups and raw permissions, which no CRM role is granted, with
+# FAB's names (their resources): an action named in a post to them is refused, not an
+# error page (crm.views.base.KnownActions).
+class UserGroupModelView(KnownActions, fab_views.UserGroupModelView):
+    pass
+
+
+class PermissionModelView(KnownActions, fab_views.PermissionModelView):
+    pass
+
+
+class ViewMenuModelView(KnownActions, fab_views.ViewMenuModelView):
+    pass
+
+
+class PermissionViewModelView(KnownActions, fab_views.PermissionViewModelView):
+    pass
 
 
 class CrmSecurityManager(SecurityManager):
@@ -42,6 +63,10 @@ class CrmSecurityManager(SecurityManager):
     # screen showed raw permissions and its internal roles (crm.security.role_views).
     rolemodelview = CrmRoleView
     security_api = CrmSecurityApi
+    groupmodelview = UserGroupModelView
+    permissionmodelview = PermissionModelView
+    viewmenumodelview = ViewMenuModelView
+    permissionviewmodelview = PermissionViewModelView
     # FAB's password forms, refusing accounts whose roles open personal data.
     resetpasswordview = CrmResetPasswordView
     resetmypasswordview = CrmResetMyPasswordView

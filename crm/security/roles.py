@@ -110,10 +110,13 @@ MATRIX: dict[str, dict[str, str]] = {
                            "Receivables": "R", "Support": "R", "Privacy": "R", "DPO": "R"},
     CONTACT: {"Sales": "RW", "Marketing": "RW", "Communications": "R", "Receivables": "R",
               "Support": "RW", "Privacy": "RW", "DPO": "R"},
-    IDENTIFIER: {"Sales": "RW", "Marketing": "RW", "Communications": "R", "Receivables": "R",
-                 "Support": "RW", "Privacy": "RWD", "DPO": "R"},
-    PROVENANCE: {"Sales": "R", "Marketing": "R", "Communications": "R", "Receivables": "R",
-                 "Support": "R", "Privacy": "R", "DPO": "R"},
+    # Communications send newsletters: a contact's name, organisation, email and marketing
+    # status is all their work needs (§6). Login ids in the company's systems and where a
+    # person came from (the purchased list, its supplier, the Art. 14 notice) are not theirs.
+    IDENTIFIER: {"Sales": "RW", "Marketing": "RW", "Receivables": "R", "Support": "RW",
+                 "Privacy": "RWD", "DPO": "R"},
+    PROVENANCE: {"Sales": "R", "Marketing": "R", "Receivables": "R", "Support": "R",
+                 "Privacy": "R", "DPO": "R"},
     CUSTOMER_RELATIONSHIP: {"Sales": "RE", "Marketing": "R", "Receivables": "R",
                             "Support": "R", "Privacy": "R", "DPO": "R"},
     INVOICING: {"Receivables": "RE", "Privacy": "R", "DPO": "R"},
@@ -132,7 +135,8 @@ MATRIX: dict[str, dict[str, str]] = {
     RETENTION_POLICY: {"Privacy": "RW", "DPO": "R"},
     JOB_RUN: {"Privacy": "RU", "DPO": "R", "Admin": "R", "Maintainer": "R"},
     RECIPIENT: {"Privacy": "RWD", "DPO": "R"},
-    AUDIT_EVENT: {"Privacy": "R", "DPO": "R"},
+    # Both read the trail and download what they filtered of it (an export changes nothing).
+    AUDIT_EVENT: {"Privacy": "RX", "DPO": "RX"},
     CONTACT_CHANGE: {"Privacy": "R", "DPO": "R"},
     RECORD_OF_PROCESSING: {"Privacy": "R", "DPO": "R"},
     USER_ADMIN: {"Admin": "RW", "DPO": "R"},
@@ -195,14 +199,30 @@ def role_permissions(role: str) -> set[tuple[str, str]]:
     return granted
 
 
+#: The menu headings of the job screens (crm.views.register_views).
+PRIVACY_MENU = "Privacy"
+MAINTENANCE_MENU = "Maintenance"
+#: Menu headings shown only to some of the roles that may open their screens. The job
+#: screens stand under Privacy for the privacy team and, the same screens, under
+#: Maintenance for the administrator and the service maintainer, who read the job runs
+#: only (§6 "R (runs)"): privacy is not their work.
+MENU_CATEGORY_ROLES: dict[str, frozenset[str]] = {
+    PRIVACY_MENU: frozenset({"Privacy", "DPO"}),
+    MAINTENANCE_MENU: frozenset({"Admin", "Maintainer"}),
+}
+
+
 def role_menus(role: str, menu: dict[str, tuple[str, str | None]]) -> set[str]:
-    """Return the menu entries `role` sees.
+    """Return the menu entries `role` sees: those opening a screen it may open, under a
+    heading it is given (`MENU_CATEGORY_ROLES`).
 
     :param menu: menu entry name -> (resource it opens, category or None).
     """
     granted = role_permissions(role)
     names: set[str] = set()
     for name, (resource, category) in menu.items():
+        if role not in MENU_CATEGORY_ROLES.get(category, (role,)):
+            continue
         if any(res == resource for _, res in granted):
             names.add(name)
             if category:

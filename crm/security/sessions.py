@@ -4,11 +4,20 @@ The browser's cookie holds a random key; the table keeps its SHA-256, the sessio
 data, the user it belongs to, and the idle and absolute deadlines. Sessions are
 read and written on their own connection, apart from the request's ORM session,
 so a request that rolls back never loses the sign-in and vice versa.
+
+Only a signed-in user's session gets a row. What a visitor who has not signed in
+needs kept (the CSRF secret of the sign-in or callback form, the language, the
+sign-in's OIDC state, a note for the next page) travels in the cookie itself, signed
+with the secret key, as Flask's own sessions do: it holds nobody's identity, and
+nothing a visitor sends (pages read, random cookies) can fill the table. A cookie is
+written only when the session changed: reading `/health` or a stylesheet, with or
+without a cookie, writes nothing anywhere.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 from datetime import datetime, timedelta
 
@@ -17,10 +26,13 @@ from flask import Flask, Request, Response
 from flask.json.tag import TaggedJSONSerializer
 from flask.sessions import SessionInterface, SessionMixin
 from flask_login import user_logged_in, user_logged_out
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.datastructures import CallbackDict
 
 from crm.models import UserSession
 from crm.models.base import utcnow
+
+log = logging.getLogger(__name__)
 
 TABLE = UserSession.__table__
 #: Write `last_seen_at` at most this often: idle timeouts are counted in minutes.
@@ -33,6 +45,12 @@ KEPT_AT_LOGOUT = ("locale",)
 ENDED_KEY = "_crm_session_ended"
 #: Flask's own session serializer: keeps tuples, bytes, dates and lazy (Markup) strings.
 SERIALIZER = TaggedJSONSerializer()
+#: Where Flask-Login keeps the signed-in user: a session holding it lives on the server.
+USER_KEY = "_user_id"
+#: A server session's key is URL-safe base64; a visitor's signed cookie has dots in it.
+SIGNED_SEPARATOR = "."
+#: Browsers keep cookies of up to 4 kB; a longer one is refused, not stored.
+MAX_COOKIE = 4000
 
 
 def _dump(session: dict) -> str:
@@ -73,9 +91,26 @@ class ServerSessionInterface(SessionInterface):
         return (timedelta(seconds=app.config["CRM_SESSION_IDLE_SECONDS"]),
                 timedelta(seconds=app.config["CRM_SESSION_ABSOLUTE_SECONDS"]))
 
+    def _signer(self, app: Flask) -> URLSafeTimedSerializer:
+        return URLSafeTimedSerializer(app.secret_key, salt="crm-visitor-session",
+                                      serializer=SERIALIZER,
+                                      signer_kwargs={"key_derivation": "hmac",
+                                                     "digest_method": hashlib.sha256})
+
     def open_session(self, app: Flask, request: Request) -> ServerSession:
         key = request.cookies.get(self.get_cookie_name(app))
-        if not key or len(key) > 100:
+        if not key or len(key) > MAX_COOKIE:
+            return ServerSession()
+        if SIGNED_SEPARATOR in key:  # a visitor's session, not signed in
+            _, absolute = self._limits(app)
+            try:
+                data = self._signer(app).loads(key, max_age=absolute.total_seconds())
+            except BadSignature:  # forged, or signed with a key since changed
+                return ServerSession()
+            if not isinstance(data, dict) or USER_KEY in data:
+                return ServerSession()
+            return ServerSession(data)
+        if len(key) > 100:
             return ServerSession()
         with self._engine().connect() as conn:
             row = conn.execute(sa.select(TABLE).where(TABLE.c.key_hash == _hash(key))
@@ -87,8 +122,10 @@ class ServerSessionInterface(SessionInterface):
         if row["expires_at"] <= now or row["last_seen_at"] + idle <= now:
             self._delete(key)
             data = _load(row["data"])
-            return ServerSession({**{k: data[k] for k in KEPT_AT_LOGOUT if k in data},
-                                  ENDED_KEY: True})
+            ended = ServerSession({**{k: data[k] for k in KEPT_AT_LOGOUT if k in data},
+                                   ENDED_KEY: True})
+            ended.modified = True  # the row is gone: what is kept moves to the cookie
+            return ended
         return ServerSession(_load(row["data"]), key=key, row=dict(row))
 
     def save_session(self, app: Flask, session: ServerSession, response: Response) -> None:
@@ -96,16 +133,14 @@ class ServerSessionInterface(SessionInterface):
         cookie = dict(domain=self.get_cookie_domain(app), path=self.get_cookie_path(app),
                       secure=self.get_cookie_secure(app), httponly=True,
                       samesite=self.get_cookie_samesite(app))
-        if session.ended or (not session and session.key):
-            if session.key:
-                self._delete(session.key)
-            if not (session.ended and session):
-                response.delete_cookie(name, **{k: cookie[k] for k in ("domain", "path")})
-                return
-            # Signed out, with something kept for the next pages (the language, the
-            # note that says so): an anonymous session under a new key.
-            session.key = None
-        if not session:
+        if session.key and (session.ended or USER_KEY not in session):
+            # Signed out (or a session that holds no user, say one stored before visitors'
+            # sessions moved to the cookie): the row goes, and anything kept for the
+            # next pages (the language, the note that says so) goes to the cookie.
+            self._delete(session.key)
+            session.key, session.modified = None, True
+        if USER_KEY not in session:
+            self._save_visitor(app, session, response, name, cookie)
             return
         now = utcnow()
         if session.regenerate and session.key:
@@ -126,6 +161,20 @@ class ServerSessionInterface(SessionInterface):
         else:
             return
         response.set_cookie(name, session.key, expires=None, **cookie)
+        response.vary.add("Cookie")
+
+    def _save_visitor(self, app: Flask, session: ServerSession, response: Response,
+                      name: str, cookie: dict) -> None:
+        """Keep a session with no user in the signed cookie; only when it changed."""
+        if not session.modified:
+            return
+        value = self._signer(app).dumps(dict(session)) if session else None
+        if value is None or len(value) > MAX_COOKIE:
+            if value is not None:
+                log.warning("a visitor's session of %d characters was not kept", len(value))
+            response.delete_cookie(name, **{k: cookie[k] for k in ("domain", "path")})
+            return
+        response.set_cookie(name, value, expires=None, **cookie)
         response.vary.add("Cookie")
 
     def _row_values(self, session: ServerSession, now: datetime) -> dict:
@@ -184,10 +233,15 @@ def init_app(app: Flask) -> None:
 
     @user_logged_in.connect_via(app)
     def _rotate(sender, user, **extra):
-        from flask import session
+        from flask import g, session
 
         if isinstance(session, ServerSession):
             session.regenerate = True
+        # So does the CSRF secret (Flask-WTF's, in the session and this request's `g`): a
+        # token handed out before the sign-in, say to the sign-in page, is refused after it.
+        csrf_key = app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+        session.pop(csrf_key, None)
+        g.pop(csrf_key, None)
 
     @user_logged_out.connect_via(app)
     def _end(sender, user, **extra):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import current_app, g, request
+from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.filters import FilterInFunction
 from flask_appbuilder.security.forms import ResetPasswordForm
 from flask_appbuilder.security.views import (
@@ -18,13 +19,22 @@ from flask_appbuilder.security.views import (
     ResetPasswordView,
     UserDBModelView,
 )
+from flask_appbuilder.widgets import FormWidget
 from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from wtforms.validators import InputRequired, ValidationError
 
 from crm.forms import with_crm_messages
-from crm.security.roles import ROLES, not_grantable_by_hand, role_label
+from crm.security.oidc import sso
+from crm.security.roles import (
+    MATRIX,
+    ROLES,
+    WITHOUT_PERSONAL_DATA,
+    not_grantable_by_hand,
+    role_label,
+)
 from crm.services.audit import record_event
+from crm.views.base import KnownActions
 
 
 def yes_no(value) -> str:
@@ -135,7 +145,7 @@ def not_own_roles(form, field) -> None:
             "You cannot change your own roles: ask another administrator."))
 
 
-class CrmUserDBModelView(UserDBModelView):
+class CrmUserDBModelView(KnownActions, UserDBModelView):
     """FAB's user screen with two rules: no one grants themselves roles, and every
     role change is in the audit trail (role names only)."""
 
@@ -199,6 +209,16 @@ class CrmUserDBModelView(UserDBModelView):
             record_event("role_change", item, object_type="User", fields=["roles"],
                          detail=role_change_detail(added, removed))
 
+    @expose("/show/<pk>", methods=["GET"])
+    @has_access
+    def show(self, pk):
+        response = super().show(pk)  # FAB's page, or "not found"
+        # A person's account (name, email, sign-ins): who opened it is in the audit
+        # trail, as with the register's pages about a person (CrmModelView.audit_views).
+        # One's own profile page (`userinfo`) is not such a view.
+        record_event("view", self.datamodel.get(pk), object_type="User", commit=True)
+        return response
+
     def post_add(self, item):
         super().post_add(item)
         record_event("create", item, object_type="User",
@@ -227,12 +247,73 @@ class _OtherUsersPasswordForm(_NoPasswordForPersonalDataRoles):
         return current_app.appbuilder.sm.get_user_by_id(pk) if pk else None
 
 
+def may_set_password(user) -> bool:
+    """Return whether `user` may hold a password (break-glass accounts)."""
+    return user is not None and password_refusal(user) is None
+
+
+#: The resources with personal data: a role with any permission on one of them is in
+#: `PERSONAL_DATA_ROLES`.
+_PERSONAL_DATA_RESOURCES = frozenset(MATRIX) - WITHOUT_PERSONAL_DATA
+
+
+def password_offered() -> bool:
+    """Return whether the user menu offers the signed-in user their password page: they
+    hold no permission on personal data. Read from the permissions the request loaded
+    already, so the menu costs no query; the page itself checks the roles
+    (`may_set_password`)."""
+    held = current_app.appbuilder.sm.current_permissions()
+    return bool(held) and not any(resource in _PERSONAL_DATA_RESOURCES
+                                  for _permission, resource in held)
+
+
+class PasswordFormWidget(FormWidget):
+    """FAB's form, each field's help text and error tied to its input for screen readers."""
+
+    template = "crm/widgets/password_form.html"
+
+
 class CrmResetMyPasswordView(ResetMyPasswordView):
-    """Setting one's own password: not for an account with personal-data roles."""
+    """Setting one's own password: not for an account with personal-data roles.
+
+    Such an account is told so when it opens the page, with no form to fill in: it
+    signs in through the company's sign-in service and never has a password here.
+    """
 
     # Keep FAB's resource name, which every role is granted (roles.SELF_SERVICE).
     class_permission_name = "ResetMyPasswordView"
     form = _NoPasswordForPersonalDataRoles
+    edit_widget = PasswordFormWidget
+    no_password_template = "security/no_password.html"
+    #: Whether the user menu offers the page (appbuilder/navbar_right.html).
+    offered = staticmethod(password_offered)
+
+    @expose("/form", methods=["GET"])
+    @has_access
+    def this_form_get(self):
+        if not may_set_password(g.user):
+            return self._no_password()
+        return super().this_form_get()
+
+    @expose("/form", methods=["POST"])
+    @has_access
+    def this_form_post(self):
+        # A post (a stale tab, a forged request) sets nothing: the same page says why.
+        if not may_set_password(g.user):
+            return self._no_password()
+        return super().this_form_post()
+
+    def _no_password(self):
+        return self.render_template(
+            self.no_password_template, title=self.form_title,
+            roles=_labels(not_grantable_by_hand(role.name for role in g.user.roles)),
+            provider=_sign_in_service())
+
+
+def _sign_in_service() -> str:
+    """Return the company's sign-in service by the name its button has, "" if none."""
+    sso_ = sso()
+    return sso_.display_name if sso_ else ""
 
 
 class CrmResetPasswordView(ResetPasswordView):

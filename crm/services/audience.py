@@ -16,6 +16,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from crm.integrations.mailchimp import subscriber_hash
@@ -31,9 +32,15 @@ from crm.models import (
 )
 from crm.privacy.suppression import suppress, suppression_hash, suppression_hash_sql
 from crm.services.audit import record_event
+from crm.services.spreadsheets import cell
 
 #: The fields the export gives, and no more.
 EXPORT_FIELDS = ("email", "first_name", "last_name", "language", "organisation")
+#: The export's header row, in the reader's language: each field as the contact screens
+#: label it (crm.views.register), which `crm import` also reads back as these fields.
+EXPORT_HEADERS = {"email": _l("Email"), "first_name": _l("First name"),
+                  "last_name": _l("Last name"), "language": _l("Language"),
+                  "organisation": _l("Organisation")}
 #: The purpose whose consents an unsubscribe withdraws.
 MARKETING_PURPOSE = "direct_marketing"
 
@@ -105,25 +112,24 @@ def audience_batches(session: Session, size: int = 500) -> Iterator[list[Member]
 def export_csv(session: Session, actor: tuple[int | None, str | None] | None = None) -> \
         tuple[bytes, int]:
     """Return the audience as CSV (UTF-8 with BOM, semicolons, as Excel reads it) and its
-    row count; the export is audited with the count, never the values."""
+    row count; the export is audited with the count, never the values.
+
+    The header row is in the language of the request (or of `force_locale`); the
+    language column keeps its codes ("fi", "en"), as Mailchimp takes them.
+    """
     out = io.StringIO(newline="")
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
-    writer.writerow(EXPORT_FIELDS)
+    writer.writerow([str(EXPORT_HEADERS[field]) for field in EXPORT_FIELDS])
     count = 0
     for batch in audience_batches(session, 2000):
         for m in batch:
-            writer.writerow([_cell(v) for v in (m.email, m.first_name, m.last_name,
-                                                m.language, m.organisation or "")])
+            writer.writerow([cell(v) for v in (m.email, m.first_name, m.last_name,
+                                               m.language, m.organisation or "")])
         count += len(batch)
     record_event("export", object_type="MarketingAudience", fields=list(EXPORT_FIELDS),
                  detail=f"audience CSV, {count} rows", actor=actor, session=session,
                  commit=True)
     return ("\ufeff" + out.getvalue()).encode("utf-8"), count
-
-
-def _cell(value: str) -> str:
-    # A cell starting with = + - @ is a formula to a spreadsheet: keep it text.
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@") else value
 
 
 def record_unsubscribe(session: Session, address: str, *, how: str, now: datetime) -> int:

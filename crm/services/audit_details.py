@@ -106,6 +106,16 @@ def _audience(match: re.Match) -> str:
                     "Marketing audience as CSV, %(num)d rows", count)
 
 
+def _audit_trail(match: re.Match) -> str:
+    count = int(match["count"])
+    if match["capped"]:
+        return ngettext("Audit trail as CSV, the first %(num)d row (the most a file holds)",
+                        "Audit trail as CSV, the first %(num)d rows (the most a file holds)",
+                        count)
+    return ngettext("Audit trail as CSV, %(num)d row", "Audit trail as CSV, %(num)d rows",
+                    count)
+
+
 def _mailchimp(match: re.Match) -> str:
     event = str(MAILCHIMP_EVENTS.get(match["event"], match["event"]))
     if match.groupdict().get("unknown"):
@@ -130,10 +140,19 @@ def _art14(match: re.Match) -> str:
 
 
 def _job(match: re.Match) -> str:
+    """A job's run: its job, status and the counts its job sums up (crm.jobs.runner),
+    labelled as on the run's page: "Mailchimp sync: Succeeded. Sent to Mailchimp 120, ..."."""
     from crm.jobs import job_title  # the jobs import the services: not at import time
+    from crm.views.jobs import counts_text  # the views import this module
 
     text = f"{job_title(match['job'])}: {JobStatus(match['status']).label}"
-    return f"{text} ({_('Dry run')})" if match["dry"] else text
+    if match["dry"]:
+        text = f"{text} ({_('Dry run')})"
+    if not match["counts"]:
+        return text
+    counts = [(key, int(value)) for key, value in
+              (part.split("=") for part in match["counts"].split())]
+    return f"{text}. {counts_text(match['job'], counts)}"
 
 
 def _role_changes(match: re.Match) -> str:
@@ -152,12 +171,14 @@ PATTERNS: list[tuple[re.Pattern, Callable[[re.Match], str]]] = [
     (re.compile(r"(?P<format>json|html(?:-fi|-en)?)(?: request (?P<id>\d+))?"), _export),
     (re.compile(r"matches (?P<count>\d+)"), _matches),
     (re.compile(r"audience CSV, (?P<count>\d+) rows"), _audience),
+    (re.compile(r"audit trail CSV, (?P<count>\d+) rows(?P<capped>, capped)?"), _audit_trail),
     (re.compile(r"mailchimp webhook (?P<event>\w+)(?P<unknown>: unknown address suppressed)?"),
      _mailchimp),
     (re.compile(r"Mailchimp webhook: (?P<event>\w+)"), _mailchimp),  # a change's reason
     (re.compile(r"art14 (?P<count>\d+) sent (?P<date>\d{4}-\d\d-\d\d)"), _art14),
     (re.compile(r"\w+=\d+(?: \w+=\d+)*"), _import_counts),
-    (re.compile(rf"(?P<job>\w+) (?P<status>{_STATUSES})(?P<dry> dry run)?"), _job),
+    (re.compile(rf"(?P<job>\w+) (?P<status>{_STATUSES})(?P<dry> dry run)?"
+                rf"(?P<counts>(?: \w+=\d+)+)?"), _job),
     (re.compile(r"[+-]\w+(?: [+-]\w+)*"), _role_changes),
     (re.compile(r"\w+(?:,\w+)*"), _roles),
 ]
@@ -197,4 +218,6 @@ def event_detail_text(action: str | None, detail: str | None) -> str:
     failed rather than how it was tried."""
     if action == "login_failed" and detail in FAILED_PASSWORD:
         return str(FAILED_PASSWORD[detail])
+    if action == "access_denied":  # the method and path refused, as requested
+        return detail or ""
     return detail_text(detail)

@@ -19,6 +19,8 @@ ACTIONS = {
     "art14_notice": _l("Art. 14 notice recorded as sent"),
     "login": _l("Signed in"), "logout": _l("Signed out"),
     "login_failed": _l("Sign-in failed"), "login_refused": _l("Sign-in refused"),
+    # A signed-in user refused a page, record, export or API endpoint (a 403).
+    "access_denied": _l("Access denied"),
 }
 
 OBJECT_TYPES = {

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
+from flask import current_app
 from flask_appbuilder.security.sqla.models import User
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -83,6 +84,18 @@ TITLES = ["Tietohallintojohtaja", "IT-päällikkö", "Identiteettiarkkitehti",
 
 DEMO_LIST_HASH = hashlib.sha256(b"demo purchased list 2026-03").hexdigest()
 
+#: The versions of the newsletter's consent wording (read out on the phone, sent by email),
+#: each in use from the first day of its month: a consent names the one it was given to.
+NEWSLETTER_CONSENT_VERSIONS = ("2020-05", "2024-01", "2025-09")
+#: What a consent by phone or by email says it agreed to ("what was agreed, in brief",
+#: crm.views.consent_forms), and where it can be checked.
+NEWSLETTER_CONSENT_WAYS = {
+    ConsentMethod.phone: ("Uutiskirjeen puhelinkäsikirjoitus {version}",
+                          "Puhelu {day}; muistiinpano myynnin puhelulokissa"),
+    ConsentMethod.email: ("Uutiskirjeen tilausvahvistus {version}",
+                          "Sähköposti {day}; tallessa markkinoinnin postilaatikossa"),
+}
+
 
 def business_id(body: int) -> str:
     """Return a valid Y-tunnus for a 7-digit body, skipping bodies with no check digit."""
@@ -131,6 +144,60 @@ def load_demo(session: Session, sm, password: str) -> str:
             f"{created_users} demo users created")
 
 
+def _version_start(version: str) -> datetime:
+    year, month = version.split("-")
+    return datetime(int(year), int(month), 1, tzinfo=UTC)
+
+
+def _between(rnd: random.Random, start: datetime, end: datetime) -> datetime:
+    """Return a time between `start` and `end`, to the second."""
+    return start + timedelta(seconds=int((end - start).total_seconds() * rnd.random()))
+
+
+def _newsletter_consent(rnd: random.Random, purpose: Purpose, given_at: datetime,
+                        withdrawn_at: datetime | None = None) -> Consent:
+    """Return a consent to the newsletter given at `given_at` by phone or email, to the
+    version of its wording in use then."""
+    version = [v for v in NEWSLETTER_CONSENT_VERSIONS if _version_start(v) <= given_at][-1]
+    how = rnd.choice(list(NEWSLETTER_CONSENT_WAYS))
+    wording, evidence = NEWSLETTER_CONSENT_WAYS[how]
+    day = given_at.date()
+    return Consent(purpose=purpose, text_version=wording.format(version=version),
+                   given_how=how, given_at=given_at, withdrawn_at=withdrawn_at,
+                   evidence=evidence.format(day=f"{day.day}.{day.month}.{day.year}"))
+
+
+def _marketing_story(rnd: random.Random, contact: Contact, purpose: Purpose,
+                     recorded_at: datetime, now: datetime) -> None:
+    """Give `contact` the consents its marketing status stands on (crm.services.consents):
+    subscribed on a valid consent to direct marketing, unsubscribed after withdrawing
+    theirs, never without one. Each was given, and withdrawn, while the person was in
+    touch: after they were recorded, by their last activity."""
+    status = contact.marketing_status
+    if status is MarketingStatus.never:
+        return
+    valid_days = current_app.config["CRM_CONSENT_VALID_DAYS"]
+    # Given well within the period a consent is valid for, so that none lapses at once.
+    earliest = max(recorded_at, now - timedelta(days=max(valid_days - 30, 1)),
+                   _version_start(NEWSLETTER_CONSENT_VERSIONS[0]))
+    latest = contact.last_activity_at
+    if status is MarketingStatus.subscribed and earliest < latest:
+        contact.purposes.append(purpose)
+        contact.consents.append(_newsletter_consent(rnd, purpose,
+                                                    _between(rnd, earliest, latest)))
+        return
+    earliest = max(recorded_at, _version_start(NEWSLETTER_CONSENT_VERSIONS[0]))
+    if earliest >= latest:  # last heard of before the newsletter asked for consents
+        contact.marketing_status = MarketingStatus.never
+        return
+    # Not in touch since a consent would still be valid (a former customer, a prospect
+    # silent for long): they withdrew theirs.
+    contact.marketing_status = MarketingStatus.unsubscribed
+    given = _between(rnd, earliest, earliest + (latest - earliest) / 2)
+    withdrawn = _between(rnd, given + timedelta(minutes=1), latest)
+    contact.consents.append(_newsletter_consent(rnd, purpose, given, withdrawn))
+
+
 def _record_list_import(session: Session, bought: Source, new: int) -> None:
     """Record the purchased list as `import_purchased_list` does: its counts, and who
     imported it (Marketing) in the audit trail, which the import history shows."""
@@ -141,10 +208,11 @@ def _record_list_import(session: Session, bought: Source, new: int) -> None:
     importer = session.execute(select(User.id, User.username)
                                .where(User.username == "marketing")).first()
     detail = " ".join(f"{key}={count}" for key, count in bought.import_counts.items())
-    record_event("import", bought, fields=["email", "first_name", "last_name",
-                                           "organisation", "phone", "title"],
-                 detail=detail, actor=tuple(importer) if importer else (None, None),
-                 session=session, commit=False)
+    event = record_event("import", bought, fields=["email", "first_name", "last_name",
+                                                   "organisation", "phone", "title"],
+                         detail=detail, actor=tuple(importer) if importer else (None, None),
+                         session=session, commit=False)
+    event.at = bought.created_at  # imported the day it was received
 
 
 def _load_register(session: Session, rnd: random.Random) -> dict[str, int]:
@@ -152,9 +220,12 @@ def _load_register(session: Session, rnd: random.Random) -> dict[str, int]:
     today = now.date()
     own = own_activity_source(session)
     person = the_person_source(session)
+    list_received = today - timedelta(days=20)
+    # Imported the morning it was received: its people were recorded then.
+    imported_at = datetime.combine(list_received, time(8, 30), tzinfo=UTC)
     bought = Source(kind=SourceKind.purchased_list, name="Tietohallinnon päättäjät 2026",
-                    supplier="Esimerkkirekisteri Oy", received_on=today - timedelta(days=20),
-                    file_hash=DEMO_LIST_HASH)
+                    supplier="Esimerkkirekisteri Oy", received_on=list_received,
+                    file_hash=DEMO_LIST_HASH, created_at=imported_at)
     session.add(bought)
     purposes = {p.code: p for p in session.scalars(select(Purpose))}
     # Activities are logged by the people whose role writes them (Sales, Support), never
@@ -206,7 +277,23 @@ def _load_register(session: Session, rnd: random.Random) -> dict[str, int]:
             serial += 1
             first, last = rnd.choice(FIRST_NAMES), rnd.choice(LAST_NAMES)
             domain = f"{_slug(org.name)}.example"
-            source = (bought if serial % 5 == 0 else person if serial % 7 == 0 else own)
+            last_activity_at = now - timedelta(days=rnd.randint(1, 300))
+            if org.relationship_end is not None:
+                # Former customers' people were last heard of while the relationship lasted.
+                ended = datetime.combine(org.relationship_end, datetime.min.time(), tzinfo=UTC)
+                last_activity_at = ended - timedelta(days=rnd.randint(1, 300))
+            silent = org.customer_status is CustomerStatus.prospect and serial % 4 == 0
+            if silent:
+                # Prospects silent for over two years: past retention.
+                last_activity_at = now - timedelta(days=rnd.randint(760, 1100))
+            # The purchased list brought only people new to the register, who have been in
+            # touch since it came (if at all); none at a former customer.
+            if serial % 5 == 0 and not silent and org.relationship_end is None:
+                source, recorded_at = bought, imported_at
+                last_activity_at = _between(rnd, imported_at, now)
+            else:
+                source = person if serial % 7 == 0 else own
+                recorded_at = last_activity_at - timedelta(days=rnd.randint(1, 900))
             contact = Contact(
                 first_name=first, last_name=last, title=rnd.choice(TITLES), organisation=org,
                 email=f"{_slug(first)}.{_slug(last)}{serial}@{domain}",
@@ -215,18 +302,14 @@ def _load_register(session: Session, rnd: random.Random) -> dict[str, int]:
                 legal_basis=(LegalBasis.contract if org.customer_status is
                              CustomerStatus.customer else LegalBasis.position),
                 source=source,
-                marketing_status=rnd.choice(list(MarketingStatus)),
+                # A purchased list brings no consents: its people start with none.
+                marketing_status=(MarketingStatus.never if source is bought
+                                  else rnd.choice(list(MarketingStatus))),
                 relationship_role=rnd.choice(list(RelationshipRole)),
-                last_activity_at=now - timedelta(days=rnd.randint(1, 300)),
+                last_activity_at=last_activity_at, created_at=recorded_at,
             )
             contact.purposes = [purposes["customer_relationship"], purposes["new_business"]]
-            if org.relationship_end is not None:
-                # Former customers' people were last heard of while the relationship lasted.
-                ended = datetime.combine(org.relationship_end, datetime.min.time(), tzinfo=UTC)
-                contact.last_activity_at = ended - timedelta(days=rnd.randint(1, 300))
-            if org.customer_status is CustomerStatus.prospect and serial % 4 == 0:
-                # Prospects silent for over two years: past retention.
-                contact.last_activity_at = now - timedelta(days=rnd.randint(760, 1100))
+            if silent:
                 counts["expired"] += 1
                 counts["prospects"] += 1
             elif org.relationship_end and org.relationship_end < today - timedelta(days=1826):
@@ -235,19 +318,13 @@ def _load_register(session: Session, rnd: random.Random) -> dict[str, int]:
             if serial % 9 == 0:
                 contact.legal_hold = contact.last_activity_at < now - timedelta(days=730)
             session.add(contact)
-            session.add(Provenance(contact=contact, source=source,
-                                   recorded_at=now - timedelta(days=rnd.randint(1, 900)),
+            session.add(Provenance(contact=contact, source=source, recorded_at=recorded_at,
                                    art14_due_on=(bought.received_on + timedelta(days=30)
                                                  if source is bought else None)))
             if serial % 3 == 0:
                 session.add(Identifier(contact=contact, system="Asiakasportaali",
                                        identifier=f"user{serial:05d}"))
-            if contact.marketing_status is MarketingStatus.subscribed:
-                contact.purposes.append(purposes["direct_marketing"])
-                session.add(Consent(contact=contact, purpose=purposes["direct_marketing"],
-                                    text_version="2026-01", given_how=ConsentMethod.form,
-                                    given_at=now - timedelta(days=rnd.randint(10, 600)),
-                                    evidence="Uutiskirjeen tilauslomake"))
+            _marketing_story(rnd, contact, purposes["direct_marketing"], recorded_at, now)
             for _ in range(rnd.randint(0, 3)):
                 kind = rnd.choice(list(ActivityKind))
                 session.add(Activity(

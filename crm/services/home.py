@@ -27,6 +27,8 @@ from crm.models import (
     Organisation,
     RelationshipRole,
     RequestStatus,
+    Source,
+    SourceKind,
 )
 from crm.security import roles
 from crm.services.art14 import lists_owing
@@ -90,7 +92,21 @@ def home_panels(session: Session, can: Callable[[str, str], bool],
                  late=bool(n.overdue_days))
              for n in owing],
             total, url("SourceView.list", None)))
-    if can(roles.READ, roles.CALLBACK_REQUEST):
+    if can(roles.ADD, roles.PURCHASED_LIST_IMPORT):
+        # The lists Marketing imported last, each to its page (what the import did, its
+        # notices), and the import screen with the whole history.
+        bought = Source.kind == SourceKind.purchased_list
+        rows = session.execute(select(Source.id, Source.name, Source.created_at)
+                               .where(bought).order_by(Source.created_at.desc(),
+                                                       Source.id.desc()).limit(6)).all()
+        panels.append(Panel("imports", _("Latest purchased-list imports"),
+                            [Row(name, url("SourceView.show", i), format_date(at, "short"))
+                             for i, name, at in rows],
+                            None, url("PurchasedListImportView.index", None)))
+    if can(roles.EDIT, roles.CALLBACK_REQUEST):
+        # Sales' work: the people to call back. Those who only read the requests
+        # (Marketing, the privacy team) open them from the menu; on their home page the
+        # list read as if the calls were theirs to make.
         # New ones and those being handled: one taken up and left "in progress" would
         # otherwise drop out of sight. New ones first, the newest first.
         open_ = CallbackRequest.status.in_([CallbackStatus.new, CallbackStatus.in_progress])
@@ -108,8 +124,10 @@ def home_panels(session: Session, can: Callable[[str, str], bool],
              for i, name, status, at in rows],
             session.scalar(select(func.count()).where(open_)),
             url("CallbackRequestView.list", None)))
-    if can(roles.READ, roles.ACTIVITY):
-        support_only = can(roles.ADD, roles.ACTIVITY) and not can(roles.ADD, roles.ORGANISATION)
+    if can(roles.ADD, roles.ACTIVITY):
+        # The calls, meetings and support interactions of those who log them (Sales,
+        # Support); those who only read them open them from the menu or a contact's page.
+        support_only = not can(roles.ADD, roles.ORGANISATION)
         kind_filter = (Activity.kind == ActivityKind.support if support_only
                        else Activity.kind.is_not(None))
         # Each with whom it was: a list of "Demo", "Demo", "Tukipyyntö" says nothing.
@@ -134,9 +152,15 @@ def home_panels(session: Session, can: Callable[[str, str], bool],
         # Contacts by marketing status: not the audience, which leaves out those without
         # an email address and those on the suppression list. Titled and counted as the
         # audience, it read a larger number than the audience page and its file; those
-        # who may send to the audience get the link to it.
+        # who may send to the audience get the link to it. Each status opens the contacts
+        # list filtered by it (FilterEnumEqual, the column's first filter), whose count
+        # this is: it lists no anonymised contacts either.
+        may_list = can(roles.READ, roles.CONTACT)
         panels.append(Panel("marketing", _("Marketing"),
-                            [Row(s.label, None, str(counts.get(s, 0))) for s in MarketingStatus],
+                            [Row(s.label, url("ContactView.list",
+                                              {"_flt_0_marketing_status": s.value})
+                                 if may_list else None, str(counts.get(s, 0)))
+                             for s in MarketingStatus],
                             None, url("MarketingAudienceView.index", None)
                             if can(roles.EXPORT, roles.MARKETING_AUDIENCE) else None))
     if can(roles.EDIT, roles.INVOICING):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_appbuilder import AppBuilder
 from flask_babel import lazy_gettext as _l
 
+from crm.security import roles
 from crm.views.art14 import Art14NoticeView
 from crm.views.audience import MarketingAudienceView
 from crm.views.imports import PurchasedListImportView
@@ -30,7 +31,8 @@ from crm.views.subjects import ContactChangeView, RecordOfProcessingView, Reques
 
 REGISTER = "Register"
 MARKETING = "Marketing"
-PRIVACY = "Privacy"
+PRIVACY = roles.PRIVACY_MENU
+MAINTENANCE = roles.MAINTENANCE_MENU
 
 
 def register_views(appbuilder: AppBuilder) -> None:
@@ -60,7 +62,7 @@ def register_views(appbuilder: AppBuilder) -> None:
         category=PRIVACY)
     add(RetentionPolicyView, "Retention", label=_l("Retention policies"), icon="fa-clock-o",
         category=PRIVACY)
-    add(JobRunView, "Job runs", label=_l("Job runs"), icon="fa-cogs", category=PRIVACY)
+    runs = add(JobRunView, "Job runs", label=_l("Job runs"), icon="fa-cogs", category=PRIVACY)
     jobs = add(JobsView, "Jobs", label=_l("Scheduled jobs"), icon="fa-play-circle",
                category=PRIVACY)
     appbuilder.add_link("Retention forecast", href="JobsView.forecast",
@@ -70,6 +72,17 @@ def register_views(appbuilder: AppBuilder) -> None:
         category=PRIVACY)
     add(RecordOfProcessingView, "Record of processing", label=_l("Record of processing"),
         icon="fa-file-text-o", category=PRIVACY)
+    # The job screens again, for the administrator and the service maintainer under a
+    # heading of their own work (roles.MENU_CATEGORY_ROLES says who sees which).
+    link = appbuilder.add_link
+    link("Maintenance: job runs", href="JobRunView.list", label=_l("Job runs"),
+         icon="fa-cogs", category=MAINTENANCE, category_label=_l("Maintenance"),
+         category_icon="fa-wrench", baseview=runs)
+    link("Maintenance: jobs", href="JobsView.index", label=_l("Scheduled jobs"),
+         icon="fa-play-circle", category=MAINTENANCE, baseview=jobs)
+    link("Maintenance: retention forecast", href="JobsView.forecast",
+         label=_l("Retention forecast"), icon="fa-calendar", category=MAINTENANCE,
+         baseview=jobs)
     # Reached from a contact's page only.
     appbuilder.add_view_no_menu(IdentifierView)
     appbuilder.add_view_no_menu(ProvenanceView)

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import math
+
 import sqlalchemy as sa
-from flask import current_app, flash, g, has_request_context, redirect, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    g,
+    has_request_context,
+    redirect,
+    request,
+    url_for,
+)
 from flask_appbuilder import ModelView
+from flask_appbuilder.const import FLAMSG_ERR_SEC_ACCESS_DENIED, PERMISSION_PREFIX
 from flask_appbuilder.fields import QuerySelectField
 from flask_appbuilder.forms import GeneralModelConverter
 from flask_appbuilder.models.sqla.interface import SQLAInterface
@@ -12,6 +24,8 @@ from flask_appbuilder.widgets import SearchWidget, ShowWidget
 from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from sqlalchemy.orm import RelationshipDirection
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import BooleanField, HiddenField, SelectField
 from wtforms.validators import InputRequired, StopValidation, ValidationError
@@ -26,8 +40,9 @@ from crm.services.requests import today as register_today
 from crm.services.validation import NoSensitiveData
 from crm.views import keyset
 from crm.views.dates import LocalDateField, LocalDateTimeField
-from crm.views.interface import CrmListWidget, CrmSQLAInterface
-from crm.views.related import RelatedRecordField, related_record_fields
+from crm.views.interface import CrmListWidget, CrmSQLAInterface, count_cap
+from crm.views.related import RelatedRecordField, linked, related_record_fields
+from crm.views.save_refusals import RefusedSaves
 
 #: FAB view methods -> the CRM action they need (prefixed with "can_" by FAB).
 METHOD_PERMISSIONS = {
@@ -263,7 +278,27 @@ def _really_changed(history) -> bool:
     return old != new
 
 
-class CrmModelView(ModelView):
+class KnownActions:
+    """A model view mixin: an action the screen does not have, named in a post to FAB's
+    `action_post` (a list's bulk action) or `action` (a record's), is "not found" (404)
+    to a reader of the screen and "no access" (403) to anyone else; FAB looked it up
+    and failed with an error page (a 500). Who is not signed in is sent to sign in, as
+    FAB's `has_access` does."""
+
+    def get_action_permission_name(self, name: str) -> str:
+        if name in self.actions:
+            return super().get_action_permission_name(name)
+        if not current_user.is_authenticated:
+            flash(str(FLAMSG_ERR_SEC_ACCESS_DENIED), "danger")
+            abort(redirect(url_for(f"{self.appbuilder.sm.auth_view.__class__.__name__}.login")))
+        # The screen's list is what its readers open.
+        permission = PERMISSION_PREFIX + (self.method_permission_name or {}).get("list", "list")
+        readable = (permission in self.base_permissions
+                    and self.appbuilder.sm.has_access(permission, self.class_permission_name))
+        abort(404 if readable else 403)
+
+
+class CrmModelView(KnownActions, RefusedSaves, ModelView):
     """A model view whose permissions and field groups come from `crm.security.roles`.
 
     :cvar resource: the resource whose permissions guard the view.
@@ -275,6 +310,9 @@ class CrmModelView(ModelView):
     field_groups: dict[str, list[str]] = {}
     method_permission_name = METHOD_PERMISSIONS
     base_permissions = ["can_read", "can_add", "can_edit", "can_delete"]
+    #: Every opening of a record's page is in the audit trail as "view" of the record
+    #: (DESIGN §9.5): set on every screen whose record page shows a person's data.
+    #: Lists are not logged.
     audit_views = False
     #: Date columns whose calendar ends today, for days that cannot be in the future.
     dates_until_today: tuple[str, ...] = ()
@@ -520,19 +558,46 @@ class CrmModelView(ModelView):
         # "›" and "‹" continue from the page's last and first rows (crm.views.keyset).
         paging = keyset.start(self.datamodel, self.__class__.__name__, kwargs.get("page") or 0)
         try:
-            return super()._get_list_widget(filters=filters, paging=paging, **kwargs)
+            widgets = super()._get_list_widget(filters=filters, paging=paging, **kwargs)
         finally:
             keyset.stop(self.datamodel)
+        self._leave_past_the_end(widgets["list"].template_args, filters, paging)
+        return widgets
+
+    def _leave_past_the_end(self, shown: dict, filters, paging: keyset.Paging) -> None:
+        """Send an empty page past the list's end (an old link, a list shortened since) to
+        the list's last page, the page's other arguments (order, filters) kept."""
+        page = shown.get("page") or 0
+        if not page or shown.get("pks") or request.method not in ("GET", "HEAD"):
+            return
+        count = shown.get("count") or 0
+        if count > count_cap():  # "10 000+": where the list ends needs the whole count
+            count = self.datamodel.count_all(filters.get_joined_filters(self._base_filters))
+        last = max(math.ceil(count / shown["page_size"]) - 1, 0)
+        flash(str(_l("That page is past the end of the list: here is its last page.")), "info")
+        # A URL of this request's own endpoint, built here (crm.views.keyset).
+        abort(redirect(paging.url(last)))
 
     def _get_show_widget(self, pk, item, widgets=None, actions=None, show_fieldsets=None):
         fieldsets = show_fieldsets or self._visible_fieldsets(self.show_fieldsets)
         widgets = super()._get_show_widget(pk, item, widgets=widgets, actions=actions,
                                            show_fieldsets=fieldsets)
+        # The records it names (its contact, organisation, ...) link to their own pages.
+        widgets["show"].template_args["formatters_columns"] = self._linked_formatters()
         # The record's page links to its edit form, for whoever may edit the record.
         if "can_edit" in self.base_permissions and can(roles.EDIT, self.resource):
             widgets["show"].template_args["edit_url"] = url_for(
                 f"{self.__class__.__name__}.edit", pk=pk)
         return widgets
+
+    def _linked_formatters(self) -> dict:
+        """Return the record page's displays, a related record's (many-to-one) shown as a
+        link to its own page for whoever may open it (crm.views.related.linked)."""
+        formatters = dict(self.formatters_columns)
+        for relation in sa.inspect(self.datamodel.obj).relationships:
+            if relation.direction is RelationshipDirection.MANYTOONE:
+                formatters[relation.key] = linked(formatters.get(relation.key, _show_value))
+        return formatters
 
     def _visible_fieldsets(self, fieldsets):
         if not fieldsets:

@@ -136,6 +136,11 @@ def at_least_one_purpose(form, field) -> None:
             "Choose at least one purpose for which the contact's details are kept."))
 
 
+# The form marks the field required, as the browser and a screen reader tell; and its
+# list of purposes offers no button that removes them all (crm/accessibility.html).
+at_least_one_purpose.field_flags = {"required": True}
+
+
 def who_records_consents() -> str:
     """Return the refusal of a new contact on consent to a role that may not record the
     consent: the roles that may (crm.security.roles.MATRIX, Consent's "A")."""

@@ -2,9 +2,10 @@
 
 A role without access to a screen (403), a record or address that does not exist
 (404), an address opened that only a form's button posts to (405, its Allow header
-kept) and a request the CRM cannot take (400, say a form sent with an expired
-token) get a page in the CRM's own layout that says what happened and what to do.
-The status codes stay. The REST API under /api/ (FAB's token sign-in and menu) and
+kept), a request the CRM cannot take (400, say a form sent with an expired
+token) and one past a rate limit (429, the sign-in form's, with Retry-After) get
+a page in the CRM's own layout that says what happened and what to do. The status
+codes stay. The REST API under /api/ (FAB's token sign-in and menu) and
 callers that ask for JSON rather than HTML get JSON, `{"message": ...}` in English as
 FAB's API answers its own errors. Other machine clients (the webhook, anything not
 asking for HTML) keep Werkzeug's short answers.
@@ -20,11 +21,17 @@ page size a list of every row. A page or page size that is not a whole number, o
 page past `MAX_PAGE`, is refused with a 400 that says so; a page size past
 `MAX_PAGE_SIZE` is sent on to the same address at that size, so the pages shown and
 the paging links agree.
+
+A signed-in user refused a screen, record, export or API endpoint (a 403, however FAB
+or the CRM answered it) is recorded in the audit trail (`audit_refusal`): who, the
+method and the path, never the query string, which may hold what was searched.
 """
 
 from __future__ import annotations
 
 import logging
+import re
+import time
 import traceback
 from urllib.parse import quote, urlencode
 
@@ -35,6 +42,8 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import BadRequest, HTTPException
 
 from crm.extensions import db
+from crm.security.login import CrmAuthDBView, CrmSecurityApi
+from crm.services.audit import record_refusal
 from crm.views.interface import MAX_PAGE, MAX_PAGE_SIZE
 
 log = logging.getLogger(__name__)
@@ -54,6 +63,14 @@ PAGES = {
     405: (_l("This address cannot be opened like this"),
           _l("This address is used by a button on one of the CRM's pages, not opened by "
              "itself. Go back to the page and use its button.")),
+    # A rate limit (the sign-in form's): the answer says when to try again (Retry-After).
+    429: (_l("Too many attempts"),
+          _l("Too many attempts have come from your address in a short time. Wait a "
+             "moment and try again.")),
+    # A request past its size limit (crm.security.request_size), refused unread.
+    413: (_l("Too much data was sent"),
+          _l("The form or file sent was larger than the CRM takes, so nothing was saved. "
+             "Go back, shorten the text or choose a smaller file, and try again.")),
     500: (_l("Something went wrong"),
           _l("The page could not be shown because of an error in the CRM. The error has "
              "been logged. Go back and try again; if it happens again, tell the CRM's "
@@ -120,6 +137,8 @@ def _error_page(error: HTTPException):
         # Werkzeug's own headers (Allow on a 405, WWW-Authenticate, Retry-After) stay.
         response.headers.extend((name, value) for name, value in error.get_headers()
                                 if name.lower() != "content-type")
+        if error.code == 429 and "Retry-After" not in response.headers:
+            response.headers.extend(_retry_after())
         return response
     if (error.code not in PAGES or request.path.startswith(MACHINE_PATHS)
             or not request.accept_mimetypes.accept_html):
@@ -131,8 +150,21 @@ def _error_page(error: HTTPException):
         return _server_error_page(error, title, text)
     body, code = _render(error.code, title, text)
     # Werkzeug's own headers (Allow on a 405) stay, as on its own page.
-    return body, code, [(name, value) for name, value in error.get_headers()
-                        if name.lower() != "content-type"]
+    headers = [(name, value) for name, value in error.get_headers()
+               if name.lower() != "content-type"]
+    if error.code == 429 and not any(name.lower() == "retry-after" for name, _ in headers):
+        headers += _retry_after()
+    return body, code, headers
+
+
+def _retry_after() -> list[tuple[str, str]]:
+    """Return a 429's Retry-After: when the limit that refused the request lets the next
+    one in (Flask-Limiter sets it too, where its headers are on)."""
+    limiter = getattr(current_app.appbuilder.sm, "limiter", None)
+    limit = limiter.current_limit if limiter is not None else None
+    if limit is None:
+        return []
+    return [("Retry-After", str(max(1, int(limit.reset_at - time.time()))))]
 
 
 def _render(code: int, title, text):
@@ -179,6 +211,57 @@ def log_exception(exc_info) -> None:
     log.error("".join(lines).rstrip())
 
 
+#: Paths whose refusals are not the CRM's permission checks: the webhook's secret, the
+#: liveness probe, files.
+NOT_AUDITED_PATHS = ("/webhooks/", "/health", "/static/")
+#: The sign-in pages record their own refusals (`login_refused`, crm.security.login).
+SIGN_IN_BLUEPRINTS = (CrmAuthDBView.__name__, CrmSecurityApi.__name__)
+_RULE_PART = re.compile(r"<(?:[^:<>]+:)?([^<>]+)>")
+
+
+def refused_path() -> str:
+    """Return the refused request's path as its route names it: a number in the path (a
+    record's id) as it is, any other part by the route's name for it
+    ("/contactview/download/<filename>"), which could be anything typed."""
+    rule, args = request.url_rule, request.view_args or {}
+    if rule is None:
+        return request.path
+
+    def part(match: re.Match) -> str:
+        value = args.get(match[1])
+        return str(value) if str(value).isdigit() else f"<{match[1]}>"
+
+    return _RULE_PART.sub(part, rule.rule)
+
+
+def audit_refusal(response):
+    """Record a signed-in user's 403 in the audit trail (once a minute per user and path).
+
+    Runs after the answer is made (FAB's 403 from `has_access`, its API's, the CRM's
+    own `abort(403)`): whatever goes wrong here is logged, and the answer goes out.
+    """
+    if (response.status_code != 403 or request.path.startswith(NOT_AUDITED_PATHS)
+            or request.blueprint in SIGN_IN_BLUEPRINTS):
+        return response
+    try:
+        # FAB's user of the request: the session's, or an API token's.
+        user = g.get("user") or current_user
+        if not getattr(user, "is_authenticated", False):  # sent to sign in, not refused
+            return response
+        actor = (user.id, user.username)
+        # A refused request changed nothing: what its transaction holds is not kept.
+        db.session.rollback()
+        record_refusal(db.session, actor, request.method, refused_path())
+    except Exception as failed:  # its message may quote the statement's values
+        log.error("A refused request could not be recorded in the audit trail: %s",
+                  type(failed).__qualname__)
+        try:
+            db.session.rollback()
+        except Exception:  # the connection itself is gone: the next request gets another
+            log.error("The session could not be rolled back either")
+    return response
+
+
 def init_app(app: Flask) -> None:
     # Every HTTP error, so the API's 405s and 500s are JSON too; pages for PAGES only.
     # An unexpected error reaches the handler as a 500 (InternalServerError) only when
@@ -186,6 +269,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, _error_page)
     app.log_exception = log_exception
     app.before_request(_check_list_address)
+    app.after_request(audit_refusal)
 
 
 class ExpiredFormOnScreen:

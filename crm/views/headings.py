@@ -11,12 +11,20 @@ whole file, or of each page template, would have to follow every FAB release.
 
 The CRM's screens call `panel_begin` once a page; FAB's master-detail and chart pages,
 which call it more than once, are not used.
+
+The page's <title> names it by the same h1, then the CRM ("Yhteyshenkilöt –
+Yhteystietorekisteri"): the CRM's base page (crm/templates/appbuilder/init.html) renders
+its body first and titles it with `page_title`, so every page, FAB's and the CRM's own
+screens alike, is titled as it is headed without saying it twice.
 """
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask
 from jinja2 import BaseLoader, ChoiceLoader, Environment, TemplateNotFound
+from markupsafe import Markup
 
 FAB_LIB = "appbuilder/general/lib.html"
 CRM_MACROS = "crm/fab_lib_headings.html"
@@ -37,6 +45,19 @@ class _LibWithHeadings(BaseLoader):
                 lambda: (fab_fresh is None or fab_fresh()) and (own_fresh is None or own_fresh()))
 
 
+_H1 = re.compile(r"<h1\b[^>]*>(.*?)</h1\s*>", re.S | re.I)
+
+
+def page_title(body: str, app_name) -> str:
+    """Return the title of a page whose rendered body is `body`: its first h1's text, then
+    `app_name`; `app_name` alone for a page without an h1 or headed with that name."""
+    match = _H1.search(body)
+    heading = Markup(match.group(1)).striptags() if match else ""
+    name = str(app_name)
+    return f"{heading} – {name}" if heading and heading != name else name
+
+
 def init_app(app: Flask) -> None:
     loader = app.jinja_env.loader
     app.jinja_env.loader = ChoiceLoader([_LibWithHeadings(loader), loader])
+    app.jinja_env.filters["page_title"] = page_title

@@ -29,6 +29,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from flask_wtf.file import FileField, FileRequired
+from werkzeug.exceptions import RequestEntityTooLarge
 from wtforms import StringField
 from wtforms.validators import InputRequired, Length
 from wtforms.validators import Optional as OptionalValidator
@@ -192,6 +193,19 @@ class PurchasedListImportView(ExpiredFormOnScreen, BaseView):
         waiting = step in ("check", "run") and session.get(_SESSION_KEY)
         return redirect(url_for(f"{self.__class__.__name__}."
                                 f"{'mapping' if waiting else 'index'}"))
+
+    def create_blueprint(self, appbuilder, endpoint=None, static_folder=None):
+        blueprint = super().create_blueprint(appbuilder, endpoint=endpoint,
+                                             static_folder=static_folder)
+        blueprint.register_error_handler(RequestEntityTooLarge, self.too_large)
+        return blueprint
+
+    def too_large(self, error: RequestEntityTooLarge):
+        """An upload past the limit (crm.security.request_size), refused unread: said on
+        the upload screen, as a file just over the limit is."""
+        flash(_("The file is larger than %(mb)d MB.",
+                mb=current_app.config["CRM_IMPORT_MAX_MB"]), "danger")
+        return redirect(url_for(f"{self.__class__.__name__}.index"), 303)
 
     # -- the history, and the upload --------------------------------------------------
 

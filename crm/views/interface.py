@@ -8,7 +8,9 @@ OFFSET that reads (and joins) every skipped row. Here:
   count, a full page past the cap proves "10 000+". A count past the cap is kept
   for `CRM_LIST_COUNT_CACHE_SECONDS` per list and filters (or until a row of the
   model is added or deleted in this process), so paging through a large list does
-  not scan 10,001 index entries per click; a count within the cap is always exact;
+  not scan 10,001 index entries per click; a count within the cap is always exact,
+  also read with an empty page past the list's end (which the list then leaves for
+  its last page, crm.views.base);
 * a page past the first few is read as a deferred join in one statement: the page's
   ids come from an ORDER BY ... OFFSET ... LIMIT over the ids alone, which an index on
   the order column answers without touching the table, and only those rows are
@@ -17,7 +19,9 @@ OFFSET that reads (and joins) every skipped row. Here:
 * a page holds at most `MAX_PAGE_SIZE` rows, whatever the address asks
   (`psize_<view>`), and a page number is at most `MAX_PAGE` (crm.views.errors
   refuses an address past either before the list reads it);
-* a filter on a date reads 01.02.2026 as 1 February (crm.views.date_filters).
+* a filter on a date reads 01.02.2026 as 1 February (crm.views.date_filters);
+* a save the database refuses is rolled back and logged without its values, and the
+  user is told in plain words (crm.views.save_refusals), not with FAB's SQL.
 """
 
 from __future__ import annotations
@@ -33,10 +37,12 @@ from flask_appbuilder.widgets import ListWidget
 from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import event, func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from crm.views import keyset
 from crm.views.date_filters import CrmFilterConverter
+from crm.views.save_refusals import refusal
 
 #: Count at most this many rows for a list's header; beyond it the list says "N+".
 DEFAULT_COUNT_CAP = 10_000
@@ -167,6 +173,48 @@ class CrmSQLAInterface(SQLAInterface):
                                   search_columns=search_columns or [],
                                   search_filters=search_filters)
 
+    def is_unique(self, col_name: str) -> bool:
+        # The CRM's views check unique values themselves, naming the field in the
+        # reader's language (crm.views.save_refusals); FAB's check said "Already
+        # exists." in whichever language first asked.
+        return False
+
+    def add(self, item, commit: bool = True) -> None:
+        try:
+            self.session.add(item)
+            if commit:
+                self.session.commit()
+        except SQLAlchemyError as error:
+            self.session.rollback()
+            raise refusal(error, "add", self.obj) from None
+
+    def edit(self, item, commit: bool = True) -> None:
+        try:
+            self.session.merge(item)
+            if commit:
+                self.session.commit()
+        except SQLAlchemyError as error:
+            self.session.rollback()
+            raise refusal(error, "edit", self.obj) from None
+
+    def delete(self, item, commit: bool = True) -> None:
+        try:
+            self.session.delete(item)
+            if commit:
+                self.session.commit()
+        except SQLAlchemyError as error:
+            self.session.rollback()
+            raise refusal(error, "delete", self.obj) from None
+
+    def delete_all(self, items) -> None:
+        try:
+            for item in items:
+                self.session.delete(item)
+            self.session.commit()
+        except SQLAlchemyError as error:
+            self.session.rollback()
+            raise refusal(error, "delete", self.obj) from None
+
     def get_inner_filters(self, filters):
         # FAB copies the filters into a new `Filters`, which converts every column of
         # the model into its filters on each call; with no dotted column the copy would
@@ -181,6 +229,14 @@ class CrmSQLAInterface(SQLAInterface):
         ids = self._apply_inner_all(self.session.query(pk), filters, aliases_mapping={})
         limited = ids.limit(_literal_int(count_cap() + 1)).subquery()
         return self.session.execute(select(func.count()).select_from(limited)).scalar_one()
+
+    def count_all(self, filters=None) -> int:
+        """Return the number of matching rows, uncapped: only where a list past the cap
+        must know where it ends (a page past its end, `CrmModelView`)."""
+        ids = self._apply_inner_all(self.session.query(self.get_pk()), filters,
+                                    aliases_mapping={})
+        return self.session.execute(select(func.count()).select_from(ids.subquery())
+                                    ).scalar_one()
 
     def query(self, filters=None, order_column="", order_direction="", page=None,
               page_size=None, select_columns=None, outer_default_load=False):
@@ -277,8 +333,9 @@ class CrmSQLAInterface(SQLAInterface):
         cap = count_cap()
         if 0 < rows < page_size or (rows == 0 and offset == 0):
             return min(offset + rows, cap + 1)  # the last page: nothing after it
-        if offset + rows > cap:
+        if rows and offset + rows > cap:
             return cap + 1  # this very page lies past the cap
+        # A full page, or an empty one past the list's end (an old link): counted.
         key = filters_key(self.obj, filters)
         if COUNTS.above_cap(key):
             return cap + 1

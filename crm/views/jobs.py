@@ -24,6 +24,7 @@ from markupsafe import Markup, escape
 
 from crm.extensions import db
 from crm.forms import CrmForm
+from crm.integrations import mailchimp
 from crm.jobs import JOBS, job_title, schedules
 from crm.jobs import mailchimp as mailchimp_job
 from crm.jobs.crontab import crontab_trigger, weekdays
@@ -62,6 +63,23 @@ ERRORS = {
     INTERRUPTED: _l("Interrupted: the process running it ended before it finished."),
     NOT_CONFIGURED: _l("Mailchimp is not configured, so nothing was sent there "
                        "(see CRM_MAILCHIMP_API_KEY in the README)."),
+}
+
+#: A failed Mailchimp call by its kind (`mailchimp.failure_kind`): what went wrong and
+#: what to do, for the jobs screen's readers. The run keeps the technical English message.
+MAILCHIMP_ERRORS = {
+    mailchimp.UNREACHABLE: _l(
+        "Mailchimp could not be reached: no connection or no answer. Try again later. If "
+        "it keeps happening, ask the administrator to check the server's connection to "
+        "Mailchimp."),
+    mailchimp.BAD_KEY: _l("Mailchimp did not accept the API key. Check the API key "
+                          "(CRM_MAILCHIMP_API_KEY)."),
+    mailchimp.NO_AUDIENCE: _l("Mailchimp did not find the audience. Check the audience's "
+                              "id (CRM_MAILCHIMP_AUDIENCE_ID)."),
+    mailchimp.BUSY: _l("Mailchimp was busy or out of order and did not answer even after "
+                       "several tries. Try again later."),
+    mailchimp.REFUSED: _l("Mailchimp refused the request (error %(status)s). If it happens "
+                          "again, ask the administrator to look into it."),
 }
 
 #: Counts of how a run went rather than of what it did: shown apart.
@@ -115,11 +133,22 @@ COUNT_LABELS: dict[str, dict[str, object]] = {
 }
 
 
-def error_text(error: str | None) -> str:
-    """Return a run's recorded error in the reader's language where it is a known one."""
+def error_text(error: str | None, mailchimp_errors: dict | None = None) -> str:
+    """Return a run's recorded error in the reader's language where it is a known one.
+
+    :param mailchimp_errors: texts of Mailchimp's failure kinds instead of
+        `MAILCHIMP_ERRORS`' (the audience page's readers do not know the settings).
+    """
     if not error:
         return ""
-    return str(ERRORS.get(error, error))
+    if error in ERRORS:
+        return str(ERRORS[error])
+    failure = mailchimp.failure_kind(error)
+    if failure is not None:
+        kind, status = failure
+        text = {**MAILCHIMP_ERRORS, **(mailchimp_errors or {})}[kind]
+        return str(text) % {"status": status}
+    return error
 
 
 def trigger_label(trigger: str | None) -> str:
@@ -223,6 +252,22 @@ def count_rows(job: str, counts: dict | None) -> tuple[list[tuple], list[tuple]]
 
     rows.sort(key=place)
     return rows, technical
+
+
+def counts_text(job: str, counts: list[tuple[str, int]]) -> str:
+    """Return (key, value) counts of a run of `job` in words, in the order given and
+    labelled as its page labels them: "Sent to Mailchimp 120, Unchanged 0"."""
+    labels = COUNT_LABELS.get(job, {})
+    return ", ".join(f"{labels.get(key, key)} {value}" for key, value in counts)
+
+
+def summary_text(job: str, counts: dict | None) -> str:
+    """Return what a run did in a line: the counts its job sums up (`Job.summary`).
+
+    Empty when the job sums up none, or the run counted none of them (it was skipped).
+    """
+    keys = JOBS[job].summary if job in JOBS else ()
+    return counts_text(job, [(key, counts[key]) for key in keys if key in (counts or {})])
 
 
 def reminder_text(notification: Notification) -> str:
@@ -333,6 +378,7 @@ class JobsView(ExpiredFormOnScreen, BaseView):
             rows.append({"name": name, "title": job_title(name),
                          "not_configured": not_configured(name),
                          "last_error": error_text(last.error) if last else "",
+                         "last_summary": summary_text(name, last.counts) if last else "",
                          "description": job.description, "schedule": crontabs[name],
                          "schedule_text": schedule_text(crontabs[name]) if crontabs[name]
                          else None,

@@ -9,13 +9,13 @@ en_GB, whose translations gettext finds in the "en" catalogs.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Flask, abort, redirect, request, session, url_for
 from flask_appbuilder import AppBuilder, expose
 from flask_appbuilder.babel.views import LocaleView
 from flask_appbuilder.views import UtilView
 from flask_babel import get_locale, refresh
+
+from crm.security.redirects import safe_return_path
 
 #: UI language -> the Babel locale that writes its dates and numbers.
 FORMATTING_LOCALES = {"en": "en_GB"}
@@ -34,23 +34,6 @@ def page_language() -> str:
     """Return the page's language as HTML's `lang` wants it ("fi", "en")."""
     locale = get_locale()
     return locale.language if locale else "fi"
-
-
-def safe_return_path(target: str | None) -> str | None:
-    """Return `target` if it is a path on this site ("/contactview/list/?q=x"), else None.
-
-    Anything a browser could read as another site is refused: absolute URLs, other
-    schemes, "//host" and its backslash spellings, and control characters (a browser
-    drops a tab or newline, which would turn "/\\t/host" into "//host").
-    """
-    if not target or not target.startswith("/") or target.startswith("//"):
-        return None
-    if "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return None
-    return target
 
 
 def current_page() -> str:

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 import sqlalchemy as sa
+from flask import request, url_for
+from flask_appbuilder import expose, has_access
 from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_appbuilder.urltools import get_filter_args
+from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from wtforms import SelectField, StringField
@@ -21,6 +27,7 @@ from crm.models import (
     Source,
     TransferSafeguard,
 )
+from crm.models.provenance import shown_source_name
 from crm.privacy.record import country_name
 from crm.security import roles
 from crm.services import validation as v
@@ -29,9 +36,10 @@ from crm.services.audit_labels import action_label, object_type_label, table_lab
 from crm.services.requests import due_date, today
 from crm.views import checks
 from crm.views.art14 import list_notices_context
+from crm.views.audit_export import audit_trail_csv, max_rows
 from crm.views.audit_filters import CONTACT_FILTER, AuditEventInterface, label_select
 from crm.views.audit_trail import job_runs, object_links
-from crm.views.base import CrmModelView, _show_date
+from crm.views.base import METHOD_PERMISSIONS, CrmModelView, _show_date, can
 from crm.views.dates import LocalDateField
 from crm.views.jobs import count_rows, error_text, job_title, started_by
 
@@ -267,8 +275,12 @@ class AuditEventView(CrmModelView):
     resource = roles.AUDIT_EVENT
     # Action and object type are filtered by the labels the list shows (crm.views.audit_filters).
     datamodel = AuditEventInterface(AuditEvent)
-    base_permissions = ["can_read"]
-    list_title = show_title = _l("Audit trail")
+    # Read, and download what the list's filters select as CSV (crm.views.audit_export).
+    base_permissions = [roles.READ, roles.EXPORT]
+    method_permission_name = {**METHOD_PERMISSIONS, "export_csv": "export"}
+    list_template = "privacy/audit_list.html"
+    list_title = _l("Audit trail")
+    show_title = _l("Audit event")
     label_columns = LABELS
     # The detail says why a sign-in failed, and a job's run its job and outcome.
     list_columns = ["at", "actor", "action", "object_type", "object_id", "fields", "detail"]
@@ -283,6 +295,24 @@ class AuditEventView(CrmModelView):
                                 "object_type": label_select("object_type",
                                                             LABELS["object_type"]),
                                 CONTACT_FILTER: StringField(LABELS["contact"])}
+
+    @expose("/export.csv")
+    @has_access
+    def export_csv(self):
+        """Download the events the list's filters (in the address) select, as CSV."""
+        get_filter_args(self._filters)
+        return audit_trail_csv(self._filters.get_joined_filters(self._base_filters),
+                               self.label_columns, _field_names)
+
+    def render_template(self, template, **kwargs):
+        if template == self.list_template and can(roles.EXPORT, self.resource):
+            # The download takes the list's filters along, not its page or order.
+            kept = [(key, value) for key, value in request.args.items(multi=True)
+                    if key.startswith("_flt_")]
+            kwargs["export_url"] = url_for(".export_csv") + (
+                f"?{urlencode(kept)}" if kept else "")
+            kwargs["export_max_rows"] = format_decimal(max_rows())
+        return super().render_template(template, **kwargs)
 
     # Each object's id links to its record's page (`object_links`); a job's run is
     # shown as started by whom the jobs screen says (`job_runs`).
@@ -339,6 +369,23 @@ class SourceView(CrmModelView):
     # A purchased list's page says where its Art. 14 notices stand and, for Marketing,
     # records them as sent (crm.views.art14).
     show_template = "crm/source_show.html"
+
+    # A standing source named as it was made reads in the reader's language, as on the
+    # contacts' pages (crm.models.provenance, `shown_source_name`).
+    def _get_list_widget(self, filters, **kwargs):
+        def shown_names(rows):
+            for _pk, row in rows:
+                row["name"] = shown_source_name(row["kind"], row["name"])
+
+        return _rewrite_rows(super()._get_list_widget(filters, **kwargs), shown_names)
+
+    def _get_show_widget(self, pk, item, widgets=None, actions=None, show_fieldsets=None):
+        widgets = super()._get_show_widget(pk, item, widgets=widgets, actions=actions,
+                                           show_fieldsets=show_fieldsets)
+        if item is not None:
+            shown = widgets["show"].template_args["value_columns"]
+            shown[self.show_columns.index("name")] = shown_source_name(item.kind, item.name)
+        return widgets
 
     def render_template(self, template, **kwargs):
         if template == self.show_template and "pk" in kwargs:

@@ -50,6 +50,7 @@ from crm.services.contacts import keep_for_consented_purpose, own_activity_sourc
 from crm.services.rectification import set_reason
 from crm.views import art14, checks
 from crm.views.base import CrmModelView, can
+from crm.views.consent_forms import evidence_field, hand_entered_method_field, text_version_field
 from crm.views.date_filters import CrmFilterConverter
 from crm.views.interface import CrmSQLAInterface
 from crm.views.search import ContactSearchMixin, FilterIsNull, OrganisationSearchMixin
@@ -144,8 +145,9 @@ def country_name(code: str | None) -> str:
 class IdentifierView(CrmModelView):
     resource = roles.IDENTIFIER
     datamodel = SQLAInterface(Identifier)
-    list_title = show_title = _l("Identifiers")
-    add_title = edit_title = _l("Identifier")
+    audit_views = True  # a person's login id in one of the company's systems
+    list_title = _l("Identifiers")
+    show_title = add_title = edit_title = _l("Identifier")
     label_columns = LABELS
     list_columns = ["contact", "system", "identifier"]
     show_columns = ["contact", "system", "identifier", "created_at"]
@@ -162,13 +164,27 @@ def usual_consent_purpose(session) -> Purpose | None:
 class ConsentView(CrmModelView):
     resource = roles.CONSENT
     datamodel = SQLAInterface(Consent)
+    audit_views = True  # a person's consent: what they agreed to, when, how, the evidence
     list_title = _l("Consents")
     show_title = add_title = edit_title = _l("Consent")
     label_columns = LABELS
     list_columns = ["contact", "purpose", "given_at", "given_how", "withdrawn_at"]
     show_columns = ["contact", "purpose", "text_version", "given_at", "given_how",
                     "evidence", "withdrawn_at"]
-    add_columns = ["contact", "purpose", "text_version", "given_at", "given_how", "evidence"]
+    # How it was given first: it decides what the version and the evidence must say
+    # (crm.views.consent_forms). "Import" is not offered: no one records that by hand.
+    add_columns = ["contact", "purpose", "given_how", "text_version", "given_at", "evidence"]
+    add_form_extra_fields = {
+        "given_how": hand_entered_method_field(LABELS["given_how"]),
+        "text_version": text_version_field(LABELS["text_version"], description=_l(
+            "Web form: choose the version of its consent text that the person agreed to. "
+            "Phone or email: say in brief what they agreed to, e.g. the version of the "
+            "script read to them.")),
+        "evidence": evidence_field(LABELS["evidence"], description=_l(
+            "Where the consent can be checked, e.g. the callback request's number. "
+            "Required for a consent by phone or email: who spoke with the person and "
+            "when, or the email's date and where it is kept.")),
+    }
     # A consent record is evidence: only its withdrawal is ever changed.
     edit_columns = ["withdrawn_at"]
     edit_template = "crm/model_edit.html"
@@ -218,6 +234,7 @@ class ConsentView(CrmModelView):
 class ProvenanceView(CrmModelView):
     resource = roles.PROVENANCE
     datamodel = SQLAInterface(Provenance)
+    audit_views = True  # where a person came from: the purchased list, its Art. 14 notice
     base_permissions = ["can_read"]
     list_title = show_title = _l("Provenance")
     label_columns = LABELS
@@ -234,6 +251,7 @@ class ProvenanceView(CrmModelView):
 class ActivityView(CrmModelView):
     resource = roles.ACTIVITY
     datamodel = SQLAInterface(Activity)
+    audit_views = True  # a call, meeting or note with a person, in its own words
     list_title = _l("Activities")
     show_title = add_title = edit_title = _l("Activity")
     label_columns = LABELS
@@ -338,9 +356,9 @@ SUPPRESSED_AS = {"email": "email", "alt_email": "email", "phone": "phone", "mobi
 #: field -> (the Consent column whose ConsentView field it copies, label here).
 CONSENT_FIELDS = {
     "consent_purpose": ("purpose", _l("Consent covers")),
+    "consent_given_how": ("given_how", _l("Consent given how")),
     "consent_text_version": ("text_version", _l("Consent text version")),
     "consent_given_at": ("given_at", _l("Consent given")),
-    "consent_given_how": ("given_how", _l("Consent given how")),
     "consent_evidence": ("evidence", _l("Evidence of consent")),
 }
 #: Checks of the contact form's consent fields beyond ConsentView's own.
@@ -483,6 +501,9 @@ class ContactView(ContactSearchMixin, CrmModelView):
         roles.CUSTOMER_RELATIONSHIP: ["relationship_role", "relationship_notes"],
         roles.MARKETING_CONSENT: ["marketing_status"],
         roles.RETENTION_POLICY: ["legal_hold"],
+        # Where the person came from (a purchased list by its name): for whoever reads
+        # the provenance tab, not for Communications.
+        roles.PROVENANCE: ["source"],
     }
     list_columns = ["first_name", "last_name", "organisation", "email", "phone",
                     "marketing_status", "last_activity_at"]

@@ -14,6 +14,7 @@ read records of its kind, and a contact newly linked is not anonymised.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import sqlalchemy as sa
 from flask import current_app, has_request_context, url_for
@@ -183,6 +184,40 @@ class RelatedRecordField(Field):
         pk = getattr(form, "_id", None)
         record = db.session.get(self.owner, pk) if self.owner is not None and pk else None
         return record is not None and getattr(record, self.foreign_key) == self.data.id
+
+
+def record_page(record) -> str | None:
+    """Return the address of `record`'s own page if the signed-in user may open it, else
+    None: its kind has a screen with record pages, the user may read that screen, and the
+    screen shows the record (an anonymised contact has no page)."""
+    model = type(record)
+    for view in current_app.appbuilder.baseviews:
+        resource = getattr(view, "resource", None)
+        if (not resource or getattr(view, "datamodel", None) is None
+                or view.datamodel.obj is not model
+                or "can_read" not in view.base_permissions):
+            continue
+        if not current_app.appbuilder.sm.can(roles.READ, resource):
+            return None
+        pk = view.datamodel.get_pk_value(record)
+        if view.base_filters and view.datamodel.get(pk, view._base_filters) is None:
+            return None
+        return url_for(f"{view.endpoint}.show", pk=pk)
+    return None
+
+
+def linked(formatter: Callable) -> Callable:
+    """Return `formatter` (a record page's display of a related record) showing the record
+    as a link to its own page, for whoever may open it (`record_page`)."""
+
+    def show(record):
+        text = formatter(record)
+        if record is None or not text or isinstance(text, Markup):
+            return text  # nothing to link, or a display with markup of its own
+        page = record_page(record)
+        return Markup('<a href="{}">{}</a>').format(page, text) if page else text
+
+    return show
 
 
 def related_record_fields(model, labels: dict) -> dict[str, RelatedRecordField]:

@@ -388,7 +388,8 @@ class ContactChangeView(CrmModelView):
     datamodel = SQLAInterface(ContactChange)
     base_permissions = ["can_read"]
     audit_views = True
-    list_title = show_title = _l("Change history")
+    list_title = _l("Change history")
+    show_title = _l("Contact change")  # one change of the history
     label_columns = {
         "contact": _l("Contact"), "changed_at": _l("Changed"), "changed_by": _l("Changed by"),
         "field": _l("Field"), "old_value": _l("Old value"), "new_value": _l("New value"),

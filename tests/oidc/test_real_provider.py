@@ -127,7 +127,11 @@ def test_logout_ends_the_session_here_and_at_the_provider(idp, session):
     user = _user(session, idp, "aino")
     assert _signed_in(http, idp)
 
-    confirm = http.get(idp.crm_url + "/logout/", timeout=10)
+    # The sign-out page's button posts with the CSRF token; opening it signs nobody out.
+    page = http.get(idp.crm_url + "/logout/", timeout=10)
+    assert page.url == idp.crm_url + "/logout/" and _signed_in(http, idp)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.text)[1]
+    confirm = http.post(idp.crm_url + "/logout/", data={"csrf_token": token}, timeout=10)
     # The CRM sent the browser to the provider's end-session endpoint ...
     to_provider = urlsplit(confirm.history[-1].headers["Location"])
     asked = parse_qs(to_provider.query)
@@ -208,6 +212,7 @@ def test_sign_in_through_the_providers_login_page_in_chromium(idp, browser, scre
         assert page.url.endswith("/datasubjectrequestview/list/")
 
         page.goto(idp.crm_url + "/logout/")
+        page.click("#sign-out-button")
         page.wait_for_url(idp.issuer + "/session/end**")
         page.click("button[value=yes]")
         page.wait_for_url(idp.crm_url + "/login/**")
@@ -235,6 +240,7 @@ def test_back_from_the_providers_logout_the_sign_in_page_says_so_in_chromium(
         page.goto(idp.crm_url + "/lang/en?next=/")  # the reader reads English
 
         page.goto(idp.crm_url + "/logout/")
+        page.click("#sign-out-button")
         page.wait_for_url(idp.issuer + "/session/end**")
         page.click("button[value=yes]")
         page.wait_for_url(idp.crm_url + "/login/**")
