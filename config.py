@@ -223,6 +223,8 @@ class Config:
         self.CRM_ART14_REMINDER_DAYS = _positive_int("CRM_ART14_REMINDER_DAYS", 7)
         #: A consent not renewed within this many days lapses.
         self.CRM_CONSENT_VALID_DAYS = _positive_int("CRM_CONSENT_VALID_DAYS", 730)
+        #: The most events one CSV download of the audit trail holds.
+        self.CRM_AUDIT_EXPORT_ROWS = _positive_int("CRM_AUDIT_EXPORT_ROWS", 100_000)
         #: Sender of notification mail (CRM_SMTP_URL).
         self.CRM_MAIL_FROM = _env("CRM_MAIL_FROM", "crm-noreply@localhost")
 

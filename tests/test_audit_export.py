@@ -146,3 +146,16 @@ def test_a_large_trail_is_read_a_batch_at_a_time_without_losing_a_row(session, s
     ids = [row[4] for row in rows[1:]]
     assert sorted(ids) == [str(100 + i) for i in range(10)]
     assert ids == ["109", "108", "107", "106", "105", "104", "103", "102", "101", "100"]
+
+
+def test_the_limit_is_read_from_the_environment_and_a_wrong_one_refused(monkeypatch):
+    from config import TestConfig
+
+    monkeypatch.delenv("CRM_AUDIT_EXPORT_ROWS", raising=False)
+    assert TestConfig("sqlite://").CRM_AUDIT_EXPORT_ROWS == 100_000
+    monkeypatch.setenv("CRM_AUDIT_EXPORT_ROWS", "5000")
+    assert TestConfig("sqlite://").CRM_AUDIT_EXPORT_ROWS == 5000
+    for wrong in ("0", "lots"):
+        monkeypatch.setenv("CRM_AUDIT_EXPORT_ROWS", wrong)
+        with pytest.raises(ValueError, match="CRM_AUDIT_EXPORT_ROWS"):
+            TestConfig("sqlite://")
