@@ -70,6 +70,9 @@ class FakeMailchimp:
             return _problem(404, "Resource Not Found")
         if len(parts) == 3 and request.method == "POST":
             return self.batch(body or {})
+        if len(parts) == 3 and request.method == "GET":
+            return Response(json.dumps({"id": AUDIENCE, "name": "Asiakkaat"}),
+                            content_type="application/json")
         if len(parts) >= 5 and parts[3] == "members":
             member_hash = parts[4]
             if member_hash not in self.members:

@@ -61,3 +61,27 @@ def test_the_filter_box_names_the_actors_contains_as_by_name(trail, signed_in):
     assert _filter_box_field(page, "actor").startswith("<input")
     assert _listed(signed_in("dpo"), _flt_0_actor="supp") == {"45"}  # starts with
     assert _listed(signed_in("dpo"), _flt_3_actor="dpo") == {"42"}  # equal to
+
+
+@pytest.mark.parametrize(("index", "typed", "found"), [
+    (0, "Sanna", {"41"}),                 # starts with: the first name
+    (0, "myyjä", {"41"}),                 # ... or the last name
+    (0, "sal", {"41"}),                   # ... or the username
+    (1, "Myyjä", {"41"}),                 # ends with
+    (3, "Sanna Myyjä", {"41"}),           # is: the full name
+    (3, "Sanna", set()),                  # ... whole, not a part
+    (4, "Sanna", {"42", "43", "44", "45"}),  # does not start with; a job's event kept
+    (7, "tiina tietosuoja", {"41", "43", "44", "45"}),  # is not
+])
+def test_every_condition_on_who_acted_reads_their_name_too(trail, login_as, index, typed,
+                                                            found):
+    """The default condition ("starts with") found no one by name before: only by the
+    username, which readers do not know people by."""
+    assert _listed(login_as("privacy"), **{f"_flt_{index}_actor": typed}) == found
+
+
+def test_every_condition_on_who_acted_says_it_reads_the_name(trail, signed_in):
+    page = signed_in("privacy").get("/auditeventview/list/").get_data(as_text=True)
+    for condition in ("starts with", "ends with", "contains", "is", "does not start with",
+                      "does not end with", "does not contain", "is not"):
+        assert f"Name or username {condition}" in page

@@ -526,3 +526,24 @@ def test_an_events_page_is_headed_as_one_event_and_the_list_as_the_trail(
     h1 = re.compile(r"<h1[^>]*>\s*(.*?)\s*</h1>", re.S)
     assert h1.search(client.get("/auditeventview/list/").text)[1] == list_heading
     assert h1.search(client.get(f"/auditeventview/show/{pk}").text)[1] == event_heading
+
+
+@pytest.mark.parametrize(("typed", "found"), [
+    ("Seurattu Henkilö", "person"), ("seur", "person"), ("HENKILÖ SEUR", "person"),
+    ("henkilö", "both"), ("Tuntematon", "nobody")])
+def test_a_persons_events_are_found_by_their_name_as_by_their_number(session, login_as,
+                                                                     typed, found):
+    """The filter said nothing and found nothing when a name was typed: only a number."""
+    person, record_actors = _contact_with_records(session)
+    session.commit()
+    client = login_as("privacy")
+    listed = client.get("/auditeventview/list/", query_string={
+        "_flt_0_contact": typed}).get_data(as_text=True)
+    by_number = client.get("/auditeventview/list/", query_string={
+        "_flt_0_contact": person.id}).get_data(as_text=True)
+    persons = ["katsoja", *record_actors]
+    others = ["vieras", "vieraanmuokkaaja"]
+    assert all(actor in by_number for actor in persons)
+    assert all((actor in listed) == (found != "nobody") for actor in persons)
+    assert all((actor in listed) == (found == "both") for actor in others)
+    assert "organisaationkatsoja" not in listed  # an organisation is no person

@@ -88,6 +88,8 @@ def test_a_page_past_the_end_of_an_empty_list_opens_its_first_page(signed_in):
     assert page_asked(response.location, "ContactView") == 0
     html = client.get(response.location).get_data(as_text=True)
     assert "No records found" in html
+    # Nothing matched at all: no word of a last page.
+    assert "past the end of the list" not in html
 
 
 def test_a_tab_past_its_end_opens_at_its_last_page(signed_in, session):

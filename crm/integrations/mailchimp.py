@@ -149,6 +149,11 @@ class MailchimpClient:
         return self._call("POST", self._member(member_hash) + "/actions/delete-permanent",
                           missing_ok=True) is not None
 
+    def check_audience(self) -> None:
+        """Raise `MailchimpError` (404) unless the audience exists: Mailchimp answers a
+        member of a missing audience as it answers a missing member."""
+        self._call("GET", f"/lists/{self.audience_id}")
+
     def _member(self, member_hash: str) -> str:
         return f"/lists/{self.audience_id}/members/{member_hash}"
 
@@ -235,11 +240,21 @@ def erase_member(app: Flask, subject: ErasureSubject) -> ErasureResult:
                 return ErasureResult(PROCESSOR, False, "not configured; members left there")
             return ErasureResult(PROCESSOR, True, NOTHING_SENT)
         deleted = absent = 0
-        for member in sorted(hashes):
-            if client.delete_permanently(member):
-                deleted += 1
-            else:
-                absent += 1
+        try:
+            for member in sorted(hashes):
+                if client.delete_permanently(member):
+                    deleted += 1
+                else:
+                    absent += 1
+            if absent:
+                # "Not a member" of an audience that is not there (a wrong audience id)
+                # deleted no one: it is a failure, not a success.
+                client.check_audience()
+        except MailchimpError as error:
+            # Mailchimp's status and title only: kept as the detail, which the request's
+            # page says in words by its kind (`failure_kind`). The members stay listed.
+            log.warning("erasure at processor %s failed: %s", PROCESSOR, error)
+            return ErasureResult(PROCESSOR, False, str(error))
         for row in rows:
             session.delete(row)
         session.commit()

@@ -27,6 +27,7 @@ from crm.security.user_views import (
     password_refusal,
 )
 from crm.views.base import KnownActions
+from crm.views.interface import CrmSQLAInterface
 
 
 # FAB's own screens of groups and raw permissions, which no CRM role is granted, with
@@ -70,6 +71,13 @@ class CrmSecurityManager(SecurityManager):
     # FAB's password forms, refusing accounts whose roles open personal data.
     resetpasswordview = CrmResetPasswordView
     resetmypasswordview = CrmResetMyPasswordView
+
+    def __init__(self, appbuilder):
+        super().__init__(appbuilder)
+        # FAB's data interface checked unique values with its English "Already exists."
+        # and logged a refused save with its values (the email); the CRM's names the
+        # field and logs the constraint only (crm.views.save_refusals).
+        self.userdbmodelview.datamodel = CrmSQLAInterface(self.user_model)
 
     # Accounts and passwords made by code -----------------------------------
     # Roles opening personal data come only from the identity provider's groups

@@ -35,6 +35,7 @@ from crm.security.roles import (
 )
 from crm.services.audit import record_event
 from crm.views.base import KnownActions
+from crm.views.save_refusals import RefusedSaves
 
 
 def yes_no(value) -> str:
@@ -145,9 +146,15 @@ def not_own_roles(form, field) -> None:
             "You cannot change your own roles: ask another administrator."))
 
 
-class CrmUserDBModelView(KnownActions, UserDBModelView):
+class CrmUserDBModelView(KnownActions, RefusedSaves, UserDBModelView):
     """FAB's user screen with two rules: no one grants themselves roles, and every
-    role change is in the audit trail (role names only)."""
+    role change is in the audit trail (role names only).
+
+    Saves go through the CRM's data interface (set by the security manager) and
+    `RefusedSaves`, as on the CRM's own screens: a username or email another account
+    has is named beside its field in the reader's language, and a save the database
+    still refuses is rolled back, logged without the value and told in plain words.
+    """
 
     # Keep FAB's resource name, which the role definitions grant.
     class_permission_name = "UserDBModelView"

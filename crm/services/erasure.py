@@ -93,20 +93,37 @@ def erase_subject(app: Flask, session: Session, request_id: int, *,
     return result
 
 
-def _outcome(contacts: int, results: list[ErasureResult] | None) -> str:
+def outcome_text(erasure_result: dict) -> str:
+    """Return an erasure's outcome as the request's page shows it, in the reader's
+    language: from what was done (`erasure_result`), not the text written in the eraser's
+    language; a failed processor without its technical detail, which the page says in
+    words apart (crm.views.subjects)."""
+    processors = erasure_result.get("processors")
+    results = ([ErasureResult(p["processor"], p["ok"], p["detail"]) for p in processors]
+               if isinstance(processors, list) else None)
+    return _outcome(len(erasure_result.get("contacts") or []), results, shown=True)
+
+
+def _outcome(contacts: int, results: list[ErasureResult] | None, *,
+             shown: bool = False) -> str:
     text = _("Erased: %(count)d contact record(s) anonymised in the CRM, their email "
              "addresses and phone numbers added to the suppression list.", count=contacts)
     if results is None:
         return text
     if not results:
         return " ".join((text, _("No processor holds copies.")))
-    done = ", ".join(_processor_outcome(r) for r in results)
+    done = ", ".join(_processor_outcome(r, shown=shown) for r in results)
     return " ".join((text, _("Processors: %(results)s.", results=done)))
 
 
-def _processor_outcome(result: ErasureResult) -> str:
-    """Return what one processor did, truthfully: deleted, not in use, or failed."""
+def _processor_outcome(result: ErasureResult, *, shown: bool = False) -> str:
+    """Return what one processor did, truthfully: deleted, not in use, or failed.
+
+    :param shown: for the page, which says why a processor failed apart, in words.
+    """
     processor = processor_title(result.processor)
+    if not result.ok and shown:
+        return _("%(processor)s: FAILED, delete by hand", processor=processor)
     if not result.ok:
         return _("%(processor)s: FAILED (%(detail)s), delete by hand", processor=processor,
                  detail=result.detail)

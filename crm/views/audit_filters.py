@@ -14,10 +14,11 @@ of objects 20 and 25 too, and a reader asking who saw person 2 would name people
 never did. The filter "contact" (no column of the trail) finds a contact's own events
 and those of their records (`CONTACT_RECORDS`), as a contact's page links to it.
 
-Who acted is stored as their username ("mvirtanen"); a reader knows them by name. The
-actor's "contains" and "does not contain" match the username stored, and the account's
-username and full name ("Matti Virtanen", "Virtanen Matti") as they are now, in any
-letter case, Ä and Ö too on SQLite (`FilterActorContains`).
+Who acted is stored as their username ("mvirtanen"); a reader knows them by name. Each of
+the actor's conditions ("starts with", "contains", "is", ... and their negations) matches
+the username stored, and the account's username and full name ("Matti Virtanen",
+"Virtanen Matti") as they are now, in any letter case, Ä and Ö too on SQLite
+(`actor_named`): "starts with" Sanna finds Sanna Myyjä's events as "sales" does.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from crm.models import (
     AuditEvent,
     CallbackRequest,
     Consent,
+    Contact,
     ContactChange,
     DataSubjectRequest,
     Identifier,
@@ -82,10 +84,15 @@ class FilterObjectIdEqual(fab.FilterEqual):
         return query.filter(field == str(value or "").strip())
 
 
-def actor_named(session, text: str):
+#: How a text is matched: its LIKE pattern around the escaped text.
+PATTERNS = {"starts": "{}%", "ends": "%{}", "contains": "%{}%", "equals": "{}"}
+
+
+def actor_named(session, text: str, how: str = "contains"):
     """Return the condition of the events whose actor's username (as stored, or the
-    account's now) or full name contains `text`, in any letter case."""
-    pattern = f"%{_escaped(text.strip().lower())}%"
+    account's now) or full name (first and last in either order) `how` ("starts",
+    "ends", "contains", "equals") `text`, in any letter case."""
+    pattern = PATTERNS[how].format(_escaped(text.strip().lower()))
 
     def has(column):
         return lower(session, column).like(pattern, escape="\\")
@@ -96,30 +103,40 @@ def actor_named(session, text: str):
     return sa.or_(has(AuditEvent.actor), AuditEvent.actor_id.in_(accounts))
 
 
-class FilterActorContains(fab.FilterContains):
-    """Who acted, by a part of their username or name (`actor_named`)."""
-
-    name = _l("Name or username contains")
-
-    def apply(self, query, value):
-        return query.filter(actor_named(query.session, str(value or "")))
-
-
-class FilterActorNotContains(fab.FilterNotContains):
-    """Not by whom `FilterActorContains` finds; an event of no one (a job's) included."""
-
-    name = _l("Name or username does not contain")
+def _actor_filter(base, how: str, name, negated: bool = False):
+    """Return a filter of who acted, by their username or name (`actor_named`); negated,
+    an event of no one (a job's) is kept too."""
 
     def apply(self, query, value):
-        condition = actor_named(query.session, str(value or ""))
-        return query.filter(sa.or_(AuditEvent.actor.is_(None), sa.not_(condition)))
+        condition = actor_named(query.session, str(value or ""), how)
+        if negated:
+            return query.filter(sa.or_(AuditEvent.actor.is_(None), sa.not_(condition)))
+        return query.filter(condition)
 
+    return type(f"FilterActor{'Not' if negated else ''}{how.title()}", (base,),
+                {"name": name, "apply": apply, "__doc__": apply.__doc__})
+
+
+FilterActorContains = _actor_filter(fab.FilterContains, "contains",
+                                    _l("Name or username contains"))
+FilterActorNotContains = _actor_filter(fab.FilterNotContains, "contains",
+                                       _l("Name or username does not contain"), negated=True)
 
 #: The actor's filters in FAB's order for a text column, so that an address names each
-#: at its place as before (_flt_2_actor: contains).
-ACTOR_FILTERS = [fab.FilterStartsWith, fab.FilterEndsWith, FilterActorContains,
-                 fab.FilterEqual, fab.FilterNotStartsWith, fab.FilterNotEndsWith,
-                 FilterActorNotContains, fab.FilterNotEqual]
+#: at its place as before (_flt_2_actor: contains); each matches the username or the
+#: name, and says so.
+ACTOR_FILTERS = [
+    _actor_filter(fab.FilterStartsWith, "starts", _l("Name or username starts with")),
+    _actor_filter(fab.FilterEndsWith, "ends", _l("Name or username ends with")),
+    FilterActorContains,
+    _actor_filter(fab.FilterEqual, "equals", _l("Name or username is")),
+    _actor_filter(fab.FilterNotStartsWith, "starts",
+                  _l("Name or username does not start with"), negated=True),
+    _actor_filter(fab.FilterNotEndsWith, "ends", _l("Name or username does not end with"),
+                  negated=True),
+    FilterActorNotContains,
+    _actor_filter(fab.FilterNotEqual, "equals", _l("Name or username is not"), negated=True),
+]
 
 
 #: The records of a contact whose events are the contact's too: object type -> model,
@@ -129,35 +146,59 @@ CONTACT_RECORDS = {model.__name__: model for model in (
     Provenance)}
 
 
-def contact_events(contact_id: int):
-    """Return the condition of the events of contact `contact_id` and of their records.
+def contact_events(contacts: int | sa.Select):
+    """Return the condition of the events of a contact (by id, or of the contacts a query
+    of their ids selects) and of their records.
 
     One query: each part is an equality on the object type and the object id (one of
     the contact's records of that type), answered by the index on the two
     (ix_audit_event_object). A record deleted since is no longer the contact's: its
     events are found by its own type and id only.
     """
-    parts = [sa.and_(AuditEvent.object_type == "Contact",
-                     AuditEvent.object_id == str(contact_id))]
+    if isinstance(contacts, int):
+        own = AuditEvent.object_id == str(contacts)
+
+        def of(column):
+            return column == contacts
+    else:
+        own = AuditEvent.object_id.in_(sa.select(sa.cast(Contact.id, AuditEvent.object_id.type))
+                                       .where(Contact.id.in_(contacts)))
+
+        def of(column):
+            return column.in_(contacts)
+    parts = [sa.and_(AuditEvent.object_type == "Contact", own)]
     for name, model in CONTACT_RECORDS.items():
         ids = sa.select(sa.cast(model.id, AuditEvent.object_id.type)).where(
-            model.contact_id == contact_id)
+            of(model.contact_id))
         parts.append(sa.and_(AuditEvent.object_type == name, AuditEvent.object_id.in_(ids)))
     return sa.or_(*parts)
 
 
-class FilterContactEvents(BaseFilter):
-    """The events of a contact (by id) and of their records (`contact_events`)."""
+def contacts_named(session, text: str) -> sa.Select:
+    """Return a query of the ids of the contacts whose first or last name starts with each
+    word of `text`, in any letter case ("mäke ja" finds Janne Mäkelä): the names' own
+    indexes answer it (an anonymised contact has no name left to find)."""
+    words = [_escaped(word.lower()) for word in text.split()]
+    return sa.select(Contact.id).where(*[
+        sa.or_(lower(session, Contact.first_name).like(f"{word}%", escape="\\"),
+               lower(session, Contact.last_name).like(f"{word}%", escape="\\"))
+        for word in words])
 
-    name = _l("Id, with their records")
+
+class FilterContactEvents(BaseFilter):
+    """The events of a contact, by their number or name, and of their records
+    (`contact_events`)."""
+
+    name = _l("Number or name, with their records")
     arg_name = "eq"
 
     def apply(self, query, value):
-        try:
-            contact_id = int(str(value).strip())
-        except (TypeError, ValueError):
+        text = str(value or "").strip()
+        if text.isdigit():
+            return query.filter(contact_events(int(text)))
+        if not text:
             return query.filter(sa.false())
-        return query.filter(contact_events(contact_id))
+        return query.filter(contact_events(contacts_named(query.session, text)))
 
 
 #: The filter of a contact's events, named in a list's address `_flt_0_contact`.

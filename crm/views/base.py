@@ -574,7 +574,9 @@ class CrmModelView(KnownActions, RefusedSaves, ModelView):
         if count > count_cap():  # "10 000+": where the list ends needs the whole count
             count = self.datamodel.count_all(filters.get_joined_filters(self._base_filters))
         last = max(math.ceil(count / shown["page_size"]) - 1, 0)
-        flash(str(_l("That page is past the end of the list: here is its last page.")), "info")
+        if count:  # an empty list says so itself ("No records found")
+            flash(str(_l("That page is past the end of the list: here is its last page.")),
+                  "info")
         # A URL of this request's own endpoint, built here (crm.views.keyset).
         abort(redirect(paging.url(last)))
 

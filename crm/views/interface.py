@@ -26,6 +26,7 @@ OFFSET that reads (and joins) every skipped row. Here:
 
 from __future__ import annotations
 
+import inspect
 import time
 from urllib.parse import quote, urlencode
 
@@ -167,6 +168,20 @@ class CrmSQLAInterface(SQLAInterface):
 
     filter_converter_class = CrmFilterConverter
     filters_class = CrmFilters
+
+    def get_order_columns_list(self, list_columns: list[str] | None = None) -> list[str]:
+        """FAB's sortable columns less those the database cannot order by: a model's plain
+        Python properties (a request's deadline, say) and JSON columns (PostgreSQL has
+        no order for json). FAB's list would offer them as headers that end in an error."""
+        columns = self.obj.__table__.columns
+
+        def sortable(name: str) -> bool:
+            if isinstance(inspect.getattr_static(self.obj, name, None), property):
+                return False
+            return name not in columns or not isinstance(columns[name].type, sa.JSON)
+
+        return [name for name in super().get_order_columns_list(list_columns)
+                if sortable(name)]
 
     def get_filters(self, search_columns=None, search_filters=None):
         return self.filters_class(self.filter_converter_class, self,

@@ -31,16 +31,18 @@ from crm.privacy.export import (
     render_access_export_html,
 )
 from crm.privacy.notice import build_notice
+from crm.privacy.processors import processor_title
 from crm.privacy.record import render_record_of_processing
 from crm.security import roles
 from crm.services import requests as workflow
 from crm.services.audit import record_event
 from crm.services.audit_details import reason_text
-from crm.services.erasure import erase_subject
+from crm.services.erasure import erase_subject, outcome_text
 from crm.services.objection import object_to_marketing
 from crm.services.rectification import RectificationError, rectify
 from crm.services.subjects import find_subject, same_person
 from crm.views.base import CrmModelView, can
+from crm.views.jobs import error_text
 from crm.views.subject_forms import (
     FIELD_LABELS,
     ConfirmForm,
@@ -99,6 +101,16 @@ def _refused_step(pk: int) -> tuple[str | None, MultiDict | None]:
                                         in kept.get("data", {}).items() for value in values])
 
 
+def processor_failures(erasure_result: dict | None) -> list[tuple[str, str]]:
+    """Return (processor's name, why it failed in the reader's language) of an erasure's
+    failed processors."""
+    processors = (erasure_result or {}).get("processors")
+    if not isinstance(processors, list):
+        return []
+    return [(processor_title(p["processor"]), error_text(p["detail"]))
+            for p in processors if not p["ok"]]
+
+
 def request_page(pk) -> dict:
     """Return what the request's page shows beside its fields: its state and its forms,
     the one refused just before filled in as it was sent."""
@@ -138,6 +150,10 @@ def request_page(pk) -> dict:
             "reject": form("reject", RejectForm),
         },
         "refused_step": refused,
+        # The erasure's outcome in the reader's language; why a processor failed in
+        # words, as the jobs screen says it (the request keeps the technical detail).
+        "erasure_outcome": outcome_text(item.erasure_result) if item.erasure_result else "",
+        "erasure_failures": processor_failures(item.erasure_result),
         "types": RequestType,
         # An erasure takes every contact with one of the person's addresses: shown first.
         "to_erase": same_person(db.session, contact)
