@@ -11,49 +11,38 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
-from crm.integrations import mailchimp
-from crm.models import JobRun, JobStatus, MarketingStatus
-from tests.factories import make_contact
-from tests.fake_mailchimp import API_KEY, AUDIENCE, FakeMailchimpServer
+from crm.models import JobRun, JobStatus
 from tests.test_browser import sign_in
+from tests.test_mailchimp_errors import fake  # noqa: F401  (a fixture: a subscriber, the fake)
 
 pytestmark = pytest.mark.browser
 
 
-def test_the_sync_button_says_the_sync_is_under_way(app, page: Page, session, monkeypatch):
-    make_contact(session, email="tilaaja@firma.example",
-                 marketing_status=MarketingStatus.subscribed)
-    session.commit()
-    with FakeMailchimpServer() as server:
-        for key, value in (("CRM_MAILCHIMP_API_KEY", API_KEY),
-                           ("CRM_MAILCHIMP_AUDIENCE_ID", AUDIENCE),
-                           ("CRM_MAILCHIMP_BASE_URL", server.base_url)):
-            monkeypatch.setitem(app.config, key, value)
-        monkeypatch.setattr(mailchimp.time, "sleep", lambda seconds: None)
-        server.fake.fail_next(503)  # retried: the sync takes its time
-        sign_in(page, "marketing")
-        page.goto("/lang/en")
-        page.goto("/audience/")
-        button = page.locator("button#audience-sync")
-        expect(button).to_be_enabled()
-        # The button as the page shows it from the press until the answer comes: kept
-        # in the tab's storage when the form is sent, to be read on the next page.
-        page.evaluate("""() => {
-            const button = document.getElementById("audience-sync");
-            document.getElementById("audience-sync-form").addEventListener("submit", () => {
-                sessionStorage.setItem("sending", JSON.stringify(
-                    [button.disabled, button.textContent]));
-            });
-        }""")
-        button.click()
-        page.wait_for_url("**/audience/")
-        expect(page.locator(".alert")).to_contain_text("Mailchimp sync: Succeeded.")
-        sending = page.evaluate('() => JSON.parse(sessionStorage.getItem("sending"))')
-        assert sending == [True, "Syncing…"]
-        # Sent once, and the page it comes back to offers the button again.
-        expect(page.locator("button#audience-sync")).to_be_enabled()
-        expect(page.locator("button#audience-sync")).to_have_text("Sync to Mailchimp now")
-        assert server.fake.status_of("tilaaja@firma.example") == "subscribed"
+def test_the_sync_button_says_the_sync_is_under_way(page: Page, session, fake):  # noqa: F811
+    fake.fail_next(503)  # retried: the sync takes its time
+    sign_in(page, "marketing")
+    page.goto("/lang/en")
+    page.goto("/audience/")
+    button = page.locator("button#audience-sync")
+    expect(button).to_be_enabled()
+    # The button as the page shows it from the press until the answer comes: kept
+    # in the tab's storage when the form is sent, to be read on the next page.
+    page.evaluate("""() => {
+        const button = document.getElementById("audience-sync");
+        document.getElementById("audience-sync-form").addEventListener("submit", () => {
+            sessionStorage.setItem("sending", JSON.stringify(
+                [button.disabled, button.textContent]));
+        });
+    }""")
+    button.click()
+    page.wait_for_url("**/audience/")
+    expect(page.locator(".alert")).to_contain_text("Mailchimp sync: Succeeded.")
+    sending = page.evaluate('() => JSON.parse(sessionStorage.getItem("sending"))')
+    assert sending == [True, "Syncing…"]
+    # Sent once, and the page it comes back to offers the button again.
+    expect(page.locator("button#audience-sync")).to_be_enabled()
+    expect(page.locator("button#audience-sync")).to_have_text("Sync to Mailchimp now")
+    assert fake.status_of("tilaaja@firma.example") == "subscribed"
     session.expire_all()
     (run,) = session.scalars(sa.select(JobRun).where(JobRun.job == "mailchimp_sync"))
     assert run.status is JobStatus.succeeded

@@ -72,14 +72,20 @@ def test_a_username_or_email_another_account_has_is_refused_beside_its_field(
     assert (NEW["username"], NEW["email"]) in _accounts()
 
 
-def test_an_account_edited_to_another_accounts_email_is_refused(login_as, session, caplog):
+def _edit_sales_to_supports_email(client, session, caplog):
+    """Post sales' account with support's email; return the edit path, the email taken,
+    sales' own and the answer (logs kept in `caplog`)."""
     sales, support = _user(session, "sales"), _user(session, "support")
-    taken, kept = support.email, sales.email
-    client = _client(login_as, "admin", "fi")
     path = f"/users/edit/{sales.id}"
     page = client.get(path).get_data(as_text=True)
     with caplog.at_level(logging.DEBUG):
-        response = client.post(path, data=form_data(page, email=taken))
+        response = client.post(path, data=form_data(page, email=support.email))
+    return path, support.email, sales.email, response
+
+
+def test_an_account_edited_to_another_accounts_email_is_refused(login_as, session, caplog):
+    client = _client(login_as, "admin", "fi")
+    path, taken, kept, response = _edit_sales_to_supports_email(client, session, caplog)
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert field_errors(html, "email") == [TAKEN["fi"]["email"]]
@@ -118,13 +124,8 @@ def test_an_email_the_database_refuses_keeps_the_form_and_logs_no_email(
 
 def test_an_edit_the_database_refuses_changes_nothing_and_logs_no_email(
         login_as, session, form_check_missed, caplog):  # noqa: F811
-    sales, support = _user(session, "sales"), _user(session, "support")
-    taken, kept = support.email, sales.email
     client = _client(login_as, "admin", "en")
-    path = f"/users/edit/{sales.id}"
-    page = client.get(path).get_data(as_text=True)
-    with caplog.at_level(logging.DEBUG):
-        response = client.post(path, data=form_data(page, email=taken))
+    path, taken, kept, response = _edit_sales_to_supports_email(client, session, caplog)
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert _posted_value(html, "email") == taken
