@@ -30,6 +30,7 @@ def create_app(config: object | None = None) -> Flask:
     from crm.views.errors import init_app as init_error_pages
     from crm.views.headings import init_app as init_headings
     from crm.views.locale import CrmAppBuilder
+    from crm.views.record_ids import init_app as init_record_ids
 
     if app.config.get("CRM_TRUSTED_PROXIES"):
         # The client's address (rate limits) and scheme as the proxies in front say.
@@ -46,6 +47,8 @@ def create_app(config: object | None = None) -> Flask:
     oidc.init_app(app)
     backchannel.init_app(app, csrf)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), compare_type=True)
+    # Route numbers bounded before any route is added (crm.views.record_ids).
+    init_record_ids(app)
     with app.app_context():
         # FAB's, with a language menu that keeps the reader's page (crm.views.locale).
         appbuilder = CrmAppBuilder(update_perms=False)

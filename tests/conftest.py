@@ -31,6 +31,8 @@ PASSWORD = "test-password-1"
 OUTPUT_DIR = Path(os.environ.get("CRM_TEST_OUTPUT", Path(__file__).parent.parent / "test-output"))
 #: FAB's own tables, kept between tests (users and roles are made once per run).
 KEEP_TABLES = {"alembic_version"}
+#: The audit trail's tables, append-only on PostgreSQL.
+APPEND_ONLY_TABLES = ("audit_event", "audit_event_person")
 
 
 def database_url(tmp_path_factory) -> str:
@@ -128,15 +130,17 @@ def _empty_register() -> None:
 
     tables = [t for t in reversed(Model.metadata.sorted_tables)
               if not t.name.startswith("ab_") and t.name not in KEEP_TABLES]
-    # On PostgreSQL the audit trail is append-only (migration 0005); the tests' cleanup
-    # lifts its triggers inside this one transaction, which nothing else sees.
+    # On PostgreSQL the audit trail is append-only (migrations 0005, 0017); the tests'
+    # cleanup lifts its triggers inside this one transaction, which nothing else sees.
     postgres = db.session.get_bind().dialect.name == "postgresql"
     if postgres:
-        db.session.execute(sa.text("ALTER TABLE audit_event DISABLE TRIGGER USER"))
+        for name in APPEND_ONLY_TABLES:
+            db.session.execute(sa.text(f"ALTER TABLE {name} DISABLE TRIGGER USER"))
     for table in tables:
         db.session.execute(table.delete())
     if postgres:
-        db.session.execute(sa.text("ALTER TABLE audit_event ENABLE TRIGGER USER"))
+        for name in APPEND_ONLY_TABLES:
+            db.session.execute(sa.text(f"ALTER TABLE {name} ENABLE TRIGGER USER"))
 
 
 def _reset_demo_users(app) -> None:

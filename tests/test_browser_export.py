@@ -25,8 +25,8 @@ EMAIL = "vilja.vientitesti@lataustesti.example"
 
 
 @pytest.mark.parametrize("fmt, file_name, country, state", [
-    ("html-fi", "tietopyynto-{id}-{day}.html", "Suomi", "Yhdysvallat"),
-    ("html-en", "access-export-{id}-en.html", "Finland", "United States"),
+    ("html-fi", "tietopyynto-{id}-{day}-fi.html", "Suomi", "Yhdysvallat"),
+    ("html-en", "tietopyynto-{id}-{day}-en.html", "Finland", "United States"),
 ])
 def test_printable_export_downloads_in_its_language(page: Page, session, fmt, file_name,
                                                     country, state):

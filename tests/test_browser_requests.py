@@ -7,7 +7,8 @@ names, never label texts (the UI is in Finnish by default).
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -40,8 +41,9 @@ def test_access_request_from_receipt_to_download(page: Page, session, screenshot
     form.locator("input#requester_name").fill("Selma Selaintesti")
     form.locator("input#requester_email").fill(EMAIL)
     form.locator("select#channel").select_option("email")
-    # The day of receipt starts as today; this one came two days ago.
-    today = date.today()
+    # The day of receipt starts as today (the register's, in Helsinki); this one came
+    # two days ago.
+    today = datetime.now(ZoneInfo("Europe/Helsinki")).date()
     field = form.locator("input#received_on")
     expect(field).to_have_value(f"{today.day}.{today.month}.{today.year}")
     # Typed, as a person types it; the date picker leaves typed dates alone.
@@ -79,7 +81,8 @@ def test_access_request_from_receipt_to_download(page: Page, session, screenshot
     with page.expect_download() as info:
         export.locator("button[type=submit]").click()
     download = info.value
-    assert download.suggested_filename == f"access-export-{request.id}.json"
+    day = datetime.now(ZoneInfo("Europe/Helsinki")).date().isoformat()
+    assert download.suggested_filename == f"tietopyynto-{request.id}-{day}.json"
     data = json.loads(open(download.path(), encoding="utf-8").read())
     assert [c["email"] for c in data["records"]["contact"]] == [EMAIL]
     assert data["records"]["contact"][0]["notes"] == "Selma asked for a demo in May"
@@ -153,10 +156,12 @@ def test_a_date_typed_the_finnish_way_is_saved_and_a_bad_one_refused(page: Page,
     request = session.scalars(sa.select(DataSubjectRequest)).one()
     assert (request.received_on, request.due_on) == (received, due_date(received))
 
-    # The edit form shows the day as it was typed, not as 2026-11-20.
+    # The edit page shows the day as it was typed, not as 2026-11-20, above the form:
+    # the deadline counts from it, and it is not changed there.
     page.goto(f"/datasubjectrequestview/edit/{request.id}")
-    expect(page.locator("form#model_form input#received_on")).to_have_value(
+    expect(page.locator(".crm-edit-details")).to_contain_text(
         f"{received.day}.{received.month}.{received.year}")
+    expect(page.locator("form#model_form input#received_on")).to_have_count(0)
 
 
 def test_a_date_picked_from_the_finnish_calendar_is_saved(page: Page, session):

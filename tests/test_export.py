@@ -540,12 +540,14 @@ def _today_on_the_registers_clock() -> str:
 
 
 @pytest.mark.parametrize("fmt, name", [
-    ("html-fi", "tietopyynto-{id}-{day}.html"),
-    ("html-en", "access-export-{id}-en.html"),
-    ("json", "access-export-{id}.json"),
+    ("html-fi", "tietopyynto-{id}-{day}-fi.html"),
+    ("html-en", "tietopyynto-{id}-{day}-en.html"),
+    ("json", "tietopyynto-{id}-{day}.json"),
 ])
-def test_downloaded_file_is_named_in_the_exports_language(session, seeded, login_as, fmt,
-                                                          name):
+def test_the_downloads_are_named_alike_with_the_request_day_and_language(session, seeded,
+                                                                        login_as, fmt, name):
+    """One scheme for the three files, in ASCII: the request's number, the day, and the
+    printable one's language."""
     from werkzeug.http import parse_options_header
 
     request = _ready_request(session, seeded)

@@ -1,14 +1,30 @@
 """FAB's list, record and form pages are headed in the HTML the server sends, without
 JavaScript: the page's title is its one h1, its parts (the filters, a record's groups
-of fields) h2s, in Finnish and English (crm.views.headings)."""
+of fields) h2s, in Finnish and English (crm.views.headings). A person's or an
+organisation's page is headed by their name; every add and edit page says what it does
+("Lisää …", "Muokkaa …")."""
 
 from __future__ import annotations
 
 from html.parser import HTMLParser
 
 import pytest
+import sqlalchemy as sa
+from flask_appbuilder import ModelView
+from flask_appbuilder.const import PERMISSION_PREFIX
 
-from tests.factories import make_contact, make_organisation, make_request
+from crm.services.demo import DEMO_USERS
+from tests.factories import (
+    make_activity,
+    make_callback_request,
+    make_consent,
+    make_contact,
+    make_identifier,
+    make_organisation,
+    make_recipient,
+    make_request,
+)
+from tests.test_page_titles import page_title
 
 HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 
@@ -53,7 +69,7 @@ def headings(html: str) -> _Headings:
 
 @pytest.fixture
 def records(session) -> dict[str, int]:
-    organisation = make_organisation(session)
+    organisation = make_organisation(session, name="Otsikkopaja Oy")
     contact = make_contact(session, first_name="Iiris", last_name="Esimerkkinen",
                            organisation=organisation)
     request = make_request(session, contact_id=contact.id)
@@ -64,14 +80,18 @@ def records(session) -> dict[str, int]:
 #: (who, path, the page's title in Finnish, in English, its first part's title or None)
 PAGES = [
     ("sales", "/contactview/list/", "Yhteyshenkilöt", "Contacts", ("Suodattimet", "Filters")),
-    ("sales", "/contactview/show/{contact}", "Yhteyshenkilö", "Contact",
-     ("Henkilö", "Person")),
+    # A record's page: its name, the kind of record beside it in smaller type; its first
+    # group of fields named by what it holds, not again by the kind.
+    ("sales", "/contactview/show/{contact}", "Iiris Esimerkkinen Yhteyshenkilö",
+     "Iiris Esimerkkinen Contact", ("Perustiedot", "Basic details")),
     ("sales", "/contactview/add", "Lisää yhteyshenkilö", "Add contact", None),
     ("sales", "/contactview/edit/{contact}", "Muokkaa yhteyshenkilöä: Iiris Esimerkkinen",
      "Edit contact: Iiris Esimerkkinen", None),
     # A record with related lists in tabs: the tabs add no h1.
-    ("sales", "/organisationview/show/{organisation}", "Organisaatio", "Organisation",
-     ("Organisaatio", "Organisation")),
+    ("sales", "/organisationview/show/{organisation}", "Otsikkopaja Oy Organisaatio",
+     "Otsikkopaja Oy Organisation", ("Perustiedot", "Basic details")),
+    ("sales", "/organisationview/edit/{organisation}", "Muokkaa organisaatiota: Otsikkopaja Oy",
+     "Edit organisation: Otsikkopaja Oy", None),
     # The CRM's own template on FAB's record page, with its own h2s below.
     ("privacy", "/datasubjectrequestview/show/{request}", "Rekisteröidyn pyyntö",
      "Data subject request", None),
@@ -99,3 +119,73 @@ def test_fab_pages_have_their_title_as_their_one_h1_without_javascript(
     assert all(b <= a + 1 for a, b in zip(levels, levels[1:], strict=False)), found.in_main
     if part:
         assert found.in_main[1] == (2, part[0] if lang == "fi" else part[1])
+
+
+# -- add and edit pages: "Lisää …" and "Muokkaa …", as FAB's own are ------------------
+
+#: How the heading of every add and edit page begins, in Finnish and in English.
+FORM_VERBS = {"add": {"fi": "Lisää ", "en": "Add "}, "edit": {"fi": "Muokkaa ", "en": "Edit "}}
+
+
+def form_pages(app) -> list[tuple[ModelView, str, str]]:
+    """Every add and edit page of the CRM's model views, FAB's own among them: (view,
+    "add" or "edit", a demo user who may open it). A page no role may open is left out."""
+    pages = []
+    for view in app.appbuilder.baseviews:
+        if not isinstance(view, ModelView):
+            continue
+        for action in ("add", "edit"):
+            permission = view.method_permission_name.get(action, action)
+            if f"{PERMISSION_PREFIX}{permission}" not in view.base_permissions:
+                continue
+            who = next((user for user, (role, *_names) in DEMO_USERS.items()
+                        if app.appbuilder.sm.exist_permission_on_roles(
+                            view.class_permission_name, f"{PERMISSION_PREFIX}{permission}",
+                            [app.appbuilder.sm.find_role(role).id])), None)
+            if who is not None:
+                pages.append((view, action, who))
+    return pages
+
+
+@pytest.fixture
+def one_of_each(session) -> None:
+    """A record of every kind a form edits; retention policies and users are there."""
+    contact = make_contact(session, organisation=make_organisation(session))
+    make_identifier(session, contact)
+    make_consent(session, contact)
+    make_activity(session, contact)
+    make_callback_request(session)
+    make_recipient(session)
+    make_request(session)
+    session.commit()
+
+
+@pytest.mark.parametrize("lang", ["fi", "en"])
+def test_every_add_and_edit_page_says_so_in_its_heading_and_title(app, session, login_as,
+                                                                  one_of_each, lang):
+    pages = form_pages(app)
+    # The register's forms are among them, so the walk is not of an empty list.
+    assert {(type(view).__name__, action) for view, action, _who in pages} >= {
+        ("ContactView", "add"), ("ConsentView", "edit"), ("CallbackRequestView", "add")}
+    app_name = "Yhteystietorekisteri" if lang == "fi" else "Contact register"
+    wrong, clients = {}, {}
+    for view, action, who in pages:
+        if who not in clients:
+            clients[who] = login_as(who)
+            clients[who].get(f"/lang/{lang}")
+        client = clients[who]
+        path = f"{view.route_base}/add"
+        if action == "edit":
+            model = view.datamodel.obj
+            pk = session.scalar(sa.select(sa.inspect(model).primary_key[0]).limit(1))
+            assert pk is not None, f"no {model.__name__} to edit"
+            path = f"{view.route_base}/edit/{pk}"
+        response = client.get(path)
+        assert response.status_code == 200, (path, who)
+        html = response.get_data(as_text=True)
+        heading = [text for level, text in headings(html).all if level == 1]
+        title = page_title(html)
+        if (len(heading) != 1 or not heading[0].startswith(FORM_VERBS[action][lang])
+                or title != f"{heading[0]} – {app_name}"):
+            wrong[path] = (heading, title)
+    assert wrong == {}

@@ -83,17 +83,33 @@ def test_an_overdue_request_is_marked_in_red_as_on_the_requests_list(login_as, s
 
 #: The panels each demo user's home page shows, in order, with something in every one.
 #: Open callback requests and the latest activities are the work of those who call back
-#: and log activities (Sales, Support): not of the roles that only read them.
+#: and log activities (Sales, Support): not of the roles that only read them. The
+#: contacts by marketing status are the work of those who market to the audience
+#: (Marketing, Communications): not of Sales nor the privacy team, who read the statuses.
 HOME_PANELS = {
-    "sales": ["callbacks", "activities", "marketing"],
+    "sales": ["callbacks", "activities"],
     "marketing": ["art14", "imports", "marketing"],
     "comms": ["marketing"],
     "ar": ["invoicing", "billing_contacts"],
     "support": ["activities"],
-    "privacy": ["requests", "consent_basis", "marketing", "jobs", "audit"],
-    "dpo": ["requests", "marketing", "jobs", "audit"],
+    "privacy": ["requests", "consent_basis", "jobs", "audit"],
+    "dpo": ["requests", "jobs", "audit"],
     "admin": ["jobs"],
     "maintainer": ["jobs"],
+}
+#: Each panel as its reader sees it titled.
+PANEL_TITLES = {
+    "requests": "Open data subject requests",
+    "consent_basis": "Consent as the legal basis, but no valid consent",
+    "art14": "Art. 14 notices",
+    "imports": "Latest purchased-list imports",
+    "callbacks": "Open callback requests",
+    "activities": "Latest activities",
+    "marketing": "Marketing",
+    "invoicing": "Customers without invoicing details",
+    "billing_contacts": "Billing contacts",
+    "jobs": "Latest job runs",
+    "audit": "Latest audit events",
 }
 
 
@@ -128,7 +144,24 @@ def register_with_work(app, session):
 def test_each_role_home_page_shows_its_own_work(signed_in, register_with_work, user):
     page = signed_in(user).get("/").get_data(as_text=True)
     assert re.findall(r'data-panel="([^"]+)"', page) == HOME_PANELS[user]
+    # The panels' titles, as the reader sees them (Support's activities are its own).
+    titles = {**PANEL_TITLES, "activities": "Latest support interactions"} \
+        if user == "support" else PANEL_TITLES
+    assert re.findall(r'<div class="panel-heading"><strong>([^<]+)</strong>', page) == [
+        titles[key] for key in HOME_PANELS[user]]
     assert "Nothing here right now." not in page
+
+
+@pytest.mark.parametrize("user", list(HOME_PANELS))
+def test_the_marketing_counts_are_on_the_home_page_of_those_who_market(
+        login_as, register_with_work, user):
+    """In Finnish, as Sales and the privacy team read their home page: no "Markkinointi"
+    panel of statuses; Marketing and Communications keep it, with the audience's link."""
+    page = login_as(user).get("/").get_data(as_text=True)
+    home = page[page.index('class="row crm-home"'):]  # not the menu
+    shown = "<strong>Markkinointi</strong>" in home
+    assert shown is (user in ("marketing", "comms"))
+    assert ('href="/audience/"' in home) is shown
 
 
 def test_marketing_home_page_is_marketing_work_and_sales_keeps_the_callbacks(

@@ -9,6 +9,8 @@ from html import unescape
 
 import pytest
 
+from crm.models import Contact
+from crm.privacy.anonymise import anonymise_contact
 from tests.factories import make_contact, make_organisation
 
 
@@ -27,21 +29,30 @@ def contact_id(session) -> int:
     return contact.id
 
 
+@pytest.fixture
+def organisation_id(session, contact_id) -> int:
+    return session.get(Contact, contact_id).organisation_id
+
+
 @pytest.mark.parametrize(("lang", "who", "path", "title"), [
     ("fi", "sales", "/contactview/list/", "Yhteyshenkilöt – Yhteystietorekisteri"),
     ("en", "sales", "/contactview/list/", "Contacts – Contact register"),
-    # A record's page: its h1 names the kind of record, not the person.
-    ("fi", "sales", "/contactview/show/{pk}", "Yhteyshenkilö – Yhteystietorekisteri"),
-    ("en", "sales", "/contactview/show/{pk}", "Contact – Contact register"),
+    # A person's or an organisation's page: its h1 names them, the kind of record beside
+    # (crm.views.base, `title_names_record`), which the tab leaves out.
+    ("fi", "sales", "/contactview/show/{pk}", "Olli Otsikkonen – Yhteystietorekisteri"),
+    ("en", "sales", "/contactview/show/{pk}", "Olli Otsikkonen – Contact register"),
+    ("fi", "sales", "/organisationview/show/{org}", "Otsikkotalo Oy – Yhteystietorekisteri"),
+    ("en", "ar", "/organisationview/show/{org}", "Otsikkotalo Oy – Contact register"),
     ("fi", "privacy", "/jobrunview/list/", "Eräajojen ajokerrat – Yhteystietorekisteri"),
     # The screens with templates of their own.
     ("en", "privacy", "/jobs/", "Scheduled jobs – Contact register"),
     ("en", "admin", "/users/list/", "Users – Contact register"),
 ])
-def test_a_page_is_named_first_in_its_title(login_as, contact_id, lang, who, path, title):
+def test_a_page_is_named_first_in_its_title(login_as, contact_id, organisation_id, lang, who,
+                                            path, title):
     client = login_as(who)
     client.get(f"/lang/{lang}")
-    response = client.get(path.format(pk=contact_id))
+    response = client.get(path.format(pk=contact_id, org=organisation_id))
     assert response.status_code == 200
     assert page_title(response.get_data(as_text=True)) == title
 
@@ -51,6 +62,37 @@ def test_the_edit_page_is_titled_as_its_h1_says(login_as, contact_id):
     client.get("/lang/en")
     html = client.get(f"/contactview/edit/{contact_id}").get_data(as_text=True)
     assert page_title(html) == "Edit contact: Olli Otsikkonen – Contact register"
+
+
+@pytest.mark.parametrize(("lang", "kind"), [("fi", "Yhteyshenkilö"), ("en", "Contact")])
+def test_a_persons_page_is_headed_by_their_name_the_kind_beside_it(login_as, contact_id,
+                                                                   lang, kind):
+    client = login_as("marketing")
+    client.get(f"/lang/{lang}")
+    html = client.get(f"/contactview/show/{contact_id}").get_data(as_text=True)
+    assert re.search(r'<h1 class="panel-title">\s*Olli Otsikkonen <small class="crm-record-kind">'
+                     rf'{kind}</small>\s*</h1>', html)
+
+
+@pytest.mark.parametrize(("lang", "heading", "title"), [
+    ("fi", "Anonymisoitu yhteyshenkilö", "Anonymisoitu yhteyshenkilö – Yhteystietorekisteri"),
+    ("en", "Anonymised contact", "Anonymised contact – Contact register"),
+])
+@pytest.mark.parametrize("page", ["show", "edit"])
+def test_an_anonymised_contacts_page_says_so_and_shows_nothing_of_them(
+        login_as, session, contact_id, page, lang, heading, title):
+    assert anonymise_contact(session, contact_id, "erasure")
+    session.commit()
+    for who in ("sales", "privacy"):
+        client = login_as(who)
+        client.get(f"/lang/{lang}")
+        response = client.get(f"/contactview/{page}/{contact_id}",
+                              headers={"Accept": "text/html"})
+        assert response.status_code == 404  # it has no page
+        html = response.get_data(as_text=True)
+        assert h1_text(html) == heading
+        assert page_title(html) == title
+        assert "Otsikkonen" not in html and "Olli" not in html
 
 
 def h1_text(html: str) -> str:

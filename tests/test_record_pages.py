@@ -1,6 +1,7 @@
 """A record's page: headed with the kind of record in the singular (its list in the
-plural), and linking the records it names (its contact, organisation, source, request)
-to their own pages, for whoever may open them (crm.views.related.record_page)."""
+plural; a person's or an organisation's page with their name first), and linking the
+records it names (its contact, organisation, source, request) to their own pages, for
+whoever may open them (crm.views.related.record_page)."""
 
 from __future__ import annotations
 
@@ -81,10 +82,13 @@ HEADINGS = [
      ("Toimenpide", "Activity")),
     ("sales", "callbackrequestview", "callback", ("Soittopyynnöt", "Callback requests"),
      ("Soittopyyntö", "Callback request")),
+    # A person's and an organisation's page: the name, the kind in the singular beside it.
     ("privacy", "contactview", "contact", ("Yhteyshenkilöt", "Contacts"),
-     ("Yhteyshenkilö", "Contact")),
+     ('Lotta Linkkinen <small class="crm-record-kind">Yhteyshenkilö</small>',
+      'Lotta Linkkinen <small class="crm-record-kind">Contact</small>')),
     ("privacy", "organisationview", "organisation", ("Organisaatiot", "Organisations"),
-     ("Organisaatio", "Organisation")),
+     ('Linkkipuu Oy <small class="crm-record-kind">Organisaatio</small>',
+      'Linkkipuu Oy <small class="crm-record-kind">Organisation</small>')),
     ("privacy", "datasubjectrequestview", "request",
      ("Rekisteröityjen pyynnöt", "Data subject requests"),
      ("Rekisteröidyn pyyntö", "Data subject request")),
@@ -110,9 +114,9 @@ def test_a_record_page_is_headed_in_the_singular_and_its_list_in_the_plural(
 def test_an_identifiers_add_and_edit_forms_are_headed_in_the_singular(login_as, records):
     client = login_as("sales")
     client.get("/lang/en")
-    assert h1(client.get("/identifierview/add").get_data(as_text=True)) == "Identifier"
+    assert h1(client.get("/identifierview/add").get_data(as_text=True)) == "Add identifier"
     edit = client.get(f"/identifierview/edit/{records['identifier']}")
-    assert h1(edit.get_data(as_text=True)) == "Identifier"
+    assert h1(edit.get_data(as_text=True)) == "Edit identifier"
 
 
 # -- links to the records a page names ------------------------------------------------

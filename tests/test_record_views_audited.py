@@ -3,9 +3,10 @@
 Opening the page of a contact, or of a record about one (a consent, a login id, where
 the person came from, an activity, a callback request, a data subject request, a change
 in the history) or of a user account, records a "view" of that very record, which the
-audit trail reads in words and links to the record. Lists are not logged, nor the pages
-of records about no one (an organisation: a company; the people on its Contacts tab are
-listed as on the contacts list, and each person's own page is logged).
+audit trail reads in words and links to the record. Lists are not logged as views of a
+record (each list page is one "view_list" event, tests/test_list_views_audited.py), nor
+are the pages of records about no one (an organisation: a company; its Contacts tab is
+such a list, and each person's own page is logged).
 """
 
 from __future__ import annotations

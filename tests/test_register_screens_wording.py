@@ -85,9 +85,9 @@ def test_the_home_marketing_panel_is_not_titled_as_the_audience(session, login_a
     assert "Markkinoinnin vastaanottajat" not in marketing
     assert 'class="badge"' not in marketing
     assert 'href="/audience/"' in marketing
-    # Sales reads the statuses but may not open the audience: no link to a refusal.
-    sales = _panel(login_as("sales").get("/").get_data(as_text=True), "marketing")
-    assert "Tilannut" in sales and "/audience/" not in sales
+    # Communications, who send to the audience too, get the same panel and link.
+    comms = _panel(login_as("comms").get("/").get_data(as_text=True), "marketing")
+    assert "Tilannut" in comms and 'href="/audience/"' in comms
 
 
 def test_overdue_on_the_home_page_is_by_the_registers_day(session, login_as, monkeypatch):

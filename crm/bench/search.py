@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from crm.bench.lists import PAGE_SQL, view_page
+from crm.bench.lists import page_sql, view_page
 from crm.bench.timing import (
     PAGE_MS_TARGET,
     bare_sql,
@@ -85,8 +85,7 @@ def _measure(bench: Bench, name: str) -> dict:
 
 def _search_row(bench: Bench, name: str, text: str, where: str, params: dict) -> dict:
     figure = timings_ms(view_page(bench, 0, search=text))
-    baseline = timings_ms(bare_sql(bench.engine, PAGE_SQL.format(where=where, offset=0),
-                                   params))
+    baseline = timings_ms(bare_sql(bench.engine, page_sql(bench, where, 0), params))
     row = compare(name, figure, baseline, target_ratio=None, target_ms=PAGE_MS_TARGET)
     row["details"]["search"], row["details"]["matches"] = \
         text, view_page(bench, 0, search=text)()[0]

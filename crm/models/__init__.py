@@ -27,6 +27,7 @@ from crm.models.marketing import MailchimpMember, MailchimpStatus
 from crm.models.organisation import CustomerStatus, Organisation
 from crm.models.privacy import (
     AuditEvent,
+    AuditEventPerson,
     ClockStart,
     DataSubjectRequest,
     DeliveryMethod,
@@ -46,8 +47,8 @@ from crm.models.session import UserSession
 from crm.models.subject import ContactChange
 
 __all__ = [
-    "Activity", "ActivityKind", "AuditEvent", "CallbackConsent", "CallbackRequest",
-    "CallbackStatus",
+    "Activity", "ActivityKind", "AuditEvent", "AuditEventPerson", "CallbackConsent",
+    "CallbackRequest", "CallbackStatus",
     "ClockStart", "Consent", "ConsentMethod", "Contact", "ContactChange", "CustomerStatus",
     "DataSubjectRequest", "DeliveryMethod", "Identifier", "JobRun", "JobStatus", "Language",
     "LegalBasis",

@@ -17,9 +17,16 @@ def utcnow() -> datetime:
 
 def register_today() -> date:
     """Return today's date where the register is kept (the app's `CRM_TIMEZONE`)."""
+    return register_day(utcnow())
+
+
+def register_day(moment: datetime) -> date:
+    """Return the date `moment` falls on where the register is kept (the app's
+    `CRM_TIMEZONE`); a naive `moment` is UTC, as stored."""
     from flask import current_app
 
-    return utcnow().astimezone(ZoneInfo(current_app.config["CRM_TIMEZONE"])).date()
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(ZoneInfo(current_app.config["CRM_TIMEZONE"])).date()
 
 
 class LabelledEnum(enum.StrEnum):

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask_appbuilder import Model
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from crm.models.base import AwareDateTime, LabelledEnum, enum_column, lazy_gettext, utcnow
+
+if TYPE_CHECKING:
+    from crm.services.requests import Lateness
 
 
 class RequestType(LabelledEnum):
@@ -78,6 +82,11 @@ class DataSubjectRequest(Model):
     contact_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("contact.id", ondelete="SET NULL"), index=True
     )
+    #: Who the request is about when they are not in the register: a callback request
+    #: kept apart from it (no contact). A request names a contact or this, not both.
+    callback_request_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("callback_request.id", ondelete="SET NULL"), index=True
+    )
     requester_name: Mapped[str] = mapped_column(sa.String(200))
     requester_email: Mapped[str | None] = mapped_column(sa.String(320))
     requester_phone: Mapped[str | None] = mapped_column(sa.String(32))
@@ -105,6 +114,7 @@ class DataSubjectRequest(Model):
     version: Mapped[int] = mapped_column(sa.Integer, default=1)
 
     contact = relationship("Contact")
+    callback_request = relationship("CallbackRequest")
     identity_verified_by = relationship("User")
 
     __mapper_args__ = {"version_id_col": version}
@@ -118,11 +128,12 @@ class DataSubjectRequest(Model):
         return self.extended_due_on or self.due_on
 
     @property
-    def overdue(self) -> bool:
-        """Still open after its deadline (today where the register is kept)."""
-        from crm.services.requests import is_overdue
+    def lateness(self) -> Lateness:
+        """Still open after its deadline (today where the register is kept), or answered
+        how many days after it (crm.services.requests.Lateness)."""
+        from crm.services.requests import lateness
 
-        return is_overdue(self)
+        return lateness(self)
 
 
 class RecordKind(LabelledEnum):
@@ -298,6 +309,27 @@ class AuditEvent(Model):
 
     def __repr__(self) -> str:
         return f"<AuditEvent {self.id} {self.action}>"
+
+
+class AuditEventPerson(Model):
+    """A person a list showed, one row per person of a "view_list" event (DESIGN §9.5):
+    the contact by id, or the record itself where it names no contact (a callback
+    request or data subject request of someone not in the register, a user account).
+    Ids only, as the event's own object: the trail outlives the records it names."""
+
+    __tablename__ = "audit_event_person"
+
+    event_id: Mapped[int] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        sa.ForeignKey("audit_event.id", ondelete="CASCADE"), primary_key=True)
+    object_type: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    object_id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+
+    # The person filter of the trail asks which events showed a person.
+    __table_args__ = (sa.Index("ix_audit_event_person_object", "object_type", "object_id"),)
+
+    def __repr__(self) -> str:
+        return f"<AuditEventPerson {self.event_id} {self.object_type}>"
 
 
 class SuppressionEntry(Model):

@@ -89,6 +89,15 @@ ANONYMOUS_CONTACT: dict[str, Any] = {
     "marketing_status": "unsubscribed",
 }
 
+#: What a callback request about the person becomes (here, in the retention job, and in
+#: an erasure of someone known only from callback requests, crm.services.erasure).
+ANONYMOUS_CALLBACK: dict[str, Any] = {
+    "name": "", "organisation_name": None, "email": None, "phone": None, "message": None}
+#: What a data subject request about the person becomes: the record that it was handled.
+ANONYMOUS_REQUEST: dict[str, Any] = {
+    "requester_name": "", "requester_email": None, "requester_phone": None,
+    "identity_verified_how": None, "extension_reason": None, "outcome": None}
+
 _CLOSED = [RequestStatus.completed.value, RequestStatus.rejected.value]
 _EMAILS = ("email", "alt_email")
 _PHONES = ("phone", "mobile")
@@ -359,16 +368,13 @@ def _changes(sql: AnonymiserSql, batch: sa.FromClause, reason: str, now: datetim
         "callback_requests": callback.update().where(
             of_people(callback.c.contact_id) | sql.lower(callback.c.email).in_(emails)
             | callback.c.phone.in_(phones)
-        ).values(name="", organisation_name=None, email=None, phone=None, message=None,
-                 **unlink),
+        ).values(**ANONYMOUS_CALLBACK, **unlink),
         "requests": request.update().where(
             of_people(request.c.contact_id)
             | (request.c.status.in_(_CLOSED)
                & (sql.lower(request.c.requester_email).in_(emails)
                   | request.c.requester_phone.in_(phones)))
-        ).values(requester_name="", requester_email=None, requester_phone=None,
-                 identity_verified_how=None, extension_reason=None, outcome=None,
-                 version=request.c.version + 1, **unlink),
+        ).values(**ANONYMOUS_REQUEST, version=request.c.version + 1, **unlink),
         "organisations": organisation.update().where(
             organisation.c.billing_email.is_not(None),
             sql.lower(organisation.c.billing_email).in_(emails)

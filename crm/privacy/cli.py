@@ -27,9 +27,12 @@ def find_command(text: str) -> None:
     if not matches:
         raise click.ClickException("no one in the register matches")
     for match in matches:
-        click.echo(f"{match.contact_id}\t{match.display}\t{', '.join(match.reasons)}")
-        record_event("view", object_type="Contact", object_id=match.contact_id,
-                     detail="subject find", actor=CLI_ACTOR, commit=False)
+        # A callback request of someone not in the register: "callback 12".
+        shown = f"callback {match.callback_id}" if match.callback_id else match.contact_id
+        click.echo(f"{shown}\t{match.display}\t{', '.join(match.reasons)}")
+        record_event("view", object_type="CallbackRequest" if match.callback_id else "Contact",
+                     object_id=match.key[1], detail="subject find", actor=CLI_ACTOR,
+                     commit=False)
     db.session.commit()
 
 

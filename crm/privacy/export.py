@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from crm.models import (
     Activity,
     AuditEvent,
+    AuditEventPerson,
     CallbackRequest,
     Consent,
     Contact,
@@ -63,7 +64,8 @@ EXPORTED_TABLES = {
                         "with their phone under their name",
     "data_subject_request": "their requests, found the same way",
     "contact_change": "the change history of their contact records",
-    "audit_event": "who (by role) viewed, changed or exported their records, and when",
+    "audit_event": "who (by role) viewed, changed or exported their records, and when, "
+                   "and the lists that showed them",
 }
 #: Any other table that points at a contact (`contact_id`) is exported too, every column
 #: of the person's rows: a table added later cannot be forgotten (`linked_tables`).
@@ -79,6 +81,8 @@ LEFT_OUT = {
     "user_session": "staff members' sign-in sessions",
     "oidc_identity": "staff members' sign-in identities",
     "alembic_version": "the schema's version",
+    "audit_event_person": "which people a list showed: ids, the person's list views "
+                          "are exported as audit events",
 }
 #: FAB's own tables (ab_*) hold the staff's accounts and roles: left out too.
 STAFF_TABLE_PREFIX = "ab_"
@@ -124,11 +128,15 @@ class _Roles:
 
 
 def build_access_export(session: Session, contact_id: int | Iterable[int], *,
-                        lang: str = "en", config=None) -> dict:
+                        callback_requests: Iterable[CallbackRequest] = (), lang: str = "en",
+                        config=None) -> dict:
     """Return everything the register holds about the person, as JSON-ready data.
 
     :param contact_id: the person's contact, or all their contacts (one person
-        entered twice).
+        entered twice); none for someone known only from callback requests.
+    :param callback_requests: the callback requests without a contact of someone not in the
+        register (crm.services.subjects.same_callbacks); their email, phone and name
+        find the rest, as a contact's do.
     :param lang: the language of the Art. 15 information's texts ("fi" or "en").
     """
     ids = sorted({contact_id} if isinstance(contact_id, int) else set(contact_id))
@@ -138,9 +146,14 @@ def build_access_export(session: Session, contact_id: int | Iterable[int], *,
     if len(contacts) != len(ids):
         raise LookupError("no such contact")
     roles = _Roles(session)
-    emails = {e.lower() for c in contacts for e in (c.email, c.alt_email) if e}
-    phones = {p for c in contacts for p in (c.phone, c.mobile) if p}
-    surnames = {c.last_name.lower() for c in contacts if c.last_name}
+    callback_requests = list(callback_requests)
+    callback_ids = sorted(c.id for c in callback_requests)
+    emails = {e.lower() for c in contacts for e in (c.email, c.alt_email) if e} \
+        | {c.email.lower() for c in callback_requests if c.email}
+    phones = {p for c in contacts for p in (c.phone, c.mobile) if p} \
+        | {c.phone for c in callback_requests if c.phone}
+    surnames = {c.last_name.lower() for c in contacts if c.last_name} \
+        | {c.name.split()[-1].lower() for c in callback_requests if c.name.strip()}
 
     def named(column: sa.ColumnElement) -> sa.ColumnElement[bool]:
         # A phone may be a switchboard's: it finds a row only under the person's own name.
@@ -181,7 +194,7 @@ def build_access_export(session: Session, contact_id: int | Iterable[int], *,
                                       .order_by(Activity.occurred_at, Activity.id)))
     callback = CallbackRequest
     callbacks = list(session.scalars(sa.select(callback).where(sa.or_(
-        callback.contact_id.in_(ids),
+        callback.contact_id.in_(ids), callback.id.in_(callback_ids),
         lower(session, callback.email).in_(emails) if emails else sa.false(),
         callback.phone.in_(phones) & named(callback.name) if phones else sa.false(),
     )).order_by(callback.received_at, callback.id)))
@@ -198,9 +211,14 @@ def build_access_export(session: Session, contact_id: int | Iterable[int], *,
              "Consent": [c.id for c in consents], "Provenance": [p.id for p in provenance],
              "Activity": [a.id for a in activities], "CallbackRequest": [c.id for c in callbacks],
              "DataSubjectRequest": [r.id for r in requests]}
+    # Their records' own events, and the lists that showed them (audit_event_person).
+    shown = sa.select(AuditEventPerson.event_id).where(sa.or_(*(
+        (AuditEventPerson.object_type == kind) & AuditEventPerson.object_id.in_(keys)
+        for kind, keys in about.items() if keys)))
     events = list(session.scalars(sa.select(AuditEvent).where(sa.or_(*(
         (AuditEvent.object_type == kind) & AuditEvent.object_id.in_([str(i) for i in keys])
-        for kind, keys in about.items() if keys))).order_by(AuditEvent.at, AuditEvent.id)))
+        for kind, keys in about.items() if keys), AuditEvent.id.in_(shown)))
+        .order_by(AuditEvent.at, AuditEvent.id)))
     roles.load([a.author_id for a in activities] + [c.handled_by_id for c in callbacks]
                + [r.identity_verified_by_id for r in requests]
                + [c.changed_by_id for c in changes] + [e.actor_id for e in events])
@@ -228,7 +246,7 @@ def build_access_export(session: Session, contact_id: int | Iterable[int], *,
         "version": VERSION,
         "generated_at": utcnow().isoformat(),
         "language": lang,
-        "subject": {"contact_ids": ids},
+        "subject": {"contact_ids": ids, "callback_request_ids": callback_ids},
         "records": records,
         "information": _information(session, config, contacts, sources, lang),
     }
@@ -295,29 +313,33 @@ def render_access_export_html(export: dict, lang: str) -> str:
 
 
 def export_file_name(export: dict, fmt: str, number: int) -> str:
-    """Return the downloaded file's name, in the export's language and in ASCII.
+    """Return the downloaded file's name: one scheme for every format, in ASCII (no "ö"),
+    for every mail client and disk.
 
-    `access-export-12.json` for the JSON (its keys are English), `access-export-12-en.html`
-    and `tietopyynto-12-2026-11-25.html` for the printable ones (the day on the register's
-    clock).
+    `tietopyynto-12-2026-11-25.json`, and `tietopyynto-12-2026-11-25-fi.html` or `-en.html`
+    for the printable ones: the request's number, the day it was made on the register's
+    clock, and the HTML's language.
 
     :param fmt: "json", "html-fi" or "html-en".
     :param number: the request's number.
     """
-    if fmt == "json":
-        return f"access-export-{number}.json"
-    lang = fmt.removeprefix("html-")
     day = datetime.fromisoformat(export["generated_at"]).astimezone(
         ZoneInfo(current_app.config["CRM_TIMEZONE"])).date()
-    return EXPORT_TEXT[lang]["file_name"].format(number=number, day=day.isoformat())
+    stem = f"tietopyynto-{number}-{day.isoformat()}"
+    return f"{stem}.json" if fmt == "json" else f"{stem}-{fmt.removeprefix('html-')}.html"
 
 
 def audit_export(session: Session, export: dict, *, fmt: str,
                  actor: tuple[int | None, str | None] | None = None,
                  request_id: int | None = None) -> None:
-    """Record one 'export' event per contact exported (ids and table names, no values)."""
+    """Record one 'export' event per contact, or callback request of someone not in the
+    register, exported (ids and table names, no values)."""
     tables = sorted(name for name, rows in export["records"].items() if rows)
     detail = f"{fmt}" + (f" request {request_id}" if request_id else "")
-    for contact_id in export["subject"]["contact_ids"]:
-        record_event("export", object_type="Contact", object_id=contact_id, fields=tables,
-                     detail=detail, actor=actor, session=session, commit=False)
+    subject = export["subject"]
+    for object_type, ids in (("Contact", subject["contact_ids"]),
+                             ("CallbackRequest", subject.get("callback_request_ids", []))):
+        for object_id in ids:
+            record_event("export", object_type=object_type, object_id=object_id,
+                         fields=tables, detail=detail, actor=actor, session=session,
+                         commit=False)

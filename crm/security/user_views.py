@@ -35,6 +35,7 @@ from crm.security.roles import (
 )
 from crm.services.audit import record_event
 from crm.views.base import KnownActions
+from crm.views.list_audit import ROW, AuditedLists
 from crm.views.save_refusals import RefusedSaves
 
 
@@ -146,7 +147,7 @@ def not_own_roles(form, field) -> None:
             "You cannot change your own roles: ask another administrator."))
 
 
-class CrmUserDBModelView(KnownActions, RefusedSaves, UserDBModelView):
+class CrmUserDBModelView(KnownActions, AuditedLists, RefusedSaves, UserDBModelView):
     """FAB's user screen with two rules: no one grants themselves roles, and every
     role change is in the audit trail (role names only).
 
@@ -158,6 +159,9 @@ class CrmUserDBModelView(KnownActions, RefusedSaves, UserDBModelView):
 
     # Keep FAB's resource name, which the role definitions grant.
     class_permission_name = "UserDBModelView"
+    # The list shows people's names, usernames and emails: each page of it is in the
+    # audit trail (crm.views.list_audit).
+    list_people = ROW
     # What a save saved, as the CRM's own screens say it (CrmModelView.saved_message).
     add_row_message = _l("User account added")
     edit_row_message = _l("User account saved")

@@ -116,6 +116,13 @@ def _audit_trail(match: re.Match) -> str:
                     count)
 
 
+def _list_view(match: re.Match) -> str:
+    """A list page shown (crm.views.list_audit): its title and the people on it."""
+    from crm.views.audit_trail import list_text  # the views import this module
+
+    return list_text(match["view"], int(match["rows"]), int(match["people"]))
+
+
 def _mailchimp(match: re.Match) -> str:
     event = str(MAILCHIMP_EVENTS.get(match["event"], match["event"]))
     if match.groupdict().get("unknown"):
@@ -170,6 +177,8 @@ PATTERNS: list[tuple[re.Pattern, Callable[[re.Match], str]]] = [
     (re.compile(r"rectification request (?P<id>\d+)"), _rectification),
     (re.compile(r"(?P<format>json|html(?:-fi|-en)?)(?: request (?P<id>\d+))?"), _export),
     (re.compile(r"matches (?P<count>\d+)"), _matches),
+    (re.compile(r"list (?P<view>\w+) rows=(?P<rows>\d+) people=(?P<people>\d+)"
+                r"(?: key=\w+)?"), _list_view),
     (re.compile(r"audience CSV, (?P<count>\d+) rows"), _audience),
     (re.compile(r"audit trail CSV, (?P<count>\d+) rows(?P<capped>, capped)?"), _audit_trail),
     (re.compile(r"mailchimp webhook (?P<event>\w+)(?P<unknown>: unknown address suppressed)?"),
@@ -218,6 +227,9 @@ def event_detail_text(action: str | None, detail: str | None) -> str:
     failed rather than how it was tried."""
     if action == "login_failed" and detail in FAILED_PASSWORD:
         return str(FAILED_PASSWORD[detail])
-    if action == "access_denied":  # the method and path refused, as requested
-        return detail or ""
+    if action == "access_denied":  # the screen and what was tried, else as requested
+        from crm.views.audit_trail import refusal_reading  # the views import this module
+
+        reading = refusal_reading(detail)
+        return reading.text if reading is not None else detail or ""
     return detail_text(detail)

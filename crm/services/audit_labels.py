@@ -11,7 +11,8 @@ from flask_babel import lazy_gettext as _l
 
 ACTIONS = {
     "create": _l("Created"), "update": _l("Changed"), "delete": _l("Deleted"),
-    "view": _l("Viewed"), "find": _l("Searched"), "export": _l("Exported"),
+    "view": _l("Viewed"), "view_list": _l("Viewed a list"), "find": _l("Searched"),
+    "export": _l("Exported"),
     "import": _l("Imported"), "erase": _l("Erased"), "confirm": _l("Confirmed"),
     "verify": _l("Identity verified"), "extend": _l("Deadline extended"),
     "deliver": _l("Answer delivered"), "reject": _l("Request rejected"),
@@ -34,6 +35,15 @@ OBJECT_TYPES = {
     "RecordOfProcessing": _l("Record of processing"),
     "RetentionPolicy": _l("Retention policy"), "Source": _l("Source"),
     "SuppressionEntry": _l("Suppression list entry"), "User": _l("User"),
+}
+
+#: Fields an event may name that no form labels: columns the system sets. Without a
+#: name here the trail showed FAB's own guess in English ("Objected At").
+FIELDS = {
+    "id": _l("Record number"), "version": _l("Record version"),
+    "anonymised_at": _l("Anonymised"), "objected_at": _l("Objected to direct marketing"),
+    "organisation_id": _l("Organisation"), "source_id": _l("Source"),
+    "identifiers": _l("Identifiers"), "activities": _l("Activities"),
 }
 
 

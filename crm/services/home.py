@@ -144,25 +144,27 @@ def home_panels(session: Session, can: Callable[[str, str], bool],
                                  url("ActivityView.show", i), format_date(at, "short"))
                              for i, s, at, first, last in rows],
                             None, url("ActivityView.list", None)))
-    if can(roles.READ, roles.MARKETING_CONSENT):
+    if can(roles.READ, roles.MARKETING_CONSENT) and can(roles.EXPORT, roles.MARKETING_AUDIENCE):
+        # The work of those who market to the audience (Marketing, Communications): the
+        # others who read marketing statuses (Sales, the privacy team) see a contact's on
+        # its page; on their home page the counts read as if the mailings were theirs.
         counts = dict(session.execute(
             select(Contact.marketing_status, func.count())
             .where(Contact.anonymised_at.is_(None))
             .group_by(Contact.marketing_status)).all())
         # Contacts by marketing status: not the audience, which leaves out those without
         # an email address and those on the suppression list. Titled and counted as the
-        # audience, it read a larger number than the audience page and its file; those
-        # who may send to the audience get the link to it. Each status opens the contacts
-        # list filtered by it (FilterEnumEqual, the column's first filter), whose count
-        # this is: it lists no anonymised contacts either.
+        # audience, it read a larger number than the audience page and its file, which
+        # the panel links to. Each status opens the contacts list filtered by it
+        # (FilterEnumEqual, the column's first filter), whose count this is: it lists no
+        # anonymised contacts either.
         may_list = can(roles.READ, roles.CONTACT)
         panels.append(Panel("marketing", _("Marketing"),
                             [Row(s.label, url("ContactView.list",
                                               {"_flt_0_marketing_status": s.value})
                                  if may_list else None, str(counts.get(s, 0)))
                              for s in MarketingStatus],
-                            None, url("MarketingAudienceView.index", None)
-                            if can(roles.EXPORT, roles.MARKETING_AUDIENCE) else None))
+                            None, url("MarketingAudienceView.index", None)))
     if can(roles.EDIT, roles.INVOICING):
         # No way to send an invoice: no e-invoice address, postal address or billing email.
         missing = ((Organisation.customer_status == CustomerStatus.customer)

@@ -43,6 +43,7 @@ def object_to_marketing(session: Session, contact_id: int, *,
     if contact is None or contact.anonymised_at is not None:
         raise LookupError(f"no contact {contact_id}")
     first_time = contact.objected_at is None
+    unsubscribed = contact.marketing_status != MarketingStatus.unsubscribed
     now = utcnow()
     with change_context(session, actor=actor, reason=reason or OBJECTION,
                         request_id=request_id):
@@ -60,8 +61,13 @@ def object_to_marketing(session: Session, contact_id: int, *,
                         ("phone", contact.phone), ("phone", contact.mobile)):
         if value:
             suppress(session, kind, value, OPT_OUT)
-    fields = ["objected_at", "marketing_status"] + (["consents"] if withdrawn else [])
-    record_event("object", contact, fields=fields,
-                 detail=f"request {request_id}" if request_id else None,
-                 actor=actor, session=session, commit=False)
+    # The event names what this call changed: none when the person had objected already
+    # and nothing was left to change (the trail never records a change that did not happen).
+    changed = {"objected_at": first_time, "marketing_status": unsubscribed,
+               "consents": bool(withdrawn)}
+    fields = [name for name, done in changed.items() if done]
+    if fields:
+        record_event("object", contact, fields=fields,
+                     detail=f"request {request_id}" if request_id else None,
+                     actor=actor, session=session, commit=False)
     return first_time

@@ -11,15 +11,20 @@ Every step is audited (ids and field names, never values).
 from __future__ import annotations
 
 import calendar
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from functools import partial
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from crm.models import (
     AuditEvent,
+    CallbackRequest,
     Contact,
     ContactChange,
     DataSubjectRequest,
@@ -83,6 +88,58 @@ def is_verified(request: DataSubjectRequest) -> bool:
     return request.identity_verified_at is not None
 
 
+def _register_zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["CRM_TIMEZONE"])
+
+
+def _local_day(moment: datetime, zone: ZoneInfo) -> date:
+    """Return the day `moment` falls on in `zone` (a naive `moment` is UTC, as stored)."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(zone).date()
+
+
+def days_late(request: DataSubjectRequest) -> int:
+    """Return how many days after its deadline the answer (or refusal) was delivered,
+    the day of delivery taken on the register's clock; 0 in time, or not answered yet."""
+    if request.delivered_at is None:
+        return 0
+    return max(0, (_local_day(request.delivered_at, _register_zone()) - deadline(request)).days)
+
+
+class Lateness(NamedTuple):
+    """How late a request is: still open past its deadline, or answered after it."""
+
+    overdue: bool
+    days_late: int
+
+
+def lateness(request: DataSubjectRequest) -> Lateness:
+    """Return whether `request` is open past its deadline and how late it was answered."""
+    return Lateness(is_overdue(request), days_late(request))
+
+
+def _sqlite_local_day(zone: ZoneInfo, stored: str | None) -> str | None:
+    """SQLite's `crm_local_day`: a stored UTC timestamp's day on the register's clock."""
+    if stored is None:
+        return None
+    return _local_day(datetime.fromisoformat(stored), zone).isoformat()
+
+
+def answered_late(session: Session) -> sa.ColumnElement[bool]:
+    """Return the SQL condition of a request answered after its deadline (`days_late`):
+    its day of delivery on the register's clock later than its deadline, on each row."""
+    zone = current_app.config["CRM_TIMEZONE"]
+    delivered = DataSubjectRequest.delivered_at
+    if session.get_bind().dialect.name == "postgresql":
+        day = sa.cast(sa.func.timezone(zone, delivered), sa.Date)
+    else:  # SQLite has no time zones: the day is worked out in Python
+        raw = session.connection().connection.driver_connection
+        raw.create_function("crm_local_day", 1, partial(_sqlite_local_day, ZoneInfo(zone)),
+                            deterministic=True)
+        day = sa.func.crm_local_day(delivered)
+    return delivered.is_not(None) & (day > sa.func.coalesce(
+        DataSubjectRequest.extended_due_on, DataSubjectRequest.due_on))
+
+
 #: The steps of handling a request, in the order they are taken (and its page shows them).
 STEPS = ("identity", "person", "carry_out", "answer")
 
@@ -97,6 +154,13 @@ def is_carried_out(session: Session, request: DataSubjectRequest) -> bool:
     if request.erasure_result is not None or (contact is not None
                                               and contact.anonymised_at is not None):
         return True
+    if contact is None and request.callback_request is None:
+        return False
+    if request.type is RequestType.access:
+        # crm.privacy.export.audit_export: "<format> request <id>" for each download.
+        return bool(session.scalar(sa.select(sa.exists().where(
+            AuditEvent.action == "export",
+            AuditEvent.detail.like(f"% request {request.id}")))))
     if contact is None:
         return False
     if request.type is RequestType.objection:
@@ -104,17 +168,13 @@ def is_carried_out(session: Session, request: DataSubjectRequest) -> bool:
     if request.type is RequestType.rectification:
         return bool(session.scalar(sa.select(sa.exists().where(
             ContactChange.request_id == request.id))))
-    if request.type is RequestType.access:
-        # crm.privacy.export.audit_export: "<format> request <id>" for each download.
-        return bool(session.scalar(sa.select(sa.exists().where(
-            AuditEvent.action == "export",
-            AuditEvent.detail.like(f"% request {request.id}")))))
     return False
 
 
 def steps_done(session: Session, request: DataSubjectRequest) -> dict[str, bool]:
     """Return which of `STEPS` have been taken on `request`."""
-    return {"identity": is_verified(request), "person": request.contact is not None,
+    return {"identity": is_verified(request),
+            "person": request.contact is not None or request.callback_request is not None,
             "carry_out": is_carried_out(session, request),
             "answer": request.delivered_at is not None}
 
@@ -217,9 +277,35 @@ def link_contact(session: Session, request: DataSubjectRequest, contact_id: int,
     contact = session.get(Contact, contact_id)
     if contact is None or contact.anonymised_at is not None:
         raise RequestError(_l("There is no such contact."))
+    fields = ["contact"]
+    if request.callback_request_id is not None:  # one person a request
+        request.callback_request_id = None
+        fields.append("callback_request")
     request.contact_id = contact.id
-    record_event("update", request, fields=["contact"], actor=actor, session=session,
+    record_event("update", request, fields=fields, actor=actor, session=session,
                  commit=False)
+
+
+def link_callback(session: Session, request: DataSubjectRequest, callback_id: int, *,
+                  actor: Actor = None) -> None:
+    """Link the request to a callback request of someone not in the register (no contact),
+    found with `find_subject`; a contact linked before is unlinked: one person a request."""
+    _require_open(request)
+    callback = session.get(CallbackRequest, callback_id)
+    if callback is None or callback.contact_id is not None or is_emptied(callback):
+        raise RequestError(_l("There is no such callback request."))
+    fields = ["callback_request"]
+    if request.contact_id is not None:
+        request.contact_id = None
+        fields.append("contact")
+    request.callback_request_id = callback.id
+    record_event("update", request, fields=fields, actor=actor, session=session,
+                 commit=False)
+
+
+def is_emptied(callback: CallbackRequest) -> bool:
+    """Return whether the callback request's person was erased from it (no values left)."""
+    return not (callback.name or callback.email or callback.phone or callback.message)
 
 
 def mark_delivered(session: Session, request: DataSubjectRequest, *, how: DeliveryMethod,
@@ -265,17 +351,49 @@ def require_ready(request: DataSubjectRequest, *types: RequestType) -> Contact:
 
     :param types: the request types the step applies to (any when none given).
     """
+    person = require_person(request, *types)
+    if not isinstance(person, Contact):
+        raise RequestError(_l("This step needs a contact: the person is known only from "
+                              "a callback request."))
+    return person
+
+
+def require_person(request: DataSubjectRequest,
+                   *types: RequestType) -> Contact | CallbackRequest:
+    """Return who the request is about, the contact or the callback request of someone not
+    in the register, when the request may be carried out now (an export, an erasure).
+
+    :param types: the request types the step applies to (any when none given).
+    """
     _require_open(request)
     if types and request.type not in types:
         raise RequestError(_l("This step does not apply to this kind of request."))
     if not is_verified(request):
         raise RequestError(_l("Verify the requester's identity first."))
+    callback = request.callback_request
+    if request.contact is None and callback is not None:
+        if is_emptied(callback):
+            raise RequestError(_l("The person's data has been erased already."))
+        return callback
     contact = request.contact
     if contact is None:
         raise RequestError(_l("Find the person and link the request to them first."))
     if contact.anonymised_at is not None:
         raise RequestError(_l("The person's data has been erased already."))
     return contact
+
+
+def require_editable(request: DataSubjectRequest) -> None:
+    """Refuse changing a closed (completed or refused) request: its answer is given."""
+    if not is_open(request):
+        raise RequestError(_l("The request is closed (%(status)s): it can no longer be "
+                              "changed.", status=request.status.label))
+
+
+#: Why a request's day of receipt is not changed once recorded: its deadline counts
+#: from it, and a deadline moves only by an extension, with its reason (`extend_deadline`).
+RECEIPT_FIXED = _l("The day of receipt cannot be changed: the deadline counts from it. "
+                   "Extend the deadline on the request's page if more time is needed.")
 
 
 def _require_open(request: DataSubjectRequest) -> None:

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from crm.models import (
     AuditEvent,
+    AuditEventPerson,
     CallbackRequest,
     CallbackStatus,
     ClockStart,
@@ -49,8 +50,8 @@ from crm.models import (
     RetentionAction,
     RetentionPolicy,
 )
-from crm.models.base import utcnow
-from crm.privacy.anonymise import ContactAnonymiser, in_values
+from crm.models.base import register_day, utcnow
+from crm.privacy.anonymise import ANONYMOUS_CALLBACK, ContactAnonymiser, in_values
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ ORGANISATION = Organisation.__table__
 REQUEST = DataSubjectRequest.__table__
 CALLBACK = CallbackRequest.__table__
 AUDIT = AuditEvent.__table__
+AUDIT_PERSON = AuditEventPerson.__table__
 JOB_RUN = JobRun.__table__
 
 CONTACT_KINDS = (RecordKind.prospect_contact, RecordKind.former_customer_contact)
@@ -208,8 +210,11 @@ class ExpiringContact:
     expires_on: datetime
 
     def days_past(self, now: datetime) -> int:
-        """Return how many whole days ago the contact's period ended (0: not a day yet)."""
-        return max((now - self.expires_on).days, 0)
+        """Return how many days ago the contact's period ended, in days of the register's
+        calendar as its date is shown (0: today or not yet). Ended yesterday is a day ago
+        even if less than 24 hours ago; between midnight and 02.00 in Helsinki the UTC
+        date was still yesterday's."""
+        return max((register_day(now) - register_day(self.expires_on)).days, 0)
 
 
 def expiring_contacts(session: Session, days: int = 30, now: datetime | None = None,
@@ -355,12 +360,20 @@ class RetentionRun:
                    condition: sa.ColumnElement[bool], anonymise: bool) -> int:
         where = in_values(table.c.id, ids, self.postgres) & condition
         if table is AUDIT and self.postgres:
-            # The audit trail refuses every delete but this pruning's (migration 0005).
+            # The audit trail refuses every delete but this pruning's (migrations 0005, 0017).
             session.execute(sa.text("SET LOCAL crm.audit_pruning = 'on'"))
+        if table is AUDIT:
+            # The people a list event showed go with it (SQLite enforces no cascade).
+            session.execute(AUDIT_PERSON.delete().where(
+                AUDIT_PERSON.c.event_id.in_(sa.select(AUDIT.c.id).where(where))))
         if anonymise:
-            statement = table.update().where(where).values(
-                name="", organisation_name=None, email=None, phone=None, message=None)
+            statement = table.update().where(where).values(**ANONYMOUS_CALLBACK)
         else:
+            if table is CALLBACK:
+                # A request linked to a deleted callback request (SQLite sets no NULL).
+                session.execute(REQUEST.update().where(
+                    REQUEST.c.callback_request_id.in_(sa.select(CALLBACK.c.id).where(where)))
+                    .values(callback_request_id=None, version=REQUEST.c.version + 1))
             statement = table.delete().where(where)
         return session.execute(statement).rowcount
 

@@ -27,7 +27,7 @@ from crm.services.audit import record_event
 from crm.services.audit_details import event_detail_text
 from crm.services.audit_labels import action_label, object_type_label
 from crm.services.spreadsheets import csv_text
-from crm.views.audit_trail import job_runs
+from crm.views.audit_trail import event_object, job_runs
 
 #: The file's columns, as the list shows them.
 COLUMNS = ("at", "actor", "action", "object_type", "object_id", "fields", "detail")
@@ -80,8 +80,10 @@ def _cells(rows: list, field_names: Callable) -> list[list[str]]:
         actor = row.actor or ""
         if row.action == "job" and row.object_type == "JobRun" and row.object_id in runs:
             actor = runs[row.object_id][1]
+        object_type, object_id = event_object(row.action, row.object_type, row.object_id,
+                                              row.detail)
         cells.append([format_datetime(row.at, "medium"), actor, action_label(row.action),
-                      object_type_label(row.object_type), row.object_id or "",
+                      object_type_label(object_type), object_id or "",
                       field_names(row.fields), event_detail_text(row.action, row.detail)])
     return cells
 

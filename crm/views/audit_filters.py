@@ -12,7 +12,8 @@ when the two were filtered as text, keeps its "equal to" and "not equal to".
 An object's id is filtered exactly ("equal to" only): "starts with" 2 found the events
 of objects 20 and 25 too, and a reader asking who saw person 2 would name people who
 never did. The filter "contact" (no column of the trail) finds a contact's own events
-and those of their records (`CONTACT_RECORDS`), as a contact's page links to it.
+and those of their records (`CONTACT_RECORDS`), as a contact's page links to it, and
+the lists that showed them (their people, `AuditEventPerson`; crm.views.list_audit).
 
 Who acted is stored as their username ("mvirtanen"); a reader knows them by name. Each of
 the actor's conditions ("starts with", "contains", "is", ... and their negations) matches
@@ -28,11 +29,15 @@ from flask_appbuilder.models.filters import BaseFilter
 from flask_appbuilder.models.sqla import filters as fab
 from flask_appbuilder.security.sqla.models import User
 from flask_babel import lazy_gettext as _l
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
 from wtforms import SelectField
 
 from crm.models import (
     Activity,
     AuditEvent,
+    AuditEventPerson,
     CallbackRequest,
     Consent,
     Contact,
@@ -45,6 +50,7 @@ from crm.services.audit_labels import ACTIONS, OBJECT_TYPES, codes_for, label_ch
 from crm.services.subjects import lower
 from crm.views.date_filters import CrmFilterConverter
 from crm.views.interface import CrmFilters, CrmSQLAInterface
+from crm.views.record_ids import record_id
 from crm.views.search import _escaped
 
 #: Column -> its codes and their labels.
@@ -146,32 +152,79 @@ CONTACT_RECORDS = {model.__name__: model for model in (
     Provenance)}
 
 
-def contact_events(contacts: int | sa.Select):
-    """Return the condition of the events of a contact (by id, or of the contacts a query
-    of their ids selects) and of their records.
+#: The records a list names by themselves, where they name no contact yet (a callback
+#: request or data subject request of someone not in the register; crm.views.list_audit).
+LISTED_RECORDS = {name: CONTACT_RECORDS[name] for name in ("CallbackRequest",
+                                                           "DataSubjectRequest")}
 
-    One query: each part is an equality on the object type and the object id (one of
-    the contact's records of that type), answered by the index on the two
-    (ix_audit_event_object). A record deleted since is no longer the contact's: its
-    events are found by its own type and id only.
-    """
+
+def _contact_parts(type_column, id_column, contacts: int | sa.Select,
+                   records: dict = CONTACT_RECORDS) -> list:
+    """Return the conditions "(`type_column`, `id_column`) names a contact (by id, or of
+    the contacts a query of their ids selects) or one of their records", one per kind,
+    each an equality on the type and the id (one of the contact's records of that type)."""
+    numeric = isinstance(id_column.type, sa.Integer)
+
+    def ids_of(column, where):
+        # The trail's own object id is text: the ids are cast to it, not it to numbers.
+        return sa.select(column if numeric else sa.cast(column, id_column.type)).where(where)
+
     if isinstance(contacts, int):
-        own = AuditEvent.object_id == str(contacts)
+        own = id_column == (contacts if numeric else str(contacts))
 
         def of(column):
             return column == contacts
     else:
-        own = AuditEvent.object_id.in_(sa.select(sa.cast(Contact.id, AuditEvent.object_id.type))
-                                       .where(Contact.id.in_(contacts)))
+        own = id_column.in_(ids_of(Contact.id, Contact.id.in_(contacts)))
 
         def of(column):
             return column.in_(contacts)
-    parts = [sa.and_(AuditEvent.object_type == "Contact", own)]
-    for name, model in CONTACT_RECORDS.items():
-        ids = sa.select(sa.cast(model.id, AuditEvent.object_id.type)).where(
-            of(model.contact_id))
-        parts.append(sa.and_(AuditEvent.object_type == name, AuditEvent.object_id.in_(ids)))
-    return sa.or_(*parts)
+    parts = [sa.and_(type_column == "Contact", own)]
+    for name, model in records.items():
+        parts.append(sa.and_(type_column == name,
+                             id_column.in_(ids_of(model.id, of(model.contact_id)))))
+    return parts
+
+
+class _InSelected(ColumnElement):
+    """`column IN (select)`; on PostgreSQL `column = ANY(ARRAY(select))`, which (unlike a
+    hashed subplan) the column's index answers as one branch of a BitmapOr."""
+
+    type = sa.Boolean()
+    inherit_cache = True
+    # What the statement cache keys on, and where it finds the values bound.
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement),
+                           ("select", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, column, select: sa.Select) -> None:
+        self.column, self.select = column, select
+
+
+@compiles(_InSelected)
+def _in_selected(element, compiler, **kw) -> str:
+    return compiler.process(element.column.in_(element.select), **kw)
+
+
+@compiles(_InSelected, "postgresql")
+def _any_of_selected(element, compiler, **kw) -> str:
+    column = compiler.process(element.column, **kw)
+    return f"{column} = ANY(ARRAY({compiler.process(element.select, **kw)}))"
+
+
+def contact_events(contacts: int | sa.Select):
+    """Return the condition of the events of a contact (by id, or of the contacts a query
+    of their ids selects) and of their records, and of the lists that showed them.
+
+    One query: each part is an equality on the object type and the object id (one of
+    the contact's records of that type), answered by the index on the two
+    (ix_audit_event_object); a list's people by theirs (ix_audit_event_person_object).
+    A record deleted since is no longer the contact's: its events are found by its own
+    type and id only.
+    """
+    shown = sa.select(AuditEventPerson.event_id).where(sa.or_(*_contact_parts(
+        AuditEventPerson.object_type, AuditEventPerson.object_id, contacts, LISTED_RECORDS)))
+    return sa.or_(*_contact_parts(AuditEvent.object_type, AuditEvent.object_id, contacts),
+                  _InSelected(AuditEvent.id, shown))
 
 
 def contacts_named(session, text: str) -> sa.Select:
@@ -195,7 +248,8 @@ class FilterContactEvents(BaseFilter):
     def apply(self, query, value):
         text = str(value or "").strip()
         if text.isdigit():
-            return query.filter(contact_events(int(text)))
+            number = record_id(text, sa.Integer())
+            return query.filter(contact_events(number) if number is not None else sa.false())
         if not text:
             return query.filter(sa.false())
         return query.filter(contact_events(contacts_named(query.session, text)))

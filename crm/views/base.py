@@ -25,6 +25,7 @@ from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy.orm import RelationshipDirection
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import BooleanField, HiddenField, SelectField
@@ -34,6 +35,7 @@ from wtforms.validators import Optional as OptionalValidator
 from crm.forms import with_crm_messages
 from crm.models.base import AwareDateTime, LabelledEnum, utcnow
 from crm.security import roles
+from crm.services.anonymised import ANONYMISED, about_anonymised, anonymised_ids
 from crm.services.audit import record_event
 from crm.services.audit_labels import object_type_label
 from crm.services.requests import today as register_today
@@ -41,6 +43,7 @@ from crm.services.validation import NoSensitiveData
 from crm.views import keyset
 from crm.views.dates import LocalDateField, LocalDateTimeField
 from crm.views.interface import CrmListWidget, CrmSQLAInterface, count_cap
+from crm.views.list_audit import AuditedLists
 from crm.views.related import RelatedRecordField, linked, related_record_fields
 from crm.views.save_refusals import RefusedSaves
 
@@ -298,7 +301,7 @@ class KnownActions:
         abort(404 if readable else 403)
 
 
-class CrmModelView(KnownActions, RefusedSaves, ModelView):
+class CrmModelView(KnownActions, AuditedLists, RefusedSaves, ModelView):
     """A model view whose permissions and field groups come from `crm.security.roles`.
 
     :cvar resource: the resource whose permissions guard the view.
@@ -312,7 +315,7 @@ class CrmModelView(KnownActions, RefusedSaves, ModelView):
     base_permissions = ["can_read", "can_add", "can_edit", "can_delete"]
     #: Every opening of a record's page is in the audit trail as "view" of the record
     #: (DESIGN §9.5): set on every screen whose record page shows a person's data.
-    #: Lists are not logged.
+    #: Its list pages are recorded by `list_people` (crm.views.list_audit).
     audit_views = False
     #: Date columns whose calendar ends today, for days that cannot be in the future.
     dates_until_today: tuple[str, ...] = ()
@@ -378,10 +381,12 @@ class CrmModelView(KnownActions, RefusedSaves, ModelView):
     #: form was opened from a tab of another record's page, which it goes back to.
     show_after_add = True
 
-    #: The edit page names the record it edits ("Muokkaa organisaatiota: Esimerkki Oy"):
-    #: for a role that may change one field only (a legal hold), the form alone would
-    #: not say whose record it is.
-    edit_title_names_record = False
+    #: The record's page is headed by its name, the kind of record beside it in smaller
+    #: type ("Esimerkki Oy  Organisaatio"), and the edit page names the record it edits
+    #: ("Muokkaa organisaatiota: Esimerkki Oy"): the browser's tabs and history tell the
+    #: pages apart, and a role that may change one field only (a legal hold) sees whose
+    #: record the form is. The name is `record_name`'s: none to whoever may not read it.
+    title_names_record = False
 
     #: Columns shown read-only above the edit form (crm/model_edit.html), so that the
     #: form says whose record it is; never fields of the form, so no post changes them.
@@ -438,11 +443,24 @@ class CrmModelView(KnownActions, RefusedSaves, ModelView):
             item = self.datamodel.get(pk, self._base_filters)
             if item is not None:
                 kwargs["edit_details"] = self._edit_details(item)
-        if self.edit_title_names_record and template == self.edit_template and pk:
+        if self.title_names_record and template in (self.show_template,
+                                                    self.edit_template) and pk:
             item = self.datamodel.get(pk, self._base_filters)
             if item is not None:
-                kwargs["title"] = f"{self.edit_title}: {item}"
+                kwargs["title"] = self.record_title(item, template == self.edit_template)
         return super().render_template(template, **kwargs)
+
+    def record_title(self, item, editing: bool) -> str:
+        """Return the h1 of `item`'s page (`editing`: of its edit page), naming the record
+        (`title_names_record`); the view's own title where the user is shown no name."""
+        name = self.record_name(item)
+        if not name:
+            return self.edit_title if editing else self.show_title
+        if editing:
+            return f"{self.edit_title}: {name}"
+        # The kind is the h1's <small>, which the page's <title> leaves out (page_title).
+        return Markup('{} <small class="crm-record-kind">{}</small>').format(
+            name, self.show_title)
 
     # -- links set by the page a form was opened from -----------------------
 
@@ -562,7 +580,16 @@ class CrmModelView(KnownActions, RefusedSaves, ModelView):
         finally:
             keyset.stop(self.datamodel)
         self._leave_past_the_end(widgets["list"].template_args, filters, paging)
+        self._no_edit_links_of_anonymised(widgets["list"].template_args)
         return widgets
+
+    def _no_edit_links_of_anonymised(self, shown: dict) -> None:
+        """Offer no edit link on the rows about an anonymised person: they are read-only
+        (crm.services.anonymised)."""
+        links = shown.get("row_links")
+        if links is not None and shown.get("pks") and can(roles.EDIT, self.resource):
+            links.read_only = frozenset(anonymised_ids(self.datamodel.session,
+                                                       self.datamodel.obj, shown["pks"]))
 
     def _leave_past_the_end(self, shown: dict, filters, paging: keyset.Paging) -> None:
         """Send an empty page past the list's end (an old link, a list shortened since) to
@@ -587,7 +614,8 @@ class CrmModelView(KnownActions, RefusedSaves, ModelView):
         # The records it names (its contact, organisation, ...) link to their own pages.
         widgets["show"].template_args["formatters_columns"] = self._linked_formatters()
         # The record's page links to its edit form, for whoever may edit the record.
-        if "can_edit" in self.base_permissions and can(roles.EDIT, self.resource):
+        if "can_edit" in self.base_permissions and can(roles.EDIT, self.resource) \
+                and not about_anonymised(item):
             widgets["show"].template_args["edit_url"] = url_for(
                 f"{self.__class__.__name__}.edit", pk=pk)
         return widgets
@@ -793,6 +821,7 @@ class CrmModelView(KnownActions, RefusedSaves, ModelView):
         return widgets
 
     def _edit(self, pk):
+        self._refuse_anonymised_edit(pk)
         # No flush while the form is copied onto the record: the version check in
         # pre_update must see the version the record had, not one bumped mid-copy.
         try:
@@ -808,3 +837,15 @@ class CrmModelView(KnownActions, RefusedSaves, ModelView):
             flash(str(exc), "danger")
             g._crm_stale_pk = pk
             return None
+
+    def _refuse_anonymised_edit(self, pk) -> None:
+        """Send the edit form of a record about an anonymised person, opened or posted,
+        back to the record's page saying why: such records are read-only for everyone
+        (crm.services.anonymised). Nothing is saved."""
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is None or not about_anonymised(item):
+            return
+        flash(str(ANONYMISED), "danger")
+        # A URL of this view's own, built here: nothing from the request goes into it.
+        abort(redirect(url_for(f"{self.__class__.__name__}.show",
+                               pk=self.datamodel.get_pk_value(item))))

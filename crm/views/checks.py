@@ -18,14 +18,14 @@ from markupsafe import Markup
 from wtforms.validators import StopValidation, ValidationError
 
 from crm.extensions import db
-from crm.models import Consent, Contact, DataSubjectRequest, LegalBasis
+from crm.models import Consent, Contact, LegalBasis
 from crm.models.base import register_today, utcnow
 from crm.privacy.suppression import is_suppressed
 from crm.security import roles
 from crm.services.consents import NoMarketingConsent, check_subscription
 from crm.services.contacts import contact_with_email, has_valid_consent
 from crm.services.rectification import ObjectionInForce, check_marketing
-from crm.services.requests import latest_extension, today
+from crm.services.requests import today
 from crm.services.retention import clock_applies
 from crm.views.base import can
 
@@ -87,16 +87,6 @@ def received_by_today(form, field) -> None:
     """A request's day of receipt (this field) is not in the future."""
     if field.data is not None and field.data > today():
         raise ValidationError(gettext("A request cannot be received in the future."))
-
-
-def receipt_keeps_extension(form, field) -> None:
-    """A new day of receipt keeps the request's extended deadline within three months."""
-    request = _edited(form, DataSubjectRequest)
-    if request is None or request.extended_due_on is None or field.data is None:
-        return
-    if request.extended_due_on > latest_extension(field.data):
-        raise ValidationError(gettext(
-            "The extended deadline would be more than three months after receipt."))
 
 
 def no_subscription_after_objection(form, field) -> None:

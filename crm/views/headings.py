@@ -12,10 +12,11 @@ whole file, or of each page template, would have to follow every FAB release.
 The CRM's screens call `panel_begin` once a page; FAB's master-detail and chart pages,
 which call it more than once, are not used.
 
-The page's <title> names it by the same h1, then the CRM ("Yhteyshenkilöt –
-Yhteystietorekisteri"): the CRM's base page (crm/templates/appbuilder/init.html) renders
-its body first and titles it with `page_title`, so every page, FAB's and the CRM's own
-screens alike, is titled as it is headed without saying it twice.
+The page's <title> names it by the same h1 (without its secondary text), then the CRM
+("Yhteyshenkilöt – Yhteystietorekisteri"): the CRM's base page
+(crm/templates/appbuilder/init.html) renders its body first and titles it with
+`page_title`, so every page, FAB's and the CRM's own screens alike, is titled as it is
+headed without saying it twice.
 """
 
 from __future__ import annotations
@@ -46,13 +47,18 @@ class _LibWithHeadings(BaseLoader):
 
 
 _H1 = re.compile(r"<h1\b[^>]*>(.*?)</h1\s*>", re.S | re.I)
+_SMALL = re.compile(r"<small\b[^>]*>.*?</small\s*>", re.S | re.I)
 
 
 def page_title(body: str, app_name) -> str:
     """Return the title of a page whose rendered body is `body`: its first h1's text, then
-    `app_name`; `app_name` alone for a page without an h1 or headed with that name."""
+    `app_name`; `app_name` alone for a page without an h1 or headed with that name.
+
+    The h1's secondary text, its <small> (the kind of record beside a record's name), is
+    left out: "Matti Meikäläinen – Yhteystietorekisteri".
+    """
     match = _H1.search(body)
-    heading = Markup(match.group(1)).striptags() if match else ""
+    heading = Markup(_SMALL.sub("", match.group(1))).striptags() if match else ""
     name = str(app_name)
     return f"{heading} – {name}" if heading and heading != name else name
 

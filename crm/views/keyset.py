@@ -27,7 +27,11 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from flask import g, has_request_context, request, url_for
-from sqlalchemy import and_, tuple_
+from sqlalchemy import and_, or_, tuple_
+from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.sql.functions import FunctionElement
+
+from crm.views.record_ids import MAX_ID, record_id
 
 #: How a key's value is read back, by the tag it was written with.
 _LOADERS = {"t": dt.datetime.fromisoformat, "d": dt.date.fromisoformat, "n": Decimal,
@@ -108,7 +112,11 @@ class Seek:
                        bool(after), _load(value), int(pk))
         except (ValueError, TypeError, KeyError, ArithmeticError, binascii.Error):
             return None
-        return seek if seek.direction in ("asc", "desc") and seek.page >= 0 else None
+        # A number past 64 bits is no row's key: SQLite could not even bind it.
+        return seek if (seek.direction in ("asc", "desc") and seek.page >= 0
+                        and record_id(seek.pk) is not None
+                        and (type(seek.value) is not int or abs(seek.value) <= MAX_ID)) \
+            else None
 
 
 def segments(column, pk, walk: str, value, key, nulls_high: bool):
@@ -131,11 +139,32 @@ def segments(column, pk, walk: str, value, key, nulls_high: bool):
         if not nulls_last:
             yield column.is_not(None)
     else:
-        # A row comparison: the (column, id) index answers it with one range scan. A
-        # plain tuple on the right: its values are bound as the columns' own types.
-        yield past(tuple_(column, pk), (value, key))
+        yield past_key(column, pk, value, key, up)
         if nulls_last:
             yield column.is_(None)
+
+
+def past_key(column, pk, value, key, up: bool, inclusive: bool = False):
+    """Return the condition of the rows whose (`column`, `pk`) sorts after (`value`,
+    `key`) walking up (`up`), or before it walking down; `inclusive`: the key's own too.
+
+    On a column, a row comparison: the (column, id) index answers it with one range
+    scan. A plain tuple on the right: its values are bound as the columns' own types.
+    On an expression (SQLite's lower(name), crm.views.interface.sort_key) it is written
+    out, a range of the expression and the id within its first value: SQLite seeks
+    an expression's index by a range of it, but reads it all for a row comparison.
+    """
+    if isinstance(column, FunctionElement):
+        within = (pk >= key if up else pk <= key) if inclusive else (pk > key if up
+                                                                        else pk < key)
+        if up:
+            return and_(column >= value, or_(column > value, within))
+        return and_(column <= value, or_(column < value, within))
+    left = tuple_(column, pk)
+    right = tuple_(value, key) if isinstance(value, ClauseElement) else (value, key)
+    if inclusive:
+        return left >= right if up else left <= right
+    return left > right if up else left < right
 
 
 class Paging:

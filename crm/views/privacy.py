@@ -5,14 +5,15 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from flask import request, url_for
+from flask import abort, flash, redirect, request, url_for
 from flask_appbuilder import expose, has_access
+from flask_appbuilder.models.sqla import filters as fab_filters
 from flask_appbuilder.models.sqla.interface import SQLAInterface
 from flask_appbuilder.urltools import get_filter_args
-from flask_babel import format_decimal
+from flask_babel import format_decimal, ngettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
-from wtforms import SelectField, StringField
+from wtforms import HiddenField, SelectField, StringField
 from wtforms.validators import InputRequired, NumberRange, StopValidation
 
 from crm.extensions import db
@@ -32,15 +33,27 @@ from crm.privacy.record import country_name
 from crm.security import roles
 from crm.services import validation as v
 from crm.services.audit_details import detail_text, event_detail_text
-from crm.services.audit_labels import action_label, object_type_label, table_label
-from crm.services.requests import due_date, today
-from crm.views import checks
+from crm.services.audit_labels import FIELDS, action_label, object_type_label, table_label
+from crm.services.requests import (
+    OPEN,
+    RECEIPT_FIXED,
+    Lateness,
+    RequestError,
+    answered_late,
+    due_date,
+    is_open,
+    require_editable,
+    today,
+)
+from crm.views import checks, list_audit
 from crm.views.art14 import list_notices_context
 from crm.views.audit_export import audit_trail_csv, max_rows
 from crm.views.audit_filters import CONTACT_FILTER, AuditEventInterface, label_select
-from crm.views.audit_trail import job_runs, object_links
+from crm.views.audit_trail import event_object, job_runs, object_links, people_shown
 from crm.views.base import METHOD_PERMISSIONS, CrmModelView, _show_date, can
+from crm.views.date_filters import CrmFilterConverter
 from crm.views.dates import LocalDateField
+from crm.views.interface import CrmFilters, CrmSQLAInterface
 from crm.views.jobs import count_rows, error_text, job_title, started_by
 
 LABELS = {
@@ -63,7 +76,7 @@ LABELS = {
     "kind": _l("Kind"), "supplier": _l("Supplier"), "file_hash": _l("File SHA-256"),
     "row_count": _l("Rows"), "created_at": _l("Created"), "trigger": _l("Started by"),
     "identity_verified_at": _l("Identity verified"), "delivered_how": _l("Delivered how"),
-    "deadline": _l("Answer due"), "overdue": _l("Overdue"),
+    "deadline": _l("Answer due"), "lateness": _l("Overdue"),
 }
 
 
@@ -77,10 +90,21 @@ def _rewrite_rows(widgets: dict, rewrite) -> dict:
     return widgets
 
 
-def _overdue(value: bool) -> Markup:
-    if not value:
+def answered_late_label(days: int) -> Markup:
+    """Return the mark of an answer delivered `days` after its deadline ("" in time)."""
+    if days <= 0:
         return Markup("")
-    return Markup('<span class="label label-danger crm-overdue">{}</span>').format(_l("Overdue"))
+    return Markup('<span class="label label-warning crm-answered-late" data-days-late="{}">'
+                  '{}</span>').format(days, ngettext("Answered %(num)d day late",
+                                                     "Answered %(num)d days late", days))
+
+
+def _lateness(value: Lateness) -> Markup:
+    """A request's lateness on its list: open past its deadline, or answered after it."""
+    if value.overdue:
+        return Markup('<span class="label label-danger crm-overdue">{}</span>').format(
+            _l("Overdue"))
+    return answered_late_label(value.days_late)
 
 
 def _safeguard(value) -> Markup:
@@ -110,8 +134,11 @@ def _field_names(fields: list | None) -> str:
         return ""
     from crm.views.register import LABELS as REGISTER_LABELS  # it imports this module's kin
 
-    labels = {**LABELS, **REGISTER_LABELS, "change_reason": _l("Reason for the change"),
-              "erasure_result": _l("Result of the erasure")}
+    labels = {**LABELS, **REGISTER_LABELS, **FIELDS,
+              "change_reason": _l("Reason for the change"),
+              "erasure_result": _l("Result of the erasure"),
+              # A list's search box (crm.views.list_audit), by name only.
+              list_audit.SEARCH_BOX: _l("Search box")}
     # An access export's event names the tables it read ("activity", "contact_purpose").
     return ", ".join(str(labels[name]) if name in labels else table_label(name) or name
                      for name in fields)
@@ -127,7 +154,9 @@ class RecipientView(CrmModelView):
     resource = roles.RECIPIENT
     datamodel = SQLAInterface(Recipient)
     list_title = _l("Recipients and processors")
-    show_title = add_title = edit_title = _l("Recipient or processor")
+    show_title = _l("Recipient or processor")
+    add_title = _l("Add recipient or processor")
+    edit_title = _l("Edit recipient or processor")
     record_label = _l("Recipient or processor")
     record_name_columns = ("name",)
     label_columns = LABELS
@@ -139,18 +168,62 @@ class RecipientView(CrmModelView):
     formatters_columns = {"transfer_safeguard": _safeguard, "country": _country}
 
 
+class FilterAnsweredLate(fab_filters.BaseFilter):
+    """Requests answered after their deadline (crm.services.requests.answered_late), on
+    each row's own dates: no query per row. The filter's value is not read."""
+
+    name = _l("Answered late")
+    arg_name = "answered_late"
+
+    def apply(self, query, value):
+        return query.filter(answered_late(db.session))
+
+
+class RequestFilterConverter(CrmFilterConverter):
+    """The CRM's filters, and "answered late" on a request's lateness."""
+
+    def convert(self, col_name):
+        if col_name == "lateness":
+            return [FilterAnsweredLate(col_name, self.datamodel)]
+        return super().convert(col_name)
+
+
+class RequestFilters(CrmFilters):
+    """The list's filters, "answered late" taken from the address too: FAB takes only
+    those of the model's columns, and a request's lateness is worked out, not stored."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if "lateness" in self._search_filters:
+            self._all_filters["lateness"] = self._search_filters["lateness"]
+
+
+class RequestInterface(CrmSQLAInterface):
+    filter_converter_class = RequestFilterConverter
+    filters_class = RequestFilters
+
+
 class DataSubjectRequestView(CrmModelView):
-    """Requests of data subjects; each step of handling one is on its page (crm.views.subjects)."""
+    """Requests of data subjects; each step of handling one is on its page (crm.views.subjects).
+
+    A closed request (completed or refused) is not edited, and an open one's day of
+    receipt is not changed on its edit form: its deadline counts from that day and moves
+    only by an extension, with its reason (crm.services.requests).
+    """
 
     resource = roles.DATA_SUBJECT_REQUEST
-    datamodel = SQLAInterface(DataSubjectRequest)
+    datamodel = RequestInterface(DataSubjectRequest)
     # The page shows the requester's details: every view is in the audit trail.
     audit_views = True
+    list_people = list_audit.CONTACT_OR_ROW
     show_template = "privacy/request_show.html"
     list_title = _l("Data subject requests")
-    show_title = add_title = edit_title = _l("Data subject request")
+    show_title = _l("Data subject request")
+    add_title = _l("Add data subject request")
+    edit_title = _l("Edit data subject request")
     label_columns = LABELS
-    list_columns = ["received_on", "type", "requester_name", "status", "deadline", "overdue"]
+    list_columns = ["received_on", "type", "requester_name", "status", "deadline",
+                    "delivered_at", "lateness"]
     show_columns = ["type", "requester_name", "requester_email", "requester_phone", "channel",
                     "received_on", "contact", "identity_verified_how", "identity_verified_by",
                     "identity_verified_at", "due_on", "extended_due_on", "extension_reason",
@@ -158,11 +231,15 @@ class DataSubjectRequestView(CrmModelView):
                     "delivered_how"]
     add_columns = ["type", "requester_name", "requester_email", "requester_phone", "channel",
                    "received_on"]
-    # Identity, the person, the deadline's extension and the status change only through
-    # the steps on the request's page, which enforce their rules.
+    # Identity, the person, the deadline (its extension) and the status change only
+    # through the steps on the request's page, which enforce their rules. The day of
+    # receipt is shown above the form, not in it.
     edit_columns = ["requester_name", "requester_email", "requester_phone", "channel",
-                    "received_on", "outcome"]
-    search_columns = ["type", "status", "received_on", "due_on"]
+                    "outcome"]
+    edit_details = ["type", "received_on", "due_on"]
+    search_columns = ["type", "status", "received_on", "due_on", "delivered_at", "lateness"]
+    # "Answered late" reads no value (`FilterAnsweredLate`): an empty hidden one.
+    search_form_extra_fields = {"lateness": HiddenField(LABELS["lateness"])}
     base_order = ("due_on", "asc")
     dates_until_today = ("received_on",)
     # A request is mostly recorded the day it arrives: a new one's day of receipt starts
@@ -170,17 +247,49 @@ class DataSubjectRequestView(CrmModelView):
     add_form_extra_fields = {"received_on": LocalDateField(
         LABELS["received_on"], [InputRequired()], render_kw={"max": today}, default=today)}
     validators_columns = {"requester_email": [v.email()], "requester_phone": [v.phone()],
-                          "received_on": [checks.received_by_today,
-                                          checks.receipt_keeps_extension]}
+                          "received_on": [checks.received_by_today]}
     # The answer's due date as the reader writes dates (5.2.2026, 2/5/26), like "Due".
-    formatters_columns = {"deadline": _show_date, "overdue": _overdue}
+    formatters_columns = {"deadline": _show_date, "lateness": _lateness}
 
     def pre_add(self, item):
         item.due_on = due_date(item.received_on)
 
-    def pre_update(self, item):
-        super().pre_update(item)
-        item.due_on = due_date(item.received_on)
+    def _edit(self, pk):
+        self._refuse_edit(pk)
+        return super()._edit(pk)
+
+    def _refuse_edit(self, pk) -> None:
+        """Back to the request's page, saying why, if request `pk` may not be changed:
+        it is closed, or the post sends a day of receipt (its form has none)."""
+        item = self.datamodel.get(pk, self._base_filters)
+        if item is None:
+            return  # FAB's own "Not found"
+        try:
+            require_editable(item)
+            if request.method == "POST" and "received_on" in request.form:
+                raise RequestError(RECEIPT_FIXED)
+        except RequestError as exc:
+            flash(str(exc), "danger")
+            # A URL of this view's own, built here: nothing from the request goes into it.
+            abort(redirect(url_for(f"{self.__class__.__name__}.show", pk=item.id)))
+
+    def _get_show_widget(self, pk, item, widgets=None, actions=None, show_fieldsets=None):
+        widgets = super()._get_show_widget(pk, item, widgets=widgets, actions=actions,
+                                           show_fieldsets=show_fieldsets)
+        if item is not None and not is_open(item):  # no edit offered (`_refuse_edit`)
+            widgets["show"].template_args.pop("edit_url", None)
+        return widgets
+
+    def _get_list_widget(self, filters, **kwargs):
+        widgets = super()._get_list_widget(filters, **kwargs)
+        links = widgets["list"].template_args.get("row_links")
+
+        def no_edit_when_closed(rows):
+            if links is not None:
+                links.read_only = links.read_only | {
+                    pk for pk, row in rows if "status" in row and row["status"] not in OPEN}
+
+        return _rewrite_rows(widgets, no_edit_when_closed)
 
     def render_template(self, template, **kwargs):
         if template == self.show_template and "pk" in kwargs:
@@ -196,7 +305,9 @@ class RetentionPolicyView(CrmModelView):
     resource = roles.RETENTION_POLICY
     datamodel = SQLAInterface(RetentionPolicy)
     list_title = _l("Retention policies")
-    show_title = add_title = edit_title = _l("Retention policy")
+    show_title = _l("Retention policy")
+    add_title = _l("Add retention policy")
+    edit_title = _l("Edit retention policy")
     record_name_columns = ("name",)
     label_columns = LABELS
     list_columns = ["name", "record_kind", "clock_start", "period_days", "action", "enabled"]
@@ -271,6 +382,10 @@ class JobRunView(CrmModelView):
         return super().render_template(template, **kwargs)
 
 
+#: The list event's page's row of the people the list showed (`people_shown`).
+PEOPLE_SHOWN = "people_shown"
+
+
 class AuditEventView(CrmModelView):
     resource = roles.AUDIT_EVENT
     # Action and object type are filtered by the labels the list shows (crm.views.audit_filters).
@@ -335,12 +450,21 @@ class AuditEventView(CrmModelView):
             row = dict(zip(self.show_columns, show["value_columns"], strict=False))
             self._link_objects([(row, item.action, item.object_type, item.object_id,
                                  item.detail)])
-            show["value_columns"] = [row.get(column) for column in self.show_columns]
+            columns = list(self.show_columns)
+            if item.action == "view_list":  # the people the list showed, linked
+                row[PEOPLE_SHOWN] = people_shown(item.id)
+                columns.append(PEOPLE_SHOWN)
+                show["label_columns"] = {**show["label_columns"],
+                                         PEOPLE_SHOWN: _l("People shown")}
+            show["include_columns"] = columns
+            show["value_columns"] = [row.get(column) for column in columns]
         return widgets
 
     @staticmethod
     def _link_objects(rows: list[tuple[dict, str, str | None, str | None, str | None]]
                       ) -> None:
+        rows = [(row, action, *event_object(action, otype, oid, detail), detail)
+                for row, action, otype, oid, detail in rows]
         links = object_links((otype, oid) for _row, _action, otype, oid, _detail in rows)
         runs = job_runs(oid for _row, action, otype, oid, _detail in rows
                         if action == "job" and otype == "JobRun")
@@ -349,6 +473,8 @@ class AuditEventView(CrmModelView):
                 row["actor"] = runs[oid][1]
             if "detail" in row:  # a failed sign-in says why it failed
                 row["detail"] = event_detail_text(action, detail)
+            if action == "access_denied" and oid:
+                row["object_type"], row["object_id"] = otype, oid
             link = links.get((otype, oid))
             if link:
                 row["object_id"] = Markup('<a href="{}">{}</a>').format(link, oid)

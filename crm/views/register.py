@@ -8,10 +8,10 @@ from flask_appbuilder.fields import QuerySelectField
 from flask_appbuilder.fieldwidgets import BS3TextFieldWidget
 from flask_appbuilder.models.sqla import filters as fab_filters
 from flask_appbuilder.models.sqla.interface import SQLAInterface
-from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from sqlalchemy import select
+from werkzeug.exceptions import NotFound
 from wtforms import BooleanField, HiddenField, StringField
 from wtforms.fields.core import UnboundField
 from wtforms.validators import Length, NumberRange, Optional
@@ -48,8 +48,9 @@ from crm.services.consents import (
 )
 from crm.services.contacts import keep_for_consented_purpose, own_activity_source, touch_contact
 from crm.services.rectification import set_reason
-from crm.views import art14, checks
-from crm.views.base import CrmModelView, can
+from crm.views import art14, checks, list_audit
+from crm.views.base import CrmModelView, _show_date, can
+from crm.views.change_values import country_name
 from crm.views.consent_forms import evidence_field, hand_entered_method_field, text_version_field
 from crm.views.date_filters import CrmFilterConverter
 from crm.views.interface import CrmSQLAInterface
@@ -96,6 +97,7 @@ LABELS = {
     "provenance": _l("Purchased list"),
     "consents": _l("Consents"),  # the contacts list's filter by valid consent
     "marketing_status": _l("Marketing"),
+    "objected_at": _l("Objected to direct marketing"),
     "relationship_role": _l("Role in the customer relationship"),
     "last_activity_at": _l("Last activity"),
     "created_at": _l("Created"),
@@ -135,19 +137,15 @@ def show_phone(number: str | None) -> Markup:
     return Markup('<span class="text-nowrap">%s</span>') % v.format_phone(number)
 
 
-def country_name(code: str | None) -> str:
-    """Return a country code (FI) as the reader names the country (Suomi, Finland)."""
-    if not code:
-        return ""
-    return get_locale().territories.get(code.upper(), code)
-
-
 class IdentifierView(CrmModelView):
     resource = roles.IDENTIFIER
     datamodel = SQLAInterface(Identifier)
     audit_views = True  # a person's login id in one of the company's systems
+    list_people = list_audit.CONTACT
     list_title = _l("Identifiers")
-    show_title = add_title = edit_title = _l("Identifier")
+    show_title = _l("Identifier")
+    add_title = _l("Add identifier")
+    edit_title = _l("Edit identifier")
     label_columns = LABELS
     list_columns = ["contact", "system", "identifier"]
     show_columns = ["contact", "system", "identifier", "created_at"]
@@ -165,8 +163,11 @@ class ConsentView(CrmModelView):
     resource = roles.CONSENT
     datamodel = SQLAInterface(Consent)
     audit_views = True  # a person's consent: what they agreed to, when, how, the evidence
+    list_people = list_audit.CONTACT
     list_title = _l("Consents")
-    show_title = add_title = edit_title = _l("Consent")
+    show_title = _l("Consent")
+    add_title = _l("Add consent")
+    edit_title = _l("Edit consent")
     label_columns = LABELS
     list_columns = ["contact", "purpose", "given_at", "given_how", "withdrawn_at"]
     show_columns = ["contact", "purpose", "text_version", "given_at", "given_how",
@@ -235,6 +236,7 @@ class ProvenanceView(CrmModelView):
     resource = roles.PROVENANCE
     datamodel = SQLAInterface(Provenance)
     audit_views = True  # where a person came from: the purchased list, its Art. 14 notice
+    list_people = list_audit.CONTACT
     base_permissions = ["can_read"]
     list_title = show_title = _l("Provenance")
     label_columns = LABELS
@@ -252,8 +254,11 @@ class ActivityView(CrmModelView):
     resource = roles.ACTIVITY
     datamodel = SQLAInterface(Activity)
     audit_views = True  # a call, meeting or note with a person, in its own words
+    list_people = list_audit.CONTACT
     list_title = _l("Activities")
-    show_title = add_title = edit_title = _l("Activity")
+    show_title = _l("Activity")
+    add_title = _l("Add activity")
+    edit_title = _l("Edit activity")
     label_columns = LABELS
     list_columns = ["occurred_at", "kind", "subject", "contact", "organisation", "author"]
     show_columns = ["occurred_at", "kind", "subject", "body", "contact", "organisation",
@@ -290,8 +295,11 @@ class CallbackRequestView(CrmModelView):
     resource = roles.CALLBACK_REQUEST
     datamodel = SQLAInterface(CallbackRequest)
     audit_views = True  # a person's page: name, phone, email, message
+    list_people = list_audit.CONTACT_OR_ROW
     list_title = _l("Callback requests")
-    show_title = add_title = edit_title = _l("Callback request")
+    show_title = _l("Callback request")
+    add_title = _l("Add callback request")
+    edit_title = _l("Edit callback request")
     label_columns = LABELS
     # The number to call back is what the list is for.
     list_columns = ["received_at", "name", "organisation_name", "phone", "status",
@@ -321,14 +329,26 @@ class CallbackRequestView(CrmModelView):
         settle_consent(self.datamodel.session, item, utcnow())
 
 
+#: A record's first group of fields is named by what it holds, not by the kind of record,
+#: which the page's heading says already.
 CONTACT_FIELDSETS = [
-    (_l("Person"), {"fields": ["first_name", "last_name", "title", "organisation", "language"]}),
+    (_l("Basic details"), {"fields": ["first_name", "last_name", "title", "organisation",
+                                      "language"]}),
     (_l("Contact details"), {"fields": ["email", "alt_email", "phone", "mobile",
                                         "street_address", "postal_code", "city", "country"]}),
     (_l("Basis of processing"), {"fields": ["legal_basis", "purposes", "marketing_status"]}),
     (_l("Customer relationship"), {"fields": ["relationship_role", "relationship_notes"]}),
     (_l("Notes"), {"fields": ["notes"]}),
 ]
+
+
+def _with_objection(fieldsets: list) -> list:
+    """Return the contact form's field groups as its page shows them: the day the person
+    objected to direct marketing beside the marketing status (set only by an objection,
+    crm.services.objection, never on a form)."""
+    return [(title, {**spec, "fields": [*spec["fields"], "objected_at"]
+                     if "marketing_status" in spec["fields"] else spec["fields"]})
+            for title, spec in fieldsets]
 
 
 GIVEN_AGAIN_FIELD = BooleanField(
@@ -445,6 +465,17 @@ class FilterNoValidConsent(fab_filters.BaseFilter):
         return query.filter(~has_valid_consent(since))
 
 
+class FilterObjected(fab_filters.BaseFilter):
+    """Contacts who objected to direct marketing (crm.services.objection), whatever day.
+    The filter's value is not read."""
+
+    name = _l("Yes")
+    arg_name = "objected"
+
+    def apply(self, query, value):
+        return query.filter(Contact.objected_at.is_not(None))
+
+
 def purchased_lists() -> list[Source]:
     """The purchased lists, the newest first: the choices of the contacts' list filter."""
     return list(db.session.scalars(select(Source).where(
@@ -465,6 +496,8 @@ class ContactFilterConverter(CrmFilterConverter):
     def convert(self, col_name):
         if col_name == "consents":
             return [FilterNoValidConsent(col_name, self.datamodel)]
+        if col_name == "objected_at":
+            return [FilterObjected(col_name, self.datamodel)]
         return super().convert(col_name)
 
 
@@ -488,10 +521,20 @@ ROLE_PURPOSES = {
 }
 
 
+class AnonymisedContact(NotFound):
+    """The address of a contact since anonymised, which has no page (ContactView's base
+    filter): answered by a page saying so instead of "Not found" (crm.views.errors)."""
+
+    title = _l("Anonymised contact")
+    text = _l("This contact has been anonymised: the person's name and contact details "
+              "are no longer in the register.")
+
+
 class ContactView(ContactSearchMixin, CrmModelView):
     resource = roles.CONTACT
     datamodel = ContactInterface(Contact)
     audit_views = True
+    list_people = list_audit.ROW
     list_title = _l("Contacts")
     show_title = _l("Contact")
     add_title = _l("Add contact")
@@ -499,7 +542,7 @@ class ContactView(ContactSearchMixin, CrmModelView):
     label_columns = LABELS
     field_groups = {
         roles.CUSTOMER_RELATIONSHIP: ["relationship_role", "relationship_notes"],
-        roles.MARKETING_CONSENT: ["marketing_status"],
+        roles.MARKETING_CONSENT: ["marketing_status", "objected_at"],
         roles.RETENTION_POLICY: ["legal_hold"],
         # Where the person came from (a purchased list by its name): for whoever reads
         # the provenance tab, not for Communications.
@@ -507,7 +550,7 @@ class ContactView(ContactSearchMixin, CrmModelView):
     }
     list_columns = ["first_name", "last_name", "organisation", "email", "phone",
                     "marketing_status", "last_activity_at"]
-    show_fieldsets = CONTACT_FIELDSETS + [
+    show_fieldsets = _with_objection(CONTACT_FIELDSETS) + [
         (_l("Register"), {"fields": ["source", "legal_hold", "last_activity_at", "created_at",
                                      "updated_at"]}),
     ]
@@ -542,9 +585,11 @@ class ContactView(ContactSearchMixin, CrmModelView):
     # link) by the consents' "none valid" filter (`FilterNoValidConsent`).
     search_columns = ["first_name", "last_name", "email", "phone", "marketing_status",
                       "legal_basis", "purposes", "language", "relationship_role",
-                      "provenance", "consents"]
+                      "provenance", "consents", "objected_at"]
+    # Who objected to direct marketing (`FilterObjected`), for whoever reads marketing status.
     search_form_extra_fields = {"purposes": PURPOSE_FILTER_FIELD,
                                 "consents": HiddenField(_l("Consents")),
+                                "objected_at": HiddenField(LABELS["objected_at"]),
                                 "provenance": QuerySelectField(
         _l("Purchased list"), query_func=purchased_lists, get_pk_func=lambda s: s.id,
         allow_blank=True)}
@@ -566,10 +611,11 @@ class ContactView(ContactSearchMixin, CrmModelView):
         "purposes": [checks.at_least_one_purpose],
         "legal_basis": [checks.consent_on_record],
     }
-    formatters_columns = {"phone": show_phone, "mobile": show_phone, "country": country_name}
+    formatters_columns = {"phone": show_phone, "mobile": show_phone, "country": country_name,
+                          "objected_at": _show_date}
     related_views = [IdentifierView, ConsentView, ProvenanceView, ActivityView,
                      ContactChangeView]
-    edit_title_names_record = True
+    title_names_record = True
     record_name_columns = ("first_name", "last_name")
     description_columns = {"legal_hold": _l(
         "A legal hold stops this contact's retention clock: the retention job leaves them "
@@ -599,6 +645,33 @@ class ContactView(ContactSearchMixin, CrmModelView):
             kwargs["audit_trail_url"] = url_for("AuditEventView.list",
                                                 _flt_0_contact=kwargs["pk"])
         return super().render_template(template, **kwargs)
+
+    def _show(self, pk):
+        self._refuse_anonymised(pk)
+        return super()._show(pk)
+
+    def _get_show_widget(self, pk, item, widgets=None, actions=None, show_fieldsets=None):
+        fieldsets = show_fieldsets or self._visible_fieldsets(self.show_fieldsets)
+        if item.objected_at is None:  # the day of an objection: for whoever objected
+            fieldsets = [(title, {**spec, "fields": [f for f in spec["fields"]
+                                                     if f != "objected_at"]})
+                         for title, spec in fieldsets]
+        return super()._get_show_widget(pk, item, widgets=widgets, actions=actions,
+                                        show_fieldsets=fieldsets)
+
+    def _edit(self, pk):
+        self._refuse_anonymised(pk)
+        return super()._edit(pk)
+
+    def _refuse_anonymised(self, pk) -> None:
+        """Raise `AnonymisedContact` if `pk` is an anonymised contact's."""
+        try:
+            contact_id = int(pk)
+        except (TypeError, ValueError):
+            return  # no contact's: FAB's own "Not found"
+        if self.datamodel.session.scalar(select(Contact.anonymised_at).where(
+                Contact.id == contact_id)) is not None:
+            raise AnonymisedContact()
 
     def writable_columns(self, column: str) -> bool:
         if column in CONSENT_FIELDS:  # checked as the Consents tab checks adding one
@@ -718,7 +791,7 @@ class ContactView(ContactSearchMixin, CrmModelView):
 
 
 ORGANISATION_FIELDSETS = [
-    (_l("Organisation"), {"fields": ["name", "business_id", "industry", "website",
+    (_l("Basic details"), {"fields": ["name", "business_id", "industry", "website",
                                      "visiting_street", "visiting_postal_code",
                                      "visiting_city"]}),
     (_l("Customer relationship"), {"fields": ["customer_status", "relationship_start",
@@ -770,7 +843,7 @@ class OrganisationView(OrganisationSearchMixin, CrmModelView):
         "payment_terms_days": [Optional(), NumberRange(min=0, max=365)],
     }
     related_views = [ContactView, ActivityView]
-    edit_title_names_record = True
+    title_names_record = True
     record_name_columns = ("name",)
     description_columns = {"legal_hold": _l(
         "A legal hold stops the retention clock of the organisation's contacts: the "

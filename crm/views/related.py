@@ -28,6 +28,7 @@ from wtforms.widgets import html_params
 from crm.extensions import db
 from crm.models import Contact, Organisation
 from crm.security import roles
+from crm.views.record_ids import record_id
 
 #: Tables too large to offer as a select.
 LARGE_MODELS = (Contact, Organisation)
@@ -141,9 +142,10 @@ class RelatedRecordField(Field):
         # Asked first: whether a number names a record is not told to who may not read it.
         if not may_read(self.model):
             raise ValueError(_l("Your role does not give access to records of this kind."))
-        if not text.isdigit() or len(text) > 18:
+        if not text.isdigit():
             raise ValueError(_l("Enter the record's number."))
-        self.data = db.session.get(self.model, int(text))
+        number = record_id(text)
+        self.data = db.session.get(self.model, number) if number is not None else None
         if self.data is None:
             raise ValueError(_l("No record has this number."))
 

@@ -78,6 +78,11 @@ def refusal(error: SQLAlchemyError, action: str, model: type) -> SaveRefused:
         message = IN_USE if action == "delete" else CONFLICT
     else:
         message = FAILED
+    return refused_with(message)
+
+
+def refused_with(message) -> SaveRefused:
+    """Return a refused save saying `message`, kept for the view to show (`RefusedSaves`)."""
     refused = SaveRefused(message)
     if has_app_context():
         setattr(g, _REFUSED_KEY, refused)  # for the view (`RefusedSaves`)

@@ -33,7 +33,6 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    tuple_,
     union,
     union_all,
 )
@@ -46,7 +45,8 @@ from crm.models import Contact, Identifier, Organisation
 from crm.security import roles
 from crm.services.validation import InvalidValue, normalise_business_id
 from crm.views.base import can
-from crm.views.interface import count_cap
+from crm.views.interface import count_cap, sort_key
+from crm.views.keyset import past_key
 from crm.views.related import LOOKUP_LIMIT, suggestion
 
 
@@ -430,7 +430,8 @@ def _matching(session, lookups: list[_Lookup], order: tuple[str, str] | None):
     condition = or_(*(lookup.walk for lookup in walked), *([_ids(*few)] if few else []))
     if column_name not in WALKED_ORDERS:
         return condition
-    column, ascending = getattr(Contact, column_name), order[1] != "desc"
+    # As the list orders it (on SQLite a name's lower(), crm.views.interface.sort_key).
+    column, ascending = sort_key(session, getattr(Contact, column_name)), order[1] != "desc"
     firsts = []
     for lookup in walked:
         ranges = lookup.ranges(session, column_name)
@@ -454,8 +455,8 @@ def _matching(session, lookups: list[_Lookup], order: tuple[str, str] | None):
         *_sort(keys.c.value, ascending, keys.c.id)).limit(1)).first()
     if bound is None:
         return condition
-    key, edge = tuple_(column, Contact.id), tuple_(_literal(bound[0]), _literal(bound[1]))
-    return condition & (key >= edge if ascending else key <= edge)
+    return condition & past_key(column, Contact.id, _literal(bound[0]), _literal(bound[1]),
+                                ascending, inclusive=True)
 
 
 def _has(probe, rows: int):

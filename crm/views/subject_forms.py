@@ -10,7 +10,6 @@ from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
     HiddenField,
-    IntegerField,
     SelectField,
     StringField,
     TextAreaField,
@@ -23,6 +22,7 @@ from crm.models import DeliveryMethod
 from crm.services.rectification import CORRECTABLE
 from crm.services.validation import NoSensitiveData
 from crm.views.dates import LocalDateField
+from crm.views.record_ids import RecordIdField
 
 #: Contact fields by their labels: the change history and the corrections show them.
 FIELD_LABELS = {
@@ -66,7 +66,13 @@ class FindForm(ActionForm):
 
 
 class LinkForm(ActionForm):
-    contact_id = IntegerField(validators=[InputRequired()])
+    contact_id = RecordIdField(validators=[InputRequired()])
+
+
+class LinkCallbackForm(ActionForm):
+    """Link a callback request of someone not in the register (crm.services.subjects)."""
+
+    callback_id = RecordIdField(validators=[InputRequired()])
 
 
 class RectifyForm(ActionForm):

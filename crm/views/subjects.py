@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Response, abort, current_app, flash, g, redirect, request, session, url_for
 from flask_appbuilder import BaseView, expose, has_access
-from flask_appbuilder.models.sqla.interface import SQLAInterface
+from flask_babel import format_date
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -21,7 +21,12 @@ from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.datastructures import MultiDict
 
 from crm.extensions import db
-from crm.models import ContactChange, DataSubjectRequest, DeliveryMethod, RequestType
+from crm.models import (
+    CallbackRequest,
+    DataSubjectRequest,
+    DeliveryMethod,
+    RequestType,
+)
 from crm.privacy.anonymise import StaleContact
 from crm.privacy.export import (
     audit_export,
@@ -40,9 +45,12 @@ from crm.services.audit_details import reason_text
 from crm.services.erasure import erase_subject, outcome_text
 from crm.services.objection import object_to_marketing
 from crm.services.rectification import RectificationError, rectify
-from crm.services.subjects import find_subject, same_person
+from crm.services.subjects import find_subject, same_callbacks, same_person
+from crm.views import list_audit
 from crm.views.base import CrmModelView, can
+from crm.views.change_values import ContactChangeInterface
 from crm.views.jobs import error_text
+from crm.views.privacy import answered_late_label
 from crm.views.subject_forms import (
     FIELD_LABELS,
     ConfirmForm,
@@ -50,6 +58,7 @@ from crm.views.subject_forms import (
     ExportForm,
     ExtendForm,
     FindForm,
+    LinkCallbackForm,
     LinkForm,
     RectifyForm,
     RejectForm,
@@ -118,6 +127,9 @@ def request_page(pk) -> dict:
     if item is None:
         return {}
     contact = item.contact
+    # Someone not in the register: the callback request the request is linked to.
+    callback = item.callback_request if contact is None else None
+    callback_erased = callback is not None and workflow.is_emptied(callback)
     version = str(contact.version) if contact is not None else ""
     refused, typed = _refused_step(item.id)
     done = workflow.steps_done(db.session, item)
@@ -131,14 +143,19 @@ def request_page(pk) -> dict:
         "dsr_verified": workflow.is_verified(item),
         "dsr_deadline": workflow.deadline(item),
         "dsr_overdue": workflow.is_overdue(item),
+        # "Answered 10 days late", as its list says; nothing when in time.
+        "dsr_answered_late": answered_late_label(workflow.days_late(item)),
         "dsr_latest": workflow.latest_extension(item.received_on),
         "dsr_contact": contact,
+        "dsr_callback": callback,
+        "dsr_callback_erased": callback_erased,
         # Which steps are taken, and the one to take next: it is marked on the page.
         "dsr_done": done,
         "dsr_next": workflow.next_step(item, done),
         "may_edit": can(roles.EDIT, roles.DATA_SUBJECT_REQUEST),
         "may_export": can(roles.EXPORT, roles.DATA_SUBJECT_REQUEST),
         "may_read_contact": can(roles.READ, roles.CONTACT),
+        "may_read_callback": can(roles.READ, roles.CALLBACK_REQUEST),
         "forms": {
             "verify": form("verify", VerifyForm),
             "extend": form("extend", ExtendForm),
@@ -159,6 +176,9 @@ def request_page(pk) -> dict:
         "to_erase": same_person(db.session, contact)
         if item.type is RequestType.erasure and contact is not None
         and contact.anonymised_at is None else [],
+        "to_erase_callbacks": same_callbacks(db.session, callback)
+        if item.type is RequestType.erasure and callback is not None
+        and not callback_erased else [],
     }
 
 
@@ -171,8 +191,8 @@ class RequestDeskView(BaseView):
     base_permissions = [roles.READ, roles.EDIT, roles.EXPORT]
     method_permission_name = {
         "open_requests": "read", "find": "edit", "verify": "edit", "extend": "edit",
-        "link": "edit", "rectify": "edit", "erase": "edit", "objection": "edit",
-        "deliver": "edit", "reject": "edit", "export": "export",
+        "link": "edit", "link_callback": "edit", "rectify": "edit", "erase": "edit",
+        "objection": "edit", "deliver": "edit", "reject": "edit", "export": "export",
     }
 
     # -- pages -------------------------------------------------------------------
@@ -211,18 +231,19 @@ class RequestDeskView(BaseView):
             # The requester's own details; typed terms come by POST, never in the URL.
             texts = [t for t in (item.requester_email, item.requester_phone,
                                  item.requester_name) if t]
-        matches: dict[int, object] = {}
+        matches: dict[tuple[str, int], object] = {}
         for text in texts:
             for match in find_subject(db.session, text):
-                known = matches.setdefault(match.contact_id, match)
+                known = matches.setdefault(match.key, match)
                 if known is not match:
                     known.reasons.extend(r for r in match.reasons if r not in known.reasons)
-        found = sorted(matches.values(), key=lambda m: (-len(m.reasons), m.display))
+        found = sorted(matches.values(), key=lambda m: (-len(m.reasons), m.display, m.key))
         record_event("find", item, detail=f"matches {len(found)}", commit=True)
         return self.render_template(
             "privacy/find.html", dsr=item, form=form, matches=found, reason_label=match_reason,
             searched=bool(texts), may_edit=can(roles.EDIT, roles.DATA_SUBJECT_REQUEST),
-            may_read_contact=can(roles.READ, roles.CONTACT))
+            may_read_contact=can(roles.READ, roles.CONTACT),
+            may_read_callback=can(roles.READ, roles.CALLBACK_REQUEST))
 
     # -- steps -------------------------------------------------------------------
 
@@ -244,6 +265,13 @@ class RequestDeskView(BaseView):
     def link(self, pk: int):
         return self._step(pk, LinkForm(), lambda item, form: workflow.link_contact(
             db.session, item, form.contact_id.data, actor=_actor()),
+            _("The request is now linked to the person."))
+
+    @expose("/<int:pk>/link-callback", methods=["POST"])
+    @has_access
+    def link_callback(self, pk: int):
+        return self._step(pk, LinkCallbackForm(), lambda item, form: workflow.link_callback(
+            db.session, item, form.callback_id.data, actor=_actor()),
             _("The request is now linked to the person."))
 
     @expose("/<int:pk>/rectify", methods=["POST"])
@@ -272,6 +300,14 @@ class RequestDeskView(BaseView):
     @expose("/<int:pk>/objection", methods=["POST"])
     @has_access
     def objection(self, pk: int):
+        contact = self._request(pk).contact
+        if contact is not None and contact.objected_at is not None:
+            # A second post (the page open twice, a reload) changes nothing and writes no
+            # event: the trail never records a change that did not happen.
+            flash(_("The objection was recorded already on %(day)s: nothing was changed.",
+                    day=format_date(contact.objected_at, "short")), "info")
+            return redirect(self._page(pk))
+
         def run(item, form):
             contact = workflow.require_ready(item, RequestType.objection)
             object_to_marketing(db.session, contact.id, actor=_actor(), request_id=item.id)
@@ -302,14 +338,19 @@ class RequestDeskView(BaseView):
         try:
             if not form.validate():
                 raise workflow.RequestError(_errors(form))
-            contact = workflow.require_ready(item)
+            person = workflow.require_person(item)
         except workflow.RequestError as exc:
             flash(str(exc), "danger")
             return redirect(self._page(pk))
         fmt = form.format.data
         lang = fmt.removeprefix("html-") if fmt != "json" else "en"
-        people = [person.id for person in same_person(db.session, contact)]
-        data = build_access_export(db.session, people, lang=lang)
+        if isinstance(person, CallbackRequest):  # someone not in the register
+            data = build_access_export(db.session, [], lang=lang,
+                                       callback_requests=same_callbacks(db.session, person))
+        else:
+            data = build_access_export(db.session, [p.id for p in same_person(db.session,
+                                                                              person)],
+                                       lang=lang)
         audit_export(db.session, data, fmt=fmt, actor=_actor(), request_id=item.id)
         db.session.commit()
         if fmt == "json":
@@ -401,9 +442,10 @@ class ContactChangeView(CrmModelView):
     """A contact's change history: what changed, when, by whom and why (DESIGN §9.2)."""
 
     resource = roles.CONTACT_CHANGE
-    datamodel = SQLAInterface(ContactChange)
+    datamodel = ContactChangeInterface()  # values in the reader's words
     base_permissions = ["can_read"]
     audit_views = True
+    list_people = list_audit.CONTACT
     list_title = _l("Change history")
     show_title = _l("Contact change")  # one change of the history
     label_columns = {
