@@ -20,13 +20,17 @@ def register_today() -> date:
     return register_day(utcnow())
 
 
+def day_in(moment: datetime, zone: ZoneInfo) -> date:
+    """Return the date `moment` falls on in `zone`; a naive `moment` is UTC, as stored."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(zone).date()
+
+
 def register_day(moment: datetime) -> date:
     """Return the date `moment` falls on where the register is kept (the app's
     `CRM_TIMEZONE`); a naive `moment` is UTC, as stored."""
     from flask import current_app
 
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return aware.astimezone(ZoneInfo(current_app.config["CRM_TIMEZONE"])).date()
+    return day_in(moment, ZoneInfo(current_app.config["CRM_TIMEZONE"]))
 
 
 class LabelledEnum(enum.StrEnum):

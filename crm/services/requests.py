@@ -11,7 +11,7 @@ Every step is audited (ids and field names, never values).
 from __future__ import annotations
 
 import calendar
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import partial
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -33,7 +33,7 @@ from crm.models import (
     RequestStatus,
     RequestType,
 )
-from crm.models.base import register_today, utcnow
+from crm.models.base import day_in, register_day, register_today, utcnow
 from crm.services.audit import record_event
 from crm.services.validation import InvalidValue, check_free_text
 
@@ -88,21 +88,12 @@ def is_verified(request: DataSubjectRequest) -> bool:
     return request.identity_verified_at is not None
 
 
-def _register_zone() -> ZoneInfo:
-    return ZoneInfo(current_app.config["CRM_TIMEZONE"])
-
-
-def _local_day(moment: datetime, zone: ZoneInfo) -> date:
-    """Return the day `moment` falls on in `zone` (a naive `moment` is UTC, as stored)."""
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(zone).date()
-
-
 def days_late(request: DataSubjectRequest) -> int:
     """Return how many days after its deadline the answer (or refusal) was delivered,
     the day of delivery taken on the register's clock; 0 in time, or not answered yet."""
     if request.delivered_at is None:
         return 0
-    return max(0, (_local_day(request.delivered_at, _register_zone()) - deadline(request)).days)
+    return max(0, (register_day(request.delivered_at) - deadline(request)).days)
 
 
 class Lateness(NamedTuple):
@@ -121,7 +112,7 @@ def _sqlite_local_day(zone: ZoneInfo, stored: str | None) -> str | None:
     """SQLite's `crm_local_day`: a stored UTC timestamp's day on the register's clock."""
     if stored is None:
         return None
-    return _local_day(datetime.fromisoformat(stored), zone).isoformat()
+    return day_in(datetime.fromisoformat(stored), zone).isoformat()
 
 
 def answered_late(session: Session) -> sa.ColumnElement[bool]:
